@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One block of strict settings, applied to every target.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "openlattice-docker-worker",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "openlattice-docker-worker", targets: ["openlattice-docker-worker"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "JSONRPC",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DockerEngine",
+            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DockerProvider",
+            dependencies: ["DockerEngine", "JSONRPC", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "openlattice-docker-worker",
+            dependencies: [
+                "DockerProvider", "JSONRPC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], swiftSettings: strict),
+        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine"], swiftSettings: strict),
+        .testTarget(name: "DockerProviderTests", dependencies: ["DockerProvider", "JSONRPC"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSONRPC"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,107 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// One libcurl multi handle driven by one thread. Every transfer of the process runs here, so
+/// fifty concurrent execs cost fifty sockets and no extra threads, and idle keep-alive
+/// connections are reused across requests.
+///
+/// Other threads never touch the multi handle: they queue commands and wake the loop with
+/// `curl_multi_wakeup`.
+final class CurlLoop: @unchecked Sendable {
+    private enum Command {
+        case add(Transfer)
+        case remove(Transfer)
+        case resume(Transfer)
+    }
+
+    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+
+    private let multi: UnsafeMutableRawPointer
+    private let commands = Mutex<[Command]>([])
+    /// Transfers on the multi handle, by easy handle. Touched only by the loop thread.
+    private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+
+    /// Starts the loop thread.
+    init() throws(EngineError) {
+        guard Self.globalInit, let multi = curl_multi_init() else {
+            throw EngineError(code: .transport, reason: "libcurl could not be initialised.")
+        }
+        self.multi = multi
+        _ = olw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 128)
+        let thread = Thread { [self] in run() }
+        thread.name = "olw-curl"
+        thread.start()
+    }
+
+    /// A new transfer on a fresh easy handle, not yet started.
+    func makeTransfer(mode: Transfer.Mode, highWater: Int = 1 << 20) throws(EngineError) -> Transfer {
+        guard let easy = curl_easy_init() else {
+            throw EngineError(code: .transport, reason: "libcurl could not create a handle.")
+        }
+        return Transfer(loop: self, easy: easy, mode: mode, highWater: highWater)
+    }
+
+    /// Starts a configured transfer.
+    func start(_ transfer: Transfer) { enqueue(.add(transfer)) }
+    /// Stops a transfer; it completes with a cancellation error.
+    func remove(_ transfer: Transfer) { enqueue(.remove(transfer)) }
+    /// Resumes a transfer that paused because its reader fell behind.
+    func resume(_ transfer: Transfer) { enqueue(.resume(transfer)) }
+
+    private func enqueue(_ command: Command) {
+        commands.withLock { $0.append(command) }
+        curl_multi_wakeup(multi)
+    }
+
+    private func run() {
+        while true {
+            let pending = commands.withLock { commands in
+                defer { commands.removeAll(keepingCapacity: true) }
+                return commands
+            }
+            for command in pending { apply(command) }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            drainCompletions()
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+    }
+
+    private func apply(_ command: Command) {
+        switch command {
+        case .add(let transfer):
+            let result = curl_multi_add_handle(multi, transfer.easy)
+            if result == CURLM_OK {
+                active[transfer.easy] = transfer
+            } else {
+                let text = String(cString: curl_multi_strerror(result))
+                transfer.complete(.failure(EngineError(code: .transport, reason: "libcurl could not start a request: \(text).")))
+            }
+        case .remove(let transfer):
+            if active.removeValue(forKey: transfer.easy) != nil {
+                curl_multi_remove_handle(multi, transfer.easy)
+            }
+            transfer.complete(.failure(EngineError(code: .cancelled, reason: "The request was cancelled.")))
+        case .resume(let transfer):
+            if active[transfer.easy] != nil {
+                curl_easy_pause(transfer.easy, olw_curl_pause_cont)
+            }
+        }
+    }
+
+    private func drainCompletions() {
+        var queued: Int32 = 0
+        while let message = curl_multi_info_read(multi, &queued) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let result = message.pointee.data.result
+            guard let transfer = active.removeValue(forKey: easy) else { continue }
+            curl_multi_remove_handle(multi, easy)
+            if let error = EngineError.curl(result, detail: "") {
+                transfer.complete(.failure(error))
+            } else {
+                transfer.complete(.success(()))
+            }
+        }
+    }
+}

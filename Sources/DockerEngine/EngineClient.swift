@@ -1,0 +1,187 @@
+import CCurl
+import Foundation
+import Logging
+import Synchronization
+
+/// A client for the Docker Engine API over libcurl: negotiates the API version once, prefixes
+/// every path with it, and turns HTTP errors into ``EngineError``s carrying the engine's message.
+public final class EngineClient: Sendable {
+    /// The newest API version this client was written against (the bundled specification).
+    public static let newestKnownAPIVersion = APIVersion(major: 1, minor: 56)
+
+    /// Where the engine is.
+    public let host: EngineHost
+    /// Default timeout of non-streaming requests.
+    public let requestTimeout: Duration
+    private let loop: CurlLoop
+    private let pinnedVersion: APIVersion?
+    private let negotiated = Mutex<APIVersion?>(nil)
+    private let logger: Logger
+
+    /// A client for `host`. With `apiVersion` set, no negotiation happens.
+    public init(host: EngineHost, apiVersion: APIVersion? = nil, requestTimeout: Duration = .seconds(60), logger: Logger)
+        throws(EngineError)
+    {
+        self.host = host
+        self.pinnedVersion = apiVersion
+        self.requestTimeout = requestTimeout
+        self.logger = logger
+        self.loop = try CurlLoop()
+    }
+
+    // MARK: Version
+
+    /// The API version in use, negotiating it on first use (`GET /_ping`, header `Api-Version`).
+    public func apiVersion() async throws -> APIVersion {
+        if let pinnedVersion { return pinnedVersion }
+        if let known = negotiated.withLock({ $0 }) { return known }
+        let head = try await ping().head
+        let engineVersion = head.header("api-version").flatMap(APIVersion.init(parsing:)) ?? APIVersion(major: 1, minor: 24)
+        let chosen = min(engineVersion, Self.newestKnownAPIVersion)
+        negotiated.withLock { $0 = chosen }
+        logger.debug("negotiated API version", metadata: ["version": "\(chosen)"])
+        return chosen
+    }
+
+    /// `GET /_ping`, unversioned; throws when the engine cannot be reached or is unhealthy.
+    public func ping(timeout: Duration? = nil) async throws -> HTTPResponse {
+        let response = try await perform(HTTPRequest(.get, "/_ping", timeout: timeout ?? requestTimeout), versioned: false)
+        if let version = response.head.header("api-version").flatMap(APIVersion.init(parsing:)), pinnedVersion == nil {
+            negotiated.withLock { $0 = min(version, Self.newestKnownAPIVersion) }
+        }
+        return response
+    }
+
+    // MARK: Requests
+
+    /// Sends a request and reads the whole response; HTTP errors (status ≥ 400) are thrown.
+    @discardableResult
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await perform(request, versioned: true)
+    }
+
+    /// Sends a request and decodes the JSON response as `type`.
+    public func send<T: Decodable>(_ request: HTTPRequest, as type: T.Type) async throws -> T {
+        let response = try await send(request)
+        do {
+            return try JSONDecoder().decode(type, from: Data(response.body))
+        } catch {
+            throw EngineError(
+                code: .invalidResponse,
+                reason: "The engine's answer to \(request.method.rawValue) \(request.target) could not be read: \(error).",
+                status: response.head.status)
+        }
+    }
+
+    /// Sends a request whose body streams; the returned stream yields chunks as they arrive.
+    /// HTTP errors are thrown before any chunk.
+    public func stream(_ request: HTTPRequest, highWater: Int = 1 << 20) async throws -> ResponseStream {
+        var request = request
+        request.timeout = nil
+        let transfer = try await start(request, versioned: true, mode: .stream, highWater: highWater)
+        let owner = ResponseStream.Owner(transfer)
+        let head = try await transfer.head()
+        if head.status >= 400 {
+            var body: [UInt8] = []
+            while let chunk = try await transfer.nextChunk() {
+                body.append(contentsOf: chunk)
+                if body.count > 1 << 20 { break }
+            }
+            throw Self.httpError(head: head, body: body, request: request)
+        }
+        return ResponseStream(head: head, owner: owner)
+    }
+
+    private func perform(_ request: HTTPRequest, versioned: Bool) async throws -> HTTPResponse {
+        var request = request
+        if request.timeout == nil { request.timeout = requestTimeout }
+        let transfer = try await start(request, versioned: versioned, mode: .collect, highWater: 0)
+        let response: HTTPResponse
+        do {
+            response = try await transfer.response()
+        } catch let error as EngineError where error.code == .timedOut {
+            throw EngineError(
+                code: .timedOut,
+                reason: "The engine did not answer \(request.method.rawValue) \(request.target) within \(request.timeout ?? requestTimeout).",
+                curlCode: error.curlCode)
+        }
+        if response.head.status >= 400 { throw Self.httpError(head: response.head, body: response.body, request: request) }
+        return response
+    }
+
+    private func start(_ request: HTTPRequest, versioned: Bool, mode: Transfer.Mode, highWater: Int) async throws -> Transfer {
+        try Task.checkCancellation()
+        let prefix = versioned ? "/v\(try await apiVersion())" : ""
+        let transfer = try loop.makeTransfer(mode: mode, highWater: highWater)
+        try transfer.configure(request, url: host.baseURL + prefix + request.target, host: host, connectTimeout: .seconds(5))
+        loop.start(transfer)
+        return transfer
+    }
+
+    static func httpError(head: ResponseHead, body: [UInt8], request: HTTPRequest) -> EngineError {
+        struct Message: Decodable { var message: String }
+        let engineMessage =
+            (try? JSONDecoder().decode(Message.self, from: Data(body)))?.message
+            ?? String(decoding: body.prefix(512), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let reason = engineMessage.isEmpty ? "the engine answered HTTP \(head.status)" : engineMessage
+        return EngineError(code: .http, reason: reason, status: head.status, engineMessage: engineMessage.isEmpty ? nil : engineMessage)
+    }
+}
+
+/// An engine API version such as 1.41.
+public struct APIVersion: Comparable, Sendable, CustomStringConvertible, Hashable {
+    /// The major part (always 1 so far).
+    public var major: Int
+    /// The minor part.
+    public var minor: Int
+
+    /// A version.
+    public init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+
+    /// Parses "1.41" (a leading "v" is allowed).
+    public init?(parsing text: String) {
+        let parts = text.trimmingCharacters(in: .whitespaces).drop { $0 == "v" }.split(separator: ".")
+        guard parts.count == 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
+        self.init(major: major, minor: minor)
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.major, lhs.minor) < (rhs.major, rhs.minor) }
+    public var description: String { "\(major).\(minor)" }
+}
+
+/// A streaming response body: an `AsyncSequence` of byte chunks. Dropping it before the end
+/// closes the connection.
+public struct ResponseStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+
+    /// Cancels the transfer when the last reference to the stream goes away.
+    final class Owner: Sendable {
+        let transfer: Transfer
+        init(_ transfer: Transfer) { self.transfer = transfer }
+        deinit { transfer.cancel() }
+    }
+
+    /// The status and headers.
+    public let head: ResponseHead
+    let owner: Owner
+
+    /// Closes the stream now.
+    public func cancel() { owner.transfer.cancel() }
+
+    /// An iterator over the chunks.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let owner: Owner
+        public mutating func next() async throws -> [UInt8]? {
+            do {
+                return try await owner.transfer.nextChunk()
+            } catch let error as EngineError where error.code == .cancelled {
+                throw CancellationError()
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(owner: owner) }
+}

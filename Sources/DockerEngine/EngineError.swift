@@ -1,0 +1,81 @@
+import CCurl
+
+/// An error from the engine or from the way to it: what went wrong, the HTTP status and the
+/// engine's own message when there was an answer, and libcurl's code when there was not.
+public struct EngineError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. Extensible: new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The engine answered with an HTTP error status.
+        public static let http = Code("http")
+        /// No connection could be made (socket missing, refused, reset, DNS).
+        public static let unreachable = Code("unreachable")
+        /// The TLS handshake or certificate check failed.
+        public static let tls = Code("tls")
+        /// The request did not complete within its timeout.
+        public static let timedOut = Code("timedOut")
+        /// The engine's answer could not be understood.
+        public static let invalidResponse = Code("invalidResponse")
+        /// The request was cancelled by its caller.
+        public static let cancelled = Code("cancelled")
+        /// libcurl failed in another way.
+        public static let transport = Code("transport")
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// The HTTP status, when the engine answered.
+    public var status: Int?
+    /// The engine's `message`, when it sent one.
+    public var engineMessage: String?
+    /// The libcurl result code, when the failure was below HTTP.
+    public var curlCode: Int?
+    /// A full sentence describing the failure.
+    public var reason: String
+
+    /// An error with the given parts.
+    public init(code: Code, reason: String, status: Int? = nil, engineMessage: String? = nil, curlCode: Int? = nil) {
+        self.code = code
+        self.reason = reason
+        self.status = status
+        self.engineMessage = engineMessage
+        self.curlCode = curlCode
+    }
+
+    public var description: String { reason }
+
+    /// Whether the engine answered 404.
+    public var isNotFound: Bool { status == 404 }
+
+    /// Translates a libcurl result into an error, or nil for success.
+    static func curl(_ result: CURLcode, detail: String) -> EngineError? {
+        guard result != CURLE_OK else { return nil }
+        let text = String(cString: curl_easy_strerror(result))
+        let extra = detail.isEmpty ? "" : ": \(detail)"
+        let code: Code
+        switch result {
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_GOT_NOTHING,
+            CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
+            code = .unreachable
+        case CURLE_OPERATION_TIMEDOUT:
+            code = .timedOut
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CRL_BADFILE,
+            CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_SHUTDOWN_FAILED,
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_USE_SSL_FAILED, CURLE_SSL_CLIENTCERT:
+            return EngineError(code: .tls, reason: "TLS failed: \(text)\(extra)", curlCode: Int(result.rawValue))
+        default:
+            code = .transport
+        }
+        return EngineError(code: code, reason: "\(text)\(extra)", curlCode: Int(result.rawValue))
+    }
+}
+
+/// Runs a libcurl setter and turns a failure into a thrown ``EngineError``.
+@inline(__always)
+func checked(_ result: CURLcode, _ what: @autoclosure () -> String) throws(EngineError) {
+    if let error = EngineError.curl(result, detail: what()) { throw error }
+}

@@ -1,0 +1,307 @@
+// The parts of the Engine API's bodies the worker reads and writes (see swagger.yaml).
+// Property names follow Swift; coding keys follow the engine.
+
+/// `GET /containers/{id}/json`.
+public struct ContainerInspect: Decodable, Sendable {
+    public var id: String
+    public var name: String
+    public var created: String?
+    public var image: String?
+    public var config: Config?
+    public var state: State?
+    public var hostConfig: HostConfig?
+    public var networkSettings: NetworkSettings?
+    public var mounts: [Mount]?
+
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", name = "Name", created = "Created", image = "Image", config = "Config", state = "State"
+        case hostConfig = "HostConfig", networkSettings = "NetworkSettings", mounts = "Mounts"
+    }
+
+    /// `Config`.
+    public struct Config: Decodable, Sendable {
+        public var image: String?
+        public var hostname: String?
+        public var labels: [String: String]?
+        public var exposedPorts: [String: EmptyObject]?
+        enum CodingKeys: String, CodingKey {
+            case image = "Image", hostname = "Hostname", labels = "Labels", exposedPorts = "ExposedPorts"
+        }
+    }
+
+    /// `State`.
+    public struct State: Decodable, Sendable {
+        public var status: String?
+        public var running: Bool?
+        public var paused: Bool?
+        public var oomKilled: Bool?
+        public var pid: Int?
+        public var exitCode: Int?
+        public var error: String?
+        public var startedAt: String?
+        public var finishedAt: String?
+        enum CodingKeys: String, CodingKey {
+            case status = "Status", running = "Running", paused = "Paused", oomKilled = "OOMKilled", pid = "Pid"
+            case exitCode = "ExitCode", error = "Error", startedAt = "StartedAt", finishedAt = "FinishedAt"
+        }
+    }
+
+    /// `HostConfig` (the parts read back).
+    public struct HostConfig: Decodable, Sendable {
+        public var networkMode: String?
+        enum CodingKeys: String, CodingKey { case networkMode = "NetworkMode" }
+    }
+
+    /// `NetworkSettings`.
+    public struct NetworkSettings: Decodable, Sendable {
+        public var ports: [String: [PortBinding]?]?
+        public var networks: [String: EndpointSettings]?
+        enum CodingKeys: String, CodingKey { case ports = "Ports", networks = "Networks" }
+    }
+
+    /// One network the container is attached to.
+    public struct EndpointSettings: Decodable, Sendable {
+        public var ipAddress: String?
+        enum CodingKeys: String, CodingKey { case ipAddress = "IPAddress" }
+    }
+
+    /// One mount.
+    public struct Mount: Decodable, Sendable {
+        public var type: String?
+        public var name: String?
+        public var source: String?
+        public var destination: String
+        enum CodingKeys: String, CodingKey {
+            case type = "Type", name = "Name", source = "Source", destination = "Destination"
+        }
+    }
+}
+
+/// A host binding of a container port.
+public struct PortBinding: Codable, Sendable, Equatable {
+    public var hostIp: String?
+    public var hostPort: String?
+    public init(hostIp: String? = nil, hostPort: String?) {
+        self.hostIp = hostIp
+        self.hostPort = hostPort
+    }
+    enum CodingKeys: String, CodingKey { case hostIp = "HostIp", hostPort = "HostPort" }
+}
+
+/// `{}` on the wire.
+public struct EmptyObject: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// One entry of `GET /containers/json`.
+public struct ContainerSummary: Decodable, Sendable {
+    public var id: String
+    public var names: [String]?
+    public var labels: [String: String]?
+    public var state: String?
+    enum CodingKeys: String, CodingKey { case id = "Id", names = "Names", labels = "Labels", state = "State" }
+}
+
+/// `POST /containers/create`.
+public struct ContainerCreateBody: Encodable, Sendable {
+    public var image: String
+    public var cmd: [String]?
+    public var env: [String]?
+    public var user: String?
+    public var workingDir: String?
+    public var hostname: String?
+    public var labels: [String: String]
+    public var exposedPorts: [String: EmptyObject]?
+    public var hostConfig: HostConfig
+
+    public init(image: String, labels: [String: String], hostConfig: HostConfig) {
+        self.image = image
+        self.labels = labels
+        self.hostConfig = hostConfig
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case image = "Image", cmd = "Cmd", env = "Env", user = "User", workingDir = "WorkingDir", hostname = "Hostname"
+        case labels = "Labels", exposedPorts = "ExposedPorts", hostConfig = "HostConfig"
+    }
+
+    /// `HostConfig` as sent on create.
+    public struct HostConfig: Encodable, Sendable {
+        public var nanoCpus: Int64?
+        public var memory: Int64?
+        public var portBindings: [String: [PortBinding]]?
+        public var networkMode: String?
+        public var capAdd: [String]?
+        public var devices: [DeviceMapping]?
+        public var deviceRequests: [DeviceRequest]?
+        public var mounts: [MountSpec]?
+        public init() {}
+        enum CodingKeys: String, CodingKey {
+            case nanoCpus = "NanoCpus", memory = "Memory", portBindings = "PortBindings", networkMode = "NetworkMode"
+            case capAdd = "CapAdd", devices = "Devices", deviceRequests = "DeviceRequests", mounts = "Mounts"
+        }
+    }
+
+    /// A host device made visible in the container.
+    public struct DeviceMapping: Encodable, Sendable, Equatable {
+        public var pathOnHost: String
+        public var pathInContainer: String
+        public var cgroupPermissions: String
+        public init(pathOnHost: String, pathInContainer: String, cgroupPermissions: String) {
+            self.pathOnHost = pathOnHost
+            self.pathInContainer = pathInContainer
+            self.cgroupPermissions = cgroupPermissions
+        }
+        enum CodingKeys: String, CodingKey {
+            case pathOnHost = "PathOnHost", pathInContainer = "PathInContainer", cgroupPermissions = "CgroupPermissions"
+        }
+    }
+
+    /// A request for devices from a driver (GPUs).
+    public struct DeviceRequest: Encodable, Sendable, Equatable {
+        public var driver: String
+        public var count: Int
+        public var capabilities: [[String]]
+        public init(driver: String, count: Int, capabilities: [[String]]) {
+            self.driver = driver
+            self.count = count
+            self.capabilities = capabilities
+        }
+        enum CodingKeys: String, CodingKey { case driver = "Driver", count = "Count", capabilities = "Capabilities" }
+    }
+
+    /// A volume or bind mount.
+    public struct MountSpec: Encodable, Sendable, Equatable {
+        public var type: String
+        public var source: String?
+        public var target: String
+        public var readOnly: Bool?
+        public init(type: String, source: String?, target: String, readOnly: Bool?) {
+            self.type = type
+            self.source = source
+            self.target = target
+            self.readOnly = readOnly
+        }
+        enum CodingKeys: String, CodingKey { case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly" }
+    }
+}
+
+/// `POST /containers/create` answer, `POST /commit` answer, `POST /containers/{id}/exec` answer.
+public struct IDResponse: Decodable, Sendable {
+    public var id: String
+    enum CodingKeys: String, CodingKey { case id = "Id" }
+}
+
+/// `POST /containers/{id}/exec`.
+public struct ExecCreateBody: Encodable, Sendable {
+    public var cmd: [String]
+    public var env: [String]?
+    public var workingDir: String?
+    public var user: String?
+    public var attachStdout = true
+    public var attachStderr = true
+    public init(cmd: [String]) { self.cmd = cmd }
+    enum CodingKeys: String, CodingKey {
+        case cmd = "Cmd", env = "Env", workingDir = "WorkingDir", user = "User", attachStdout = "AttachStdout"
+        case attachStderr = "AttachStderr"
+    }
+}
+
+/// `GET /exec/{id}/json`.
+public struct ExecInspect: Decodable, Sendable {
+    public var running: Bool
+    public var exitCode: Int?
+    public var pid: Int?
+    enum CodingKeys: String, CodingKey { case running = "Running", exitCode = "ExitCode", pid = "Pid" }
+}
+
+/// `GET /containers/{id}/stats`.
+public struct ContainerStats: Decodable, Sendable {
+    public var read: String?
+    public var cpuStats: CPUStats?
+    public var precpuStats: CPUStats?
+    public var memoryStats: MemoryStats?
+    public var networks: [String: NetworkStats]?
+    public var blkioStats: BlkioStats?
+    public var pidsStats: PidsStats?
+    enum CodingKeys: String, CodingKey {
+        case read, cpuStats = "cpu_stats", precpuStats = "precpu_stats", memoryStats = "memory_stats", networks
+        case blkioStats = "blkio_stats", pidsStats = "pids_stats"
+    }
+
+    public struct CPUStats: Decodable, Sendable {
+        public var cpuUsage: CPUUsage?
+        public var systemCPUUsage: UInt64?
+        public var onlineCPUs: Int?
+        enum CodingKeys: String, CodingKey {
+            case cpuUsage = "cpu_usage", systemCPUUsage = "system_cpu_usage", onlineCPUs = "online_cpus"
+        }
+    }
+    public struct CPUUsage: Decodable, Sendable {
+        public var totalUsage: UInt64?
+        public var percpuUsage: [UInt64]?
+        enum CodingKeys: String, CodingKey { case totalUsage = "total_usage", percpuUsage = "percpu_usage" }
+    }
+    public struct MemoryStats: Decodable, Sendable {
+        public var usage: UInt64?
+        public var limit: UInt64?
+        public var stats: [String: UInt64]?
+    }
+    public struct NetworkStats: Decodable, Sendable {
+        public var rxBytes: UInt64?
+        public var txBytes: UInt64?
+        enum CodingKeys: String, CodingKey { case rxBytes = "rx_bytes", txBytes = "tx_bytes" }
+    }
+    public struct BlkioStats: Decodable, Sendable {
+        public var ioServiceBytesRecursive: [BlkioEntry]?
+        enum CodingKeys: String, CodingKey { case ioServiceBytesRecursive = "io_service_bytes_recursive" }
+    }
+    public struct BlkioEntry: Decodable, Sendable {
+        public var op: String?
+        public var value: UInt64?
+    }
+    public struct PidsStats: Decodable, Sendable {
+        public var current: Int?
+    }
+}
+
+/// `GET /info` (the parts used).
+public struct SystemInfo: Decodable, Sendable {
+    public var runtimes: [String: EmptyObjectLenient]?
+    public var serverVersion: String?
+    public var osType: String?
+    public var architecture: String?
+    enum CodingKeys: String, CodingKey {
+        case runtimes = "Runtimes", serverVersion = "ServerVersion", osType = "OSType", architecture = "Architecture"
+    }
+}
+
+/// Any JSON object, contents ignored.
+public struct EmptyObjectLenient: Decodable, Sendable {
+    public init(from decoder: any Decoder) throws {}
+}
+
+/// `GET /version`.
+public struct SystemVersion: Decodable, Sendable {
+    public var version: String?
+    public var apiVersion: String?
+    public var os: String?
+    public var arch: String?
+    enum CodingKeys: String, CodingKey { case version = "Version", apiVersion = "ApiVersion", os = "Os", arch = "Arch" }
+}
+
+/// One line of `POST /images/create` progress.
+public struct PullProgress: Decodable, Sendable {
+    public var status: String?
+    public var id: String?
+    public var progressDetail: Detail?
+    public var error: String?
+    public var errorDetail: ErrorDetail?
+    public struct Detail: Decodable, Sendable {
+        public var current: Int64?
+        public var total: Int64?
+    }
+    public struct ErrorDetail: Decodable, Sendable {
+        public var message: String?
+    }
+}

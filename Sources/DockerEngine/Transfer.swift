@@ -1,0 +1,349 @@
+import CCurl
+import Synchronization
+
+/// One HTTP exchange on a libcurl easy handle: the state shared between the I/O thread, which
+/// feeds it from libcurl's callbacks, and the task that awaits its head and body.
+///
+/// In collecting mode the body is gathered and handed over whole on completion; in streaming
+/// mode chunks are handed over as they come, and the transfer pauses libcurl (not the thread)
+/// once `highWater` bytes wait unread, resuming it when the reader catches up.
+final class Transfer: @unchecked Sendable {
+    enum Mode {
+        case collect
+        case stream
+    }
+
+    private struct State {
+        var headers: [(name: String, value: String)] = []
+        var head: ResponseHead?
+        var headWaiter: CheckedContinuation<ResponseHead, any Error>?
+        var chunks: [[UInt8]] = []
+        var chunkIndex = 0
+        var bufferedBytes = 0
+        var collected: [UInt8] = []
+        var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
+        var completion: Result<Void, EngineError>?
+        var completionWaiter: CheckedContinuation<HTTPResponse, any Error>?
+        var response: HTTPResponse?
+        var paused = false
+        var cancelled = false
+    }
+
+    let easy: UnsafeMutableRawPointer
+    let mode: Mode
+    private let highWater: Int
+    private let lowWater: Int
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var bodyStorage: UnsafeMutableRawBufferPointer?
+    private let state = Mutex(State())
+    /// The loop that runs this transfer; it takes resume and cancel commands.
+    private let loop: CurlLoop
+
+    init(loop: CurlLoop, easy: UnsafeMutableRawPointer, mode: Mode, highWater: Int = 1 << 20) {
+        self.loop = loop
+        self.easy = easy
+        self.mode = mode
+        self.highWater = highWater
+        self.lowWater = highWater / 4
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        if let headerList { curl_slist_free_all(headerList) }
+        bodyStorage?.deallocate()
+    }
+
+    /// Sets the options of `request` on the easy handle. Called once, before the handle is added.
+    func configure(_ request: HTTPRequest, url: String, host: EngineHost, connectTimeout: Duration) throws(EngineError) {
+        let userdata = Unmanaged.passUnretained(self).toOpaque()
+        try checked(olw_easy_setopt_string(easy, CURLOPT_URL, url), "URL")
+        try checked(olw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
+        try checked(olw_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)), "HTTP/1.1")
+        try checked(olw_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds), "connect timeout")
+        if let timeout = request.timeout {
+            try checked(olw_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeout.milliseconds), "timeout")
+        }
+        try checked(olw_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback), "write callback")
+        try checked(olw_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userdata), "write data")
+        try checked(olw_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback), "header callback")
+        try checked(olw_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata), "header data")
+        switch host.transport {
+        case .unix(let path):
+            try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, path), "unix socket")
+        case .tcp:
+            try checked(olw_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1), "TCP_NODELAY")
+        }
+        if let tls = host.tls {
+            if let ca = tls.caPath { try checked(olw_easy_setopt_string(easy, CURLOPT_CAINFO, ca), "CA") }
+            if let cert = tls.certPath { try checked(olw_easy_setopt_string(easy, CURLOPT_SSLCERT, cert), "client certificate") }
+            if let key = tls.keyPath { try checked(olw_easy_setopt_string(easy, CURLOPT_SSLKEY, key), "client key") }
+            try checked(olw_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, tls.verify ? 1 : 0), "verify peer")
+            // Engine certificates name the host they were made for; the CLI checks it too.
+            try checked(olw_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2 : 0), "verify host")
+        }
+        switch request.method {
+        case .get: break
+        case .head: try checked(olw_easy_setopt_long(easy, CURLOPT_NOBODY, 1), "HEAD")
+        case .post, .put, .delete:
+            if request.method != .post {
+                try checked(olw_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method.rawValue), "method")
+            }
+            if request.body != nil || request.method == .post {
+                let body = request.body ?? []
+                let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(body.count, 1), alignment: 1)
+                body.withUnsafeBytes { source in storage.copyMemory(from: source) }
+                bodyStorage = storage
+                try checked(olw_easy_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "body size")
+                try checked(olw_easy_setopt_pointer(easy, CURLOPT_POSTFIELDS, storage.baseAddress), "body")
+            }
+        }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        var headers = request.headers
+        headers.append(("Expect", ""))  // no 100-continue round trip
+        if request.body != nil, !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+            headers.append(("Content-Type", "application/json"))
+        }
+        for header in headers {
+            let line = header.value.isEmpty ? "\(header.name):" : "\(header.name): \(header.value)"
+            guard let appended = curl_slist_append(list, line) else {
+                if let list { curl_slist_free_all(list) }
+                throw EngineError(code: .transport, reason: "libcurl could not allocate a header list.")
+            }
+            list = appended
+        }
+        headerList = list
+        try checked(olw_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "headers")
+    }
+
+    // MARK: I/O thread side
+
+    /// One header line from libcurl (including the status line and the blank line that ends the block).
+    func receiveHeader(_ bytes: UnsafeRawBufferPointer) {
+        let line = String(decoding: bytes, as: UTF8.self).trimmingTrailingNewline()
+        if line.hasPrefix("HTTP/") {
+            state.withLock { $0.headers = [] }
+            return
+        }
+        if line.isEmpty {
+            var status = 0
+            olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            if status >= 100 && status < 200 { return }
+            let waiter = state.withLock { state -> CheckedContinuation<ResponseHead, any Error>? in
+                let head = ResponseHead(status: status, headers: state.headers)
+                state.head = head
+                defer { state.headWaiter = nil }
+                return state.headWaiter
+            }
+            if let waiter, let head = state.withLock({ $0.head }) { waiter.resume(returning: head) }
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingLeadingSpaces()
+        state.withLock { $0.headers.append((name, value)) }
+    }
+
+    /// Body bytes from libcurl. Returns the count consumed, or the pause marker.
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if mode == .collect {
+            state.withLock { $0.collected.append(contentsOf: bytes) }
+            return bytes.count
+        }
+        enum Action {
+            case consumed
+            case deliver(CheckedContinuation<[UInt8]?, any Error>, [UInt8])
+            case pause
+        }
+        let action = state.withLock { state -> Action in
+            if let waiter = state.bodyWaiter {
+                state.bodyWaiter = nil
+                return .deliver(waiter, Array(bytes))
+            }
+            if state.bufferedBytes >= highWater {
+                state.paused = true
+                return .pause
+            }
+            state.chunks.append(Array(bytes))
+            state.bufferedBytes += bytes.count
+            return .consumed
+        }
+        switch action {
+        case .consumed: return bytes.count
+        case .deliver(let waiter, let chunk):
+            waiter.resume(returning: chunk)
+            return bytes.count
+        case .pause: return Int(olw_curl_writefunc_pause)
+        }
+    }
+
+    /// The transfer ended (normally, in error, or removed by cancellation).
+    func complete(_ result: Result<Void, EngineError>) {
+        var headWaiter: CheckedContinuation<ResponseHead, any Error>?
+        var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
+        var completionWaiter: CheckedContinuation<HTTPResponse, any Error>?
+        var response: HTTPResponse?
+        state.withLock { state in
+            guard state.completion == nil else { return }
+            state.completion = result
+            headWaiter = state.headWaiter
+            bodyWaiter = state.bodyWaiter
+            completionWaiter = state.completionWaiter
+            state.headWaiter = nil
+            state.bodyWaiter = nil
+            state.completionWaiter = nil
+            if case .success = result {
+                var status = 0
+                olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                let head = state.head ?? ResponseHead(status: status, headers: state.headers)
+                state.head = head
+                response = HTTPResponse(head: head, body: state.collected)
+                state.collected = []
+                if completionWaiter == nil { state.response = response }
+            }
+        }
+        switch result {
+        case .success:
+            if let head = response?.head { headWaiter?.resume(returning: head) }
+            bodyWaiter?.resume(returning: nil)
+            if let response { completionWaiter?.resume(returning: response) }
+        case .failure(let error):
+            headWaiter?.resume(throwing: error)
+            bodyWaiter?.resume(throwing: error)
+            completionWaiter?.resume(throwing: error)
+        }
+    }
+
+    // MARK: Consumer side
+
+    /// Waits for the whole response (collecting mode).
+    func response() async throws -> HTTPResponse {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+                let ready = state.withLock { state -> Result<HTTPResponse, EngineError>? in
+                    switch state.completion {
+                    case .success:
+                        defer { state.response = nil }
+                        return .success(state.response ?? HTTPResponse(head: ResponseHead(status: 0, headers: []), body: []))
+                    case .failure(let error): return .failure(error)
+                    case nil:
+                        state.completionWaiter = continuation
+                        return nil
+                    }
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// Waits for the status line and headers (streaming mode).
+    func head() async throws -> ResponseHead {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseHead, any Error>) in
+                let ready = state.withLock { state -> Result<ResponseHead, EngineError>? in
+                    if let head = state.head { return .success(head) }
+                    if case .failure(let error) = state.completion { return .failure(error) }
+                    state.headWaiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// The next body chunk, or nil at the end (streaming mode).
+    func nextChunk() async throws -> [UInt8]? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+                enum Ready {
+                    case chunk([UInt8], unpause: Bool)
+                    case end
+                    case failure(EngineError)
+                    case wait(unpause: Bool)
+                }
+                let ready = state.withLock { state -> Ready in
+                    if state.chunkIndex < state.chunks.count {
+                        let chunk = state.chunks[state.chunkIndex]
+                        state.chunkIndex += 1
+                        if state.chunkIndex == state.chunks.count {
+                            state.chunks.removeAll(keepingCapacity: true)
+                            state.chunkIndex = 0
+                        }
+                        state.bufferedBytes -= chunk.count
+                        let unpause = state.paused && state.bufferedBytes <= lowWater
+                        if unpause { state.paused = false }
+                        return .chunk(chunk, unpause: unpause)
+                    }
+                    switch state.completion {
+                    case .success: return .end
+                    case .failure(let error): return .failure(error)
+                    case nil:
+                        let unpause = state.paused
+                        state.paused = false
+                        state.bodyWaiter = continuation
+                        return .wait(unpause: unpause)
+                    }
+                }
+                switch ready {
+                case .chunk(let chunk, let unpause):
+                    if unpause { loop.resume(self) }
+                    continuation.resume(returning: chunk)
+                case .end: continuation.resume(returning: nil)
+                case .failure(let error): continuation.resume(throwing: error)
+                case .wait(let unpause): if unpause { loop.resume(self) }
+                }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// Stops the transfer; its waiters fail with ``EngineError/Code/cancelled``.
+    func cancel() {
+        let shouldSend = state.withLock { state -> Bool in
+            guard !state.cancelled, state.completion == nil else { return false }
+            state.cancelled = true
+            return true
+        }
+        if shouldSend { loop.remove(self) }
+    }
+}
+
+// C callbacks: no captures; the transfer rides in `userdata`.
+private let transferWriteCallback: olw_curl_data_callback = { buffer, size, count, userdata in
+    guard let userdata, let buffer else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.receiveBody(UnsafeRawBufferPointer(start: buffer, count: size * count))
+}
+
+private let transferHeaderCallback: olw_curl_data_callback = { buffer, size, count, userdata in
+    guard let userdata, let buffer else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    transfer.receiveHeader(UnsafeRawBufferPointer(start: buffer, count: size * count))
+    return size * count
+}
+
+extension Duration {
+    /// Whole milliseconds, for libcurl's `_MS` options.
+    var milliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+extension String {
+    func trimmingTrailingNewline() -> String {
+        var result = Substring(self)
+        while let last = result.last, last == "\r\n" || last == "\n" || last == "\r" { result = result.dropLast() }
+        return String(result)
+    }
+}
+
+extension Substring {
+    func trimmingLeadingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" })
+    }
+}

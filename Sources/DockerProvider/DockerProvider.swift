@@ -1,0 +1,479 @@
+import DockerEngine
+import Foundation
+import JSONRPC
+import Logging
+import Synchronization
+
+/// The Docker provider: each method turns one protocol call into Engine API requests.
+public final class DockerProvider: Sendable {
+    /// The settings in force.
+    public let config: WorkerConfig
+    let client: EngineClient
+    let logger: Logger
+    private let gpuDetected = Mutex(false)
+    let stats: StatsMonitor
+
+    /// A provider for the engine `config` names.
+    public init(config: WorkerConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        var apiVersion: APIVersion? = nil
+        if let text = config.apiVersion {
+            guard let version = APIVersion(parsing: text) else {
+                throw InvalidParams(field: "config.apiVersion", reason: "must look like 1.41")
+            }
+            apiVersion = version
+        }
+        self.client = try EngineClient(
+            host: try config.engineHost(), apiVersion: apiVersion,
+            requestTimeout: .milliseconds(config.requestTimeoutMs), logger: logger)
+        self.stats = StatsMonitor(client: client, logger: logger)
+    }
+
+    /// What the provider can do now.
+    public var capabilities: Capabilities {
+        Capabilities(gpu: config.gpuAvailable || gpuDetected.withLock { $0 })
+    }
+
+    var builder: CreateBodyBuilder {
+        CreateBodyBuilder(network: config.network, defaultLabels: config.defaultLabels, gpuAvailable: capabilities.gpu)
+    }
+
+    // MARK: provision / restore
+
+    /// Creates, starts and describes a node; on any failure after create the container is removed.
+    public func provision(_ spec: NodeSpec, context: RequestContext) async throws -> Node {
+        guard let image = spec.runtime?.image, !image.isEmpty else {
+            throw InvalidParams(field: "spec.runtime.image", reason: "is required")
+        }
+        return try await provision(spec, image: image, pullPolicy: spec.runtime?.pullPolicy ?? .missing, context: context)
+    }
+
+    /// Provisions a new node from a snapshot image.
+    public func restore(_ request: RestoreRequest, context: RequestContext) async throws -> Node {
+        guard !request.ref.externalId.isEmpty else { throw InvalidParams(field: "ref.externalId", reason: "is required") }
+        return try await provision(request.spec ?? NodeSpec(), image: request.ref.externalId, pullPolicy: .never, context: context)
+    }
+
+    private func provision(_ spec: NodeSpec, image: String, pullPolicy: NodeSpec.PullPolicy, context: RequestContext)
+        async throws -> Node
+    {
+        let nodeID = UUID().uuidString.lowercased()
+        let body = try builder.body(for: spec, image: image, nodeID: nodeID)
+        try await ensureImage(image, policy: pullPolicy, context: context)
+        try await ensureVolumes(spec.volumes ?? [])
+
+        var query: [(String, String)] = []
+        if let name = spec.name { query.append(("name", name)) }
+        let created: IDResponse
+        do {
+            created = try await client.send(
+                HTTPRequest(.post, target("/containers/create", query), body: try encodeJSON(body)), as: IDResponse.self)
+        } catch {
+            // A create cancelled in flight may still have happened: sweep by the node id.
+            await cleanUp(nodeID: nodeID)
+            if let engineError = error as? EngineError, engineError.status == 404 {
+                throw ProviderError(
+                    code: .notFound, reason: "no such image: \(image) (\(engineError.reason))", status: 404,
+                    engineMessage: engineError.engineMessage)
+            }
+            throw error
+        }
+        do {
+            try await client.send(HTTPRequest(.post, "/containers/\(created.id)/start"))
+            if let key = spec.network?.tailscaleAuthKey {
+                try await tailscaleUp(containerID: created.id, authKey: key)
+            }
+            return try await node(created.id)
+        } catch {
+            await remove(created.id)
+            throw error
+        }
+    }
+
+    /// Removes a container whatever the state of the calling task.
+    private func remove(_ id: String) async {
+        let client = self.client
+        let logger = self.logger
+        await Task.detached {
+            do {
+                try await client.send(HTTPRequest(.delete, target("/containers/\(id)", [("force", "true"), ("v", "true")])))
+            } catch {
+                logger.warning("could not remove container after a failed provision", metadata: ["container": "\(id)"])
+            }
+        }.value
+    }
+
+    private func cleanUp(nodeID: String) async {
+        let client = self.client
+        let filters = #"{"label":["\#(Labels.nodeID)=\#(nodeID)"]}"#
+        let ids = await Task.detached { () -> [String] in
+            let list = try? await client.send(
+                HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", filters)])), as: [ContainerSummary].self)
+            return (list ?? []).map(\.id)
+        }.value
+        for id in ids { await remove(id) }
+    }
+
+    private func ensureImage(_ image: String, policy: NodeSpec.PullPolicy, context: RequestContext) async throws {
+        switch policy {
+        case .never: return
+        case .missing:
+            do {
+                try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"))
+                return
+            } catch let error as EngineError where error.status == 404 {
+                try await pull(image, context: context)
+            }
+        case .always:
+            try await pull(image, context: context)
+        }
+    }
+
+    /// Pulls `image`, reporting progress as `pull.progress` notifications; an error in the stream fails the pull.
+    func pull(_ image: String, context: RequestContext) async throws {
+        var query: [(String, String)] = []
+        if image.contains("@") {
+            query.append(("fromImage", image))
+        } else {
+            let slash = image.lastIndex(of: "/") ?? image.startIndex
+            if let colon = image[slash...].lastIndex(of: ":") {
+                query.append(("fromImage", String(image[..<colon])))
+                query.append(("tag", String(image[image.index(after: colon)...])))
+            } else {
+                query.append(("fromImage", image))
+                query.append(("tag", "latest"))
+            }
+        }
+        let stream = try await client.stream(HTTPRequest(.post, target("/images/create", query)))
+        var lines = JSONLineSplitter()
+        for try await chunk in stream {
+            for line in lines.feed(chunk) {
+                guard let progress = try? JSONDecoder().decode(PullProgress.self, from: Data(line)) else { continue }
+                if let message = progress.errorDetail?.message ?? progress.error {
+                    throw ProviderError(code: .engineError, reason: "pulling \(image) failed: \(message)", engineMessage: message)
+                }
+                var params = JSONObject()
+                params["requestId"] = context.id.json
+                params["image"] = .string(image)
+                params["status"] = .string(progress.status ?? "")
+                if let id = progress.id { params["id"] = .string(id) }
+                if let current = progress.progressDetail?.current { params["current"] = .integer(current) }
+                if let total = progress.progressDetail?.total { params["total"] = .integer(total) }
+                await context.notify("pull.progress", params: .object(params))
+            }
+        }
+    }
+
+    private func ensureVolumes(_ volumes: [NodeSpec.Volume]) async throws {
+        for volume in volumes {
+            guard let name = volume.source, !name.hasPrefix("/") else { continue }
+            do {
+                try await client.send(HTTPRequest(.get, "/volumes/\(pathEscape(name))"))
+            } catch let error as EngineError where error.status == 404 {
+                struct VolumeCreate: Encodable {
+                    var Name: String
+                    var Labels: [String: String]
+                }
+                let body = VolumeCreate(Name: name, Labels: [Labels.managed: "true"])
+                try await client.send(HTTPRequest(.post, "/volumes/create", body: try encodeJSON(body)))
+            }
+        }
+    }
+
+    private func tailscaleUp(containerID: String, authKey: String) async throws {
+        // The key travels in a file written through the archive API, never in an argv or env.
+        let keyFile = ".openlattice-tailscale-authkey"
+        var tar = TarWriter()
+        try tar.addFile(name: keyFile, contents: Array(authKey.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
+        try await client.send(
+            HTTPRequest(
+                .put, target("/containers/\(containerID)/archive", [("path", "/")]), body: tar.finished(),
+                headers: [("Content-Type", "application/x-tar")]))
+        defer {
+            let client = self.client
+            Task.detached {
+                _ = try? await DockerProvider.runQuietly(client: client, containerID: containerID, command: ["rm", "-f", "/\(keyFile)"])
+            }
+        }
+        let running = try await Self.runQuietly(client: client, containerID: containerID, command: ["pgrep", "tailscaled"])
+        if running.exitCode != 0 {
+            var body = ExecCreateBody(cmd: ["tailscaled", "--state=mem:"])
+            body.attachStdout = false
+            body.attachStderr = false
+            let exec = try await client.send(
+                HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
+            try await client.send(HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":true,"Tty":false}"#.utf8)))
+        }
+        let up = try await Self.runQuietly(
+            client: client, containerID: containerID, command: ["tailscale", "up", "--auth-key=file:/\(keyFile)"])
+        guard up.exitCode == 0 else {
+            let output = String(decoding: up.output.prefix(300), as: UTF8.self).replacingOccurrences(of: authKey, with: "[redacted]")
+            throw ProviderError(code: .engineError, reason: "tailscale up exited with code \(up.exitCode): \(output)")
+        }
+    }
+
+    // MARK: inspect / list
+
+    /// Reads a container, mapping 404 to ``ProviderError/notFound(_:)``.
+    func inspectContainer(_ id: String) async throws -> ContainerInspect {
+        do {
+            return try await client.send(HTTPRequest(.get, "/containers/\(id)/json"), as: ContainerInspect.self)
+        } catch let error as EngineError where error.status == 404 {
+            throw ProviderError.notFound(id)
+        }
+    }
+
+    func node(_ id: String) async throws -> Node {
+        node(from: try await inspectContainer(id))
+    }
+
+    func node(from container: ContainerInspect) -> Node {
+        let labels = container.config?.labels ?? [:]
+        return Node(
+            externalId: container.id,
+            name: EndpointExtractor.containerName(container),
+            nodeId: labels[Labels.nodeID] ?? container.id,
+            image: container.config?.image ?? container.image ?? "",
+            status: StatusMapper.status(container.state?.status),
+            startedAt: Timestamp.normalize(container.state?.startedAt),
+            endpoints: EndpointExtractor.endpoints(of: container),
+            labels: labels)
+    }
+
+    /// A node's state; a missing container is `terminated`.
+    public func inspect(_ id: String) async throws -> InspectResult {
+        let container: ContainerInspect
+        do {
+            container = try await inspectContainer(id)
+        } catch let error as ProviderError where error.code == .notFound {
+            return InspectResult(status: .terminated, endpoints: [])
+        }
+        let status = StatusMapper.status(container.state?.status)
+        var result = InspectResult(
+            status: status, startedAt: Timestamp.normalize(container.state?.startedAt),
+            endpoints: EndpointExtractor.endpoints(of: container))
+        if status == .stopped {
+            result.finishedAt = Timestamp.normalize(container.state?.finishedAt)
+            result.exitCode = container.state?.exitCode
+            result.oomKilled = container.state?.oomKilled
+            if let error = container.state?.error, !error.isEmpty { result.error = error }
+        }
+        if status == .running {
+            result.resources = await stats.resources(for: container.id)
+        }
+        return result
+    }
+
+    /// The managed containers (and those matching `labels`), running or not.
+    public func list(labels: [String: String]?) async throws -> [Node] {
+        var filters = ["\(Labels.managed)=true"]
+        for (key, value) in (labels ?? [:]).sorted(by: { $0.key < $1.key }) { filters.append("\(key)=\(value)") }
+        let filterJSON = String(decoding: try encodeJSON(["label": filters]), as: UTF8.self)
+        let summaries = try await client.send(
+            HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", filterJSON)])), as: [ContainerSummary].self)
+        return try await withThrowingTaskGroup(of: Node?.self) { group in
+            for summary in summaries {
+                group.addTask {
+                    do {
+                        return try await self.node(summary.id)
+                    } catch let error as ProviderError where error.code == .notFound {
+                        return nil
+                    }
+                }
+            }
+            var nodes: [Node] = []
+            for try await node in group { if let node { nodes.append(node) } }
+            return nodes.sorted { ($0.name, $0.externalId) < ($1.name, $1.externalId) }
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// Force-removes a node with its anonymous volumes; a missing node is success.
+    public func destroy(_ id: String) async throws {
+        stats.forget(id)
+        do {
+            try await client.send(HTTPRequest(.delete, target("/containers/\(id)", [("force", "true"), ("v", "true")])))
+        } catch let error as EngineError where error.status == 404 {
+            return
+        } catch let error as EngineError where error.code == .http {
+            throw ProviderError(code: .engineError, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+        }
+    }
+
+    /// Stops a node (304, already stopped, is success).
+    public func stop(_ id: String, timeoutSeconds: Int?) async throws {
+        let seconds = try Self.checkTimeout(timeoutSeconds)
+        try await lifecycle(
+            HTTPRequest(.post, target("/containers/\(id)/stop", [("t", String(seconds))]), timeout: .seconds(seconds + 30)), id)
+    }
+
+    /// Starts a node (304, already running, is success).
+    public func start(_ id: String) async throws {
+        try await lifecycle(HTTPRequest(.post, "/containers/\(id)/start"), id)
+    }
+
+    /// Restarts a node.
+    public func restart(_ id: String, timeoutSeconds: Int?) async throws {
+        let seconds = try Self.checkTimeout(timeoutSeconds)
+        try await lifecycle(
+            HTTPRequest(.post, target("/containers/\(id)/restart", [("t", String(seconds))]), timeout: .seconds(seconds + 30)), id)
+    }
+
+    /// Pauses a node; already paused is success.
+    public func pause(_ id: String) async throws {
+        do {
+            try await lifecycle(HTTPRequest(.post, "/containers/\(id)/pause"), id)
+        } catch let error as EngineError where error.code == .http {
+            let container = try await inspectContainer(id)
+            if container.state?.paused == true { return }
+            throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+        }
+    }
+
+    /// Resumes a paused node; a node that is not paused is success when it runs.
+    public func resume(_ id: String) async throws {
+        do {
+            try await lifecycle(HTTPRequest(.post, "/containers/\(id)/unpause"), id)
+        } catch let error as EngineError where error.code == .http {
+            let container = try await inspectContainer(id)
+            if container.state?.paused == false, container.state?.running == true { return }
+            throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+        }
+    }
+
+    private func lifecycle(_ request: HTTPRequest, _ id: String) async throws {
+        do {
+            try await client.send(request)
+        } catch let error as EngineError where error.status == 404 {
+            throw ProviderError.notFound(id)
+        }
+    }
+
+    private static func checkTimeout(_ seconds: Int?) throws -> Int {
+        let seconds = seconds ?? 10
+        guard (0...3600).contains(seconds) else { throw InvalidParams(field: "timeoutSeconds", reason: "must be between 0 and 3600") }
+        return seconds
+    }
+
+    // MARK: snapshot
+
+    /// Commits a node's filesystem to `snapshotRepository:<tag>`, labelled as managed.
+    public func snapshot(_ id: String, tag: String?) async throws -> SnapshotRef {
+        let container = try await inspectContainer(id)
+        let nodeID = container.config?.labels?[Labels.nodeID] ?? String(container.id.prefix(12))
+        let stamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).dateTimeSeparator(.standard))
+            .filter(\.isNumber)
+        let tag = tag ?? "\(nodeID)-\(stamp)"
+        guard Self.isValidTag(tag) else { throw InvalidParams(field: "tag", reason: "must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}") }
+        struct CommitConfig: Encodable { var Labels: [String: String] }
+        let body = CommitConfig(Labels: [DockerProvider.managedLabel: "true", DockerProvider.nodeIDLabel: nodeID])
+        let committed = try await client.send(
+            HTTPRequest(
+                .post,
+                target("/commit", [("container", container.id), ("repo", config.snapshotRepository), ("tag", tag), ("pause", "true")]),
+                body: try encodeJSON(body), timeout: .seconds(600)),
+            as: IDResponse.self)
+        return SnapshotRef(
+            externalId: committed.id, createdAt: Timestamp.now(), image: "\(config.snapshotRepository):\(tag)",
+            excludedVolumes: (container.mounts ?? []).map(\.destination).sorted())
+    }
+
+    static let managedLabel = Labels.managed
+    static let nodeIDLabel = Labels.nodeID
+
+    private static func isValidTag(_ tag: String) -> Bool {
+        let bytes = Array(tag.utf8)
+        guard (1...128).contains(bytes.count), bytes[0] != UInt8(ascii: "."), bytes[0] != UInt8(ascii: "-") else { return false }
+        return bytes.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || $0 == 0x2E
+                || $0 == 0x2D
+        }
+    }
+
+    // MARK: engine
+
+    /// Whether the engine answers, how fast, and what it is; never throws.
+    public func healthCheck() async -> HealthResult {
+        let start = ContinuousClock.now
+        do {
+            _ = try await client.ping(timeout: .seconds(5))
+            let elapsed = ContinuousClock.now - start
+            let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            var result = HealthResult(healthy: true, latencyMs: (latency * 1000).rounded() / 1000)
+            if let version = try? await client.send(HTTPRequest(.get, "/version"), as: SystemVersion.self) {
+                result.engine = .init(
+                    version: version.version ?? "", apiVersion: "\(try await client.apiVersion())", os: version.os ?? "",
+                    arch: version.arch ?? "")
+            }
+            return result
+        } catch {
+            let elapsed = ContinuousClock.now - start
+            let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            let reason = (error as? EngineError)?.reason ?? "\(error)"
+            return HealthResult(healthy: false, latencyMs: latency, message: "the Docker engine is unreachable: \(reason)")
+        }
+    }
+
+    /// Looks for the nvidia runtime; updates ``capabilities``; false on any error.
+    public func detectGpu() async -> Bool {
+        guard let info = try? await client.send(HTTPRequest(.get, "/info"), as: SystemInfo.self) else { return false }
+        let found = info.runtimes?["nvidia"] != nil
+        gpuDetected.withLock { $0 = found }
+        return found
+    }
+
+    // MARK: helpers
+
+    /// Runs a short command in a container and collects its combined output (for the provider's own use).
+    static func runQuietly(client: EngineClient, containerID: String, command: [String]) async throws -> (exitCode: Int, output: [UInt8]) {
+        let exec = try await client.send(
+            HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(ExecCreateBody(cmd: command))),
+            as: IDResponse.self)
+        let stream = try await client.stream(HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
+        var demuxer = StreamDemuxer()
+        var output: [UInt8] = []
+        for try await chunk in stream {
+            demuxer.feed(chunk) { _, bytes in output.append(contentsOf: bytes) }
+        }
+        return (try await exitCode(client: client, execID: exec.id), output)
+    }
+
+    /// Waits for an exec to be reported finished and returns its exit code.
+    static func exitCode(client: EngineClient, execID: String) async throws -> Int {
+        var delay = Duration.milliseconds(2)
+        while true {
+            let info = try await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
+            if !info.running { return info.exitCode ?? -1 }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(100))
+        }
+    }
+}
+
+/// Encodes an engine request body.
+func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    return Array(try encoder.encode(value))
+}
+
+/// Splits a byte stream of newline-delimited JSON into lines.
+struct JSONLineSplitter {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ chunk: [UInt8]) -> [[UInt8]] {
+        pending.append(contentsOf: chunk)
+        var lines: [[UInt8]] = []
+        var start = 0
+        while let newline = pending[start...].firstIndex(of: 0x0A) {
+            let line = Array(pending[start..<newline])
+            if !line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { lines.append(line) }
+            start = newline + 1
+        }
+        pending.removeFirst(start)
+        return lines
+    }
+}
+

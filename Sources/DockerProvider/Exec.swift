@@ -1,0 +1,199 @@
+import DockerEngine
+import Foundation
+import JSONRPC
+import Logging
+import Synchronization
+
+extension DockerProvider {
+    /// The environment variable that marks an exec's processes so they can be found and killed.
+    static let execMarkerVariable = "OPENLATTICE_EXEC_ID"
+
+    /// Runs a command in a node, buffering or streaming its output, with an optional deadline.
+    public func exec(_ request: ExecRequest, context: RequestContext) async throws -> ExecResult {
+        try Validation.checkExternalID(request.externalId)
+        guard !request.command.isEmpty else { throw InvalidParams(field: "command", reason: "must not be empty") }
+        let options = request.options ?? ExecOptions()
+        if let timeout = options.timeoutMs, timeout <= 0 { throw InvalidParams(field: "options.timeoutMs", reason: "must be positive") }
+        if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
+        for (key, _) in options.env?.entries ?? [] {
+            if let problem = Validation.envKeyProblem(key) { throw InvalidParams(field: "options.env.\(key)", reason: problem) }
+        }
+        let started = ContinuousClock.now
+        let marker = UUID().uuidString.lowercased()
+        var body = ExecCreateBody(cmd: request.command)
+        body.env = (options.env?.entries ?? []).map { "\($0.key)=\($0.value)" } + ["\(Self.execMarkerVariable)=\(marker)"]
+        body.workingDir = options.cwd
+        body.user = options.user
+
+        let created: IDResponse
+        do {
+            created = try await client.send(
+                HTTPRequest(.post, "/containers/\(request.externalId)/exec", body: try encodeJSON(body)), as: IDResponse.self)
+        } catch let error as EngineError where error.status == 404 {
+            throw ProviderError.notFound(request.externalId)
+        }
+        let sink = ExecOutputSink(
+            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
+        let stream = try await client.stream(
+            HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
+
+        let finished: Bool
+        do {
+            finished = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    var demuxer = StreamDemuxer()
+                    for try await chunk in stream {
+                        try await sink.consume(chunk, demuxer: &demuxer)
+                    }
+                    return true
+                }
+                if let timeout = options.timeoutMs {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(timeout))
+                        return false
+                    }
+                }
+                let first = try await group.next() ?? true
+                group.cancelAll()
+                return first
+            }
+        } catch {
+            // Cancelled by the host (or the stream failed): the process must not outlive the request.
+            stream.cancel()
+            terminateInBackground(containerID: request.externalId, marker: marker)
+            throw error
+        }
+        if !finished {
+            stream.cancel()
+            await terminate(containerID: request.externalId, marker: marker)
+            let output = await sink.finish(exitCode: -1)
+            return ExecResult(
+                exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
+                timedOut: true)
+        }
+        let exitCode = try await Self.exitCode(client: client, execID: created.id)
+        let output = await sink.finish(exitCode: exitCode)
+        return ExecResult(
+            exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
+            timedOut: false)
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    private func terminateInBackground(containerID: String, marker: String) {
+        Task.detached { [self] in await terminate(containerID: containerID, marker: marker) }
+    }
+
+    /// Kills every process in the container that carries the exec's marker (its whole process tree).
+    func terminate(containerID: String, marker: String) async {
+        let script =
+            "for p in /proc/[0-9]*; do if tr '\\000' '\\n' < $p/environ 2>/dev/null | grep -qx '\(Self.execMarkerVariable)=\(marker)'; then kill -9 ${p#/proc/} 2>/dev/null; fi; done; true"
+        let client = self.client
+        let logger = self.logger
+        await Task.detached {
+            do {
+                _ = try await DockerProvider.runQuietly(client: client, containerID: containerID, command: ["sh", "-c", script])
+            } catch {
+                logger.warning("could not terminate an exec's processes", metadata: ["container": "\(containerID)", "error": "\(error)"])
+            }
+        }.value
+    }
+}
+
+/// Where an exec's output goes: into buffers for the result, or out as `exec.output` notifications.
+final class ExecOutputSink: Sendable {
+    private struct State {
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]
+        var sawFirstFrame = false
+        var firstFrameWasEngineError = false
+    }
+
+    private let streaming: Bool
+    private let encoding: OutputEncoding
+    private let context: RequestContext
+    private let state = Mutex(State())
+    /// The engine's text when the process could not start (it arrives on stdout; we move it to stderr).
+    private static let engineFailurePrefix = Array("OCI runtime exec failed".utf8)
+
+    init(streaming: Bool, encoding: OutputEncoding, context: RequestContext) {
+        self.streaming = streaming
+        self.encoding = encoding
+        self.context = context
+    }
+
+    func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer) async throws {
+        var frames: [(StreamDemuxer.Stream, ArraySlice<UInt8>)] = []
+        demuxer.feed(chunk) { stream, bytes in frames.append((stream, bytes)) }
+        for (stream, bytes) in frames where stream != .stdin {
+            let target = redirect(stream, bytes)
+            if streaming {
+                try await send(target, bytes)
+            } else {
+                state.withLock { state in
+                    if target == .stdout { state.stdout.append(contentsOf: bytes) } else { state.stderr.append(contentsOf: bytes) }
+                }
+            }
+        }
+    }
+
+    private func redirect(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) -> StreamDemuxer.Stream {
+        state.withLock { state in
+            if !state.sawFirstFrame {
+                state.sawFirstFrame = true
+                state.firstFrameWasEngineError = stream == .stdout && bytes.starts(with: Self.engineFailurePrefix)
+                if state.firstFrameWasEngineError { return .stderr }
+            }
+            return stream
+        }
+    }
+
+    private func send(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) async throws {
+        var frame: [UInt8] = []
+        frame.reserveCapacity(bytes.count + 128)
+        frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
+        frame.append(contentsOf: context.idJSON)
+        frame.append(contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
+        switch encoding {
+        case .base64:
+            frame.append(UInt8(ascii: "\""))
+            frame.append(contentsOf: Data(bytes).base64EncodedData())
+            frame.append(UInt8(ascii: "\""))
+        case .utf8:
+            var text = state.withLock { $0.decoders[stream, default: .init()].decode(bytes) }
+            if text.isEmpty { return }
+            text.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame) }
+        }
+        frame.append(contentsOf: "}}".utf8)
+        guard await context.notify(frame: frame) else { throw CancellationError() }
+    }
+
+    /// Flushes partial characters and returns the buffered text (empty when streaming).
+    func finish(exitCode: Int) async -> (stdout: String, stderr: String) {
+        if streaming {
+            if encoding == .utf8 {
+                for stream in [StreamDemuxer.Stream.stdout, .stderr] {
+                    let rest = state.withLock { $0.decoders[stream, default: .init()].finish() }
+                    if !rest.isEmpty {
+                        var frame: [UInt8] = Array(#"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
+                        frame.append(contentsOf: context.idJSON)
+                        frame.append(contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
+                        JSONWriter.appendString(rest, to: &frame)
+                        frame.append(contentsOf: "}}".utf8)
+                        await context.notify(frame: frame)
+                    }
+                }
+            }
+            return ("", "")
+        }
+        let (stdout, stderr) = state.withLock { ($0.stdout, $0.stderr) }
+        switch encoding {
+        case .utf8: return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        case .base64: return (Data(stdout).base64EncodedString(), Data(stderr).base64EncodedString())
+        }
+    }
+}

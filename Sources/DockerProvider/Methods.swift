@@ -1,0 +1,264 @@
+import JSONRPC
+
+// One struct per request: its params are the fields, its name and result ride on the type.
+
+/// `initialize`: the first request of a session.
+public struct InitializeRequest: RPCMethod {
+    public static let name = "initialize"
+    public typealias Result = InitializeResult
+    public var protocolVersion: String
+    public var config: WorkerConfig.Overrides?
+}
+
+/// `provision`: create, start and describe a node.
+public struct ProvisionRequest: RPCMethod {
+    public static let name = "provision"
+    public typealias Result = Node
+    public var spec: NodeSpec
+}
+
+/// `exec`: run a command in a node.
+public struct ExecRequest: RPCMethod {
+    public static let name = "exec"
+    public typealias Result = ExecResult
+    public var externalId: String
+    public var command: [String]
+    public var options: ExecOptions?
+}
+
+/// Options of `exec`.
+public struct ExecOptions: Decodable, Sendable {
+    public var cwd: String?
+    public var env: OrderedStringMap?
+    public var user: String?
+    public var timeoutMs: Int?
+    public var stream: Bool?
+    public var encoding: OutputEncoding?
+}
+
+/// How bytes travel in JSON strings.
+public enum OutputEncoding: String, Codable, Sendable {
+    case utf8, base64
+}
+
+/// `inspect`: a node's state.
+public struct InspectRequest: RPCMethod {
+    public static let name = "inspect"
+    public typealias Result = InspectResult
+    public var externalId: String
+}
+
+/// `destroy`: remove a node and its anonymous volumes.
+public struct DestroyRequest: RPCMethod {
+    public static let name = "destroy"
+    public typealias Result = NullResult
+    public var externalId: String
+}
+
+/// `stop`.
+public struct StopRequest: RPCMethod {
+    public static let name = "stop"
+    public typealias Result = NullResult
+    public var externalId: String
+    public var timeoutSeconds: Int?
+}
+
+/// `start`.
+public struct StartRequest: RPCMethod {
+    public static let name = "start"
+    public typealias Result = NullResult
+    public var externalId: String
+}
+
+/// `restart`.
+public struct RestartRequest: RPCMethod {
+    public static let name = "restart"
+    public typealias Result = NullResult
+    public var externalId: String
+    public var timeoutSeconds: Int?
+}
+
+/// `pause`.
+public struct PauseRequest: RPCMethod {
+    public static let name = "pause"
+    public typealias Result = NullResult
+    public var externalId: String
+}
+
+/// `resume`.
+public struct ResumeRequest: RPCMethod {
+    public static let name = "resume"
+    public typealias Result = NullResult
+    public var externalId: String
+}
+
+/// `snapshot`: commit a node's filesystem to an image.
+public struct SnapshotRequest: RPCMethod {
+    public static let name = "snapshot"
+    public typealias Result = SnapshotRef
+    public var externalId: String
+    public var tag: String?
+}
+
+/// `restore`: a new node from a snapshot.
+public struct RestoreRequest: RPCMethod {
+    public static let name = "restore"
+    public typealias Result = Node
+    public var ref: SnapshotRefInput
+    public var spec: NodeSpec?
+}
+
+/// The part of a snapshot ref that `restore` needs.
+public struct SnapshotRefInput: Decodable, Sendable {
+    public var externalId: String
+    public var provider: String?
+}
+
+/// `healthCheck`.
+public struct HealthCheckRequest: RPCMethod {
+    public static let name = "healthCheck"
+    public typealias Result = HealthResult
+}
+
+/// `detectGpu`.
+public struct DetectGpuRequest: RPCMethod {
+    public static let name = "detectGpu"
+    public typealias Result = DetectGpuResult
+}
+
+/// `list`: the worker's nodes, for adoption after a restart.
+public struct ListRequest: RPCMethod {
+    public static let name = "list"
+    public typealias Result = [Node]
+    public var labels: [String: String]?
+}
+
+/// `getExtension`.
+public struct GetExtensionRequest: RPCMethod {
+    public static let name = "getExtension"
+    public typealias Result = ExtensionInfo?
+    public var externalId: String
+    public var name: String
+}
+
+// MARK: Results
+
+/// What `initialize` answers.
+public struct InitializeResult: Encodable, Sendable {
+    public var protocolVersion: String
+    public var provider: ProviderInfo
+    public var capabilities: Capabilities
+    public var methods: [String]
+    public var limits: Limits
+
+    public struct ProviderInfo: Encodable, Sendable {
+        public var name: String
+        public var version: String
+    }
+    public struct Limits: Encodable, Sendable {
+        public var maxLineBytes: Int
+    }
+}
+
+/// What the provider can do.
+public struct Capabilities: Encodable, Sendable, Equatable {
+    public var restart = true
+    public var pause = true
+    public var snapshot = true
+    public var logs = true
+    public var tailscale = true
+    public var persistentStorage = true
+    public var architectures = ["x86_64", "arm64"]
+    public var gpu: Bool
+}
+
+/// A node as the orchestrator sees it.
+public struct Node: Encodable, Sendable {
+    public var externalId: String
+    public var name: String
+    public var nodeId: String
+    public var image: String
+    public var status: NodeStatus
+    public var startedAt: String?
+    public var endpoints: [Endpoint]
+    public var labels: [String: String]
+}
+
+/// A node's state.
+public enum NodeStatus: String, Encodable, Sendable {
+    case running, paused, starting, stopped, stopping, terminated
+}
+
+/// A way to reach a node.
+public struct Endpoint: Encodable, Sendable, Equatable {
+    public var type: String
+    public var host: String
+    public var port: Int
+    public var containerPort: Int?
+    public var url: String?
+}
+
+/// What `exec` answers.
+public struct ExecResult: Encodable, Sendable {
+    public var exitCode: Int
+    public var stdout: String
+    public var stderr: String
+    public var durationMs: Int
+    public var timedOut: Bool
+}
+
+/// What `inspect` answers.
+public struct InspectResult: Encodable, Sendable {
+    public var status: NodeStatus
+    public var startedAt: String?
+    public var finishedAt: String?
+    public var exitCode: Int?
+    public var oomKilled: Bool?
+    public var error: String?
+    public var resources: Resources?
+    public var endpoints: [Endpoint]
+}
+
+/// Resource use of a running node.
+public struct Resources: Encodable, Sendable {
+    public var cpuPercent: Double
+    public var memoryUsedMiB: Double
+    public var memoryLimitMiB: Double?
+    public var sampledAt: String
+}
+
+/// A snapshot of a node's filesystem.
+public struct SnapshotRef: Encodable, Sendable {
+    public var provider = "docker"
+    public var externalId: String
+    public var createdAt: String
+    public var type = "filesystem"
+    public var image: String
+    public var excludedVolumes: [String]
+}
+
+/// What `healthCheck` answers.
+public struct HealthResult: Encodable, Sendable {
+    public var healthy: Bool
+    public var latencyMs: Double
+    public var message: String?
+    public var engine: EngineInfo?
+
+    public struct EngineInfo: Encodable, Sendable {
+        public var version: String
+        public var apiVersion: String
+        public var os: String
+        public var arch: String
+    }
+}
+
+/// What `detectGpu` answers.
+public struct DetectGpuResult: Encodable, Sendable {
+    public var gpu: Bool
+}
+
+/// What `getExtension` answers.
+public struct ExtensionInfo: Encodable, Sendable {
+    public var name: String
+    public var methods: [String]
+}

@@ -1,0 +1,192 @@
+import DockerEngine
+import JSONRPC
+
+/// What the orchestrator asks for: a node to run.
+public struct NodeSpec: Decodable, Sendable {
+    public var name: String?
+    public var runtime: Runtime?
+    public var cpu: CPU?
+    public var memory: Memory?
+    public var gpu: GPU?
+    public var network: Network?
+    public var labels: [String: String]?
+    public var volumes: [Volume]?
+
+    /// The image and process.
+    public struct Runtime: Decodable, Sendable {
+        public var image: String?
+        public var command: [String]?
+        public var env: OrderedStringMap?
+        public var user: String?
+        public var workdir: String?
+        public var pullPolicy: PullPolicy?
+    }
+    /// When to pull the image.
+    public enum PullPolicy: String, Decodable, Sendable {
+        case missing, always, never
+    }
+    public struct CPU: Decodable, Sendable { public var cores: Double }
+    public struct Memory: Decodable, Sendable { public var sizeGiB: Double }
+    public struct GPU: Decodable, Sendable { public var count: Int }
+    public struct Network: Decodable, Sendable {
+        public var ports: [Port]?
+        public var tailscale: Bool?
+        public var tailscaleAuthKey: String?
+    }
+    public struct Port: Decodable, Sendable {
+        public var port: Int
+        public var `protocol`: PortProtocol?
+        public var hostPort: Int?
+    }
+    public enum PortProtocol: String, Decodable, Sendable { case tcp, udp }
+    public struct Volume: Decodable, Sendable {
+        public var source: String?
+        public var target: String
+        public var readOnly: Bool?
+    }
+
+    /// Whether the node needs tailscale's device and capability.
+    var wantsTailscale: Bool { network?.tailscale == true || network?.tailscaleAuthKey != nil }
+}
+
+/// Builds the engine's create body from a spec: the mapping of the original provider.
+public struct CreateBodyBuilder: Sendable {
+    /// The configured network (`HostConfig.NetworkMode`), if any.
+    public var network: String?
+    /// Labels added to every node.
+    public var defaultLabels: [String: String]
+    /// Whether GPUs may be requested.
+    public var gpuAvailable: Bool
+    /// Labels that identify the worker's own containers.
+    public var ownerLabels: [String: String]
+
+    public init(network: String?, defaultLabels: [String: String], gpuAvailable: Bool, ownerLabels: [String: String] = [:]) {
+        self.network = network
+        self.defaultLabels = defaultLabels
+        self.gpuAvailable = gpuAvailable
+        self.ownerLabels = ownerLabels
+    }
+
+    /// The default process: keep the container alive for execs.
+    public static let defaultCommand = ["sh", "-c", "sleep infinity"]
+
+    /// Checks `spec` (field paths start at `prefix`) and returns the create body; throws
+    /// ``InvalidParams`` naming the field before anything reaches the engine.
+    public func body(for spec: NodeSpec, image: String, nodeID: String, prefix: String = "spec") throws -> ContainerCreateBody {
+        try validate(spec, prefix: prefix)
+        var labels = spec.labels ?? [:]
+        labels.merge(defaultLabels) { _, new in new }
+        labels.merge(ownerLabels) { _, new in new }
+        labels[Labels.managed] = "true"
+        labels[Labels.nodeID] = nodeID
+
+        var hostConfig = ContainerCreateBody.HostConfig()
+        if let cores = spec.cpu?.cores { hostConfig.nanoCpus = Int64((cores * 1e9).rounded()) }
+        if let size = spec.memory?.sizeGiB { hostConfig.memory = Int64((size * 1_073_741_824).rounded()) }
+        if let gpu = spec.gpu {
+            hostConfig.deviceRequests = [.init(driver: "nvidia", count: gpu.count, capabilities: [["gpu"]])]
+        }
+        var body = ContainerCreateBody(image: image, labels: labels, hostConfig: hostConfig)
+        body.cmd = spec.runtime?.command ?? Self.defaultCommand
+        if let env = spec.runtime?.env { body.env = env.entries.map { "\($0.key)=\($0.value)" } }
+        body.user = spec.runtime?.user
+        body.workingDir = spec.runtime?.workdir
+        body.hostname = spec.name
+        if let ports = spec.network?.ports, !ports.isEmpty {
+            var exposed: [String: EmptyObject] = [:]
+            var bindings: [String: [PortBinding]] = [:]
+            for port in ports {
+                let key = "\(port.port)/\((port.protocol ?? .tcp).rawValue)"
+                exposed[key] = EmptyObject()
+                let hostPort = port.hostPort ?? port.port
+                bindings[key, default: []].append(PortBinding(hostPort: hostPort == 0 ? "" : String(hostPort)))
+            }
+            body.exposedPorts = exposed
+            body.hostConfig.portBindings = bindings
+        }
+        if spec.wantsTailscale {
+            body.hostConfig.capAdd = ["NET_ADMIN"]
+            body.hostConfig.devices = [.init(pathOnHost: "/dev/net/tun", pathInContainer: "/dev/net/tun", cgroupPermissions: "rwm")]
+        }
+        body.hostConfig.networkMode = network
+        if let volumes = spec.volumes, !volumes.isEmpty {
+            body.hostConfig.mounts = volumes.map { volume in
+                let isBind = volume.source?.hasPrefix("/") == true
+                return .init(type: isBind ? "bind" : "volume", source: volume.source, target: volume.target, readOnly: volume.readOnly)
+            }
+        }
+        return body
+    }
+
+    private func validate(_ spec: NodeSpec, prefix: String) throws {
+        func fail(_ field: String, _ reason: String) -> InvalidParams { InvalidParams(field: "\(prefix).\(field)", reason: reason) }
+        if let name = spec.name, !Validation.isContainerName(name) {
+            throw fail("name", "must match [a-zA-Z0-9][a-zA-Z0-9_.-]+")
+        }
+        if let command = spec.runtime?.command {
+            if command.isEmpty { throw fail("runtime.command", "must not be empty") }
+            if command.contains(where: { $0.contains("\0") }) { throw fail("runtime.command", "must not contain NUL") }
+        }
+        if let env = spec.runtime?.env {
+            for (key, value) in env.entries {
+                if let reason = Validation.envKeyProblem(key) { throw fail("runtime.env.\(key)", reason) }
+                if value.contains("\0") { throw fail("runtime.env.\(key)", "must not contain NUL") }
+            }
+        }
+        if let cores = spec.cpu?.cores, !(cores > 0 && cores.isFinite) { throw fail("cpu.cores", "must be a positive number") }
+        if let size = spec.memory?.sizeGiB, !(size > 0 && size.isFinite) { throw fail("memory.sizeGiB", "must be a positive number") }
+        if let gpu = spec.gpu {
+            guard gpuAvailable else { throw fail("gpu", "requested, but this engine has no GPU (no nvidia runtime; set gpuAvailable or call detectGpu)") }
+            if gpu.count < 1 { throw fail("gpu.count", "must be at least 1") }
+        }
+        for (index, port) in (spec.network?.ports ?? []).enumerated() {
+            if !(1...65535).contains(port.port) { throw fail("network.ports[\(index)].port", "must be between 1 and 65535") }
+            if let hostPort = port.hostPort, !(0...65535).contains(hostPort) {
+                throw fail("network.ports[\(index)].hostPort", "must be between 0 and 65535")
+            }
+        }
+        for key in (spec.labels ?? [:]).keys where key.isEmpty || key.contains("\0") {
+            throw fail("labels", "keys must be non-empty and contain no NUL")
+        }
+        for (index, volume) in (spec.volumes ?? []).enumerated() {
+            if !volume.target.hasPrefix("/") { throw fail("volumes[\(index)].target", "must be an absolute path") }
+            if let source = volume.source, source.isEmpty { throw fail("volumes[\(index)].source", "must not be empty") }
+        }
+    }
+}
+
+/// Label names the worker reads and writes.
+public enum Labels {
+    /// Marks containers, volumes and images made by an OpenLattice worker.
+    public static let managed = "openlattice.managed"
+    /// The orchestrator-facing node id.
+    public static let nodeID = "openlattice.node-id"
+}
+
+/// Checks shared by the methods.
+enum Validation {
+    static func isContainerName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard bytes.count >= 2, bytes.count <= 255, isAlnum(bytes[0]) else { return false }
+        return bytes.dropFirst().allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    }
+
+    private static func isAlnum(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    static func envKeyProblem(_ key: String) -> String? {
+        if key.isEmpty { return "env keys must not be empty" }
+        if key.contains("=") { return "env keys must not contain '='" }
+        if key.contains("\0") { return "env keys must not contain NUL" }
+        return nil
+    }
+
+    /// A container reference: an id or name, nothing that could escape the URL path.
+    static func checkExternalID(_ id: String, field: String = "externalId") throws {
+        guard !id.isEmpty, id.utf8.count <= 256,
+            id.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
+        else { throw InvalidParams(field: field, reason: "must be a container id or name") }
+    }
+}

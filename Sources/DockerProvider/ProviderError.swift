@@ -1,0 +1,60 @@
+import DockerEngine
+import JSONRPC
+
+/// A failure the provider reports, with the JSON-RPC code it maps to and the engine's details.
+public struct ProviderError: Error, Sendable, RPCErrorConvertible {
+    /// The code the host sees.
+    public var code: ErrorCode
+    /// A sentence saying what went wrong.
+    public var reason: String
+    /// The engine's HTTP status, when it answered.
+    public var status: Int?
+    /// The engine's message, when it sent one.
+    public var engineMessage: String?
+
+    /// A provider error.
+    public init(code: ErrorCode, reason: String, status: Int? = nil, engineMessage: String? = nil) {
+        self.code = code
+        self.reason = reason
+        self.status = status
+        self.engineMessage = engineMessage
+    }
+
+    /// A node that does not exist.
+    static func notFound(_ externalId: String) -> ProviderError {
+        ProviderError(code: .notFound, reason: "no such node: \(externalId)", status: 404)
+    }
+
+    public func rpcError(method: String, describe: (String, String) -> String) -> RPCError {
+        var data = JSONObject()
+        data["provider"] = .string("docker")
+        if let status { data["status"] = .integer(Int64(status)) }
+        if let engineMessage { data["engineMessage"] = .string(engineMessage) }
+        return RPCError(code: code, message: describe(method, reason), data: .object(data))
+    }
+}
+
+extension EngineError: RPCErrorConvertible {
+    /// The code a host sees for this engine failure.
+    var rpcCode: ErrorCode {
+        switch code {
+        case .http:
+            switch status {
+            case 404: .notFound
+            case 409: .conflict
+            default: .engineError
+            }
+        case .unreachable, .tls: .engineUnreachable
+        case .timedOut: .timedOut
+        case .cancelled: .requestCancelled
+        default: .engineError
+        }
+    }
+
+    public func rpcError(method: String, describe: (String, String) -> String) -> RPCError {
+        var reason = self.reason
+        if code == .unreachable || code == .tls { reason = "the Docker engine is unreachable: \(reason)" }
+        return ProviderError(code: rpcCode, reason: reason, status: status, engineMessage: engineMessage)
+            .rpcError(method: method, describe: describe)
+    }
+}

@@ -1,0 +1,138 @@
+import DockerEngine
+import Foundation
+import Logging
+import Synchronization
+
+/// Keeps a streaming stats connection open for each recently inspected node, so an inspect after
+/// the first answers from the latest sample instead of waiting a second for the engine. A stream
+/// closes after a minute without an inspect, or when its container stops.
+final class StatsMonitor: Sendable {
+    /// How long a stream stays open without being asked for.
+    static let idleLimit = Duration.seconds(60)
+    /// How long the first inspect of a node waits for a sample.
+    static let firstSampleWait = Duration.seconds(5)
+
+    private struct Entry {
+        var latest: Resources?
+        var lastAccess: ContinuousClock.Instant
+        var waiters: [UUID: CheckedContinuation<Resources?, Never>] = [:]
+        var task: Task<Void, Never>?
+    }
+
+    private let client: EngineClient
+    private let logger: Logger
+    private let entries = Mutex<[String: Entry]>([:])
+
+    init(client: EngineClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The latest resources of a running container, waiting for the first sample if need be.
+    func resources(for id: String) async -> Resources? {
+        let now = ContinuousClock.now
+        let (latest, needsStart) = entries.withLock { entries -> (Resources?, Bool) in
+            if var entry = entries[id] {
+                entry.lastAccess = now
+                entries[id] = entry
+                return (entry.latest, false)
+            }
+            entries[id] = Entry(lastAccess: now)
+            return (nil, true)
+        }
+        if let latest { return latest }
+        if needsStart {
+            let task = Task.detached { [self] in await follow(id) }
+            entries.withLock { $0[id]?.task = task }
+        }
+        let token = UUID()
+        let timer = Task {
+            try? await Task.sleep(for: Self.firstSampleWait)
+            resolve(id, token: token, with: nil)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            let ready = entries.withLock { entries -> (Bool, Resources?) in
+                guard var entry = entries[id] else { return (true, nil) }
+                if let latest = entry.latest { return (true, latest) }
+                entry.waiters[token] = continuation
+                entries[id] = entry
+                return (false, nil)
+            }
+            if ready.0 { continuation.resume(returning: ready.1) }
+        }
+    }
+
+    /// Closes a node's stream (on destroy).
+    func forget(_ id: String) {
+        let entry = entries.withLock { $0.removeValue(forKey: id) }
+        entry?.task?.cancel()
+        for waiter in entry?.waiters.values ?? [:].values { waiter.resume(returning: nil) }
+    }
+
+    private func resolve(_ id: String, token: UUID, with value: Resources?) {
+        let waiter = entries.withLock { $0[id]?.waiters.removeValue(forKey: token) }
+        waiter?.resume(returning: value)
+    }
+
+    private func follow(_ id: String) async {
+        defer { forget(id) }
+        do {
+            let stream = try await client.stream(HTTPRequest(.get, "/containers/\(id)/stats?stream=true"), highWater: 256 << 10)
+            var lines = JSONLineSplitter()
+            for try await chunk in stream {
+                for line in lines.feed(chunk) {
+                    guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)),
+                        let resources = Self.resources(from: sample)
+                    else { continue }
+                    guard publish(id, resources) else {
+                        stream.cancel()
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.debug("stats stream ended", metadata: ["container": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Stores a sample and wakes waiters; false when the stream has been idle too long.
+    private func publish(_ id: String, _ resources: Resources) -> Bool {
+        let (keep, waiters) = entries.withLock { entries -> (Bool, [CheckedContinuation<Resources?, Never>]) in
+            guard var entry = entries[id] else { return (false, []) }
+            entry.latest = resources
+            let waiters = Array(entry.waiters.values)
+            entry.waiters = [:]
+            entries[id] = entry
+            return (ContinuousClock.now - entry.lastAccess < Self.idleLimit, waiters)
+        }
+        for waiter in waiters { waiter.resume(returning: resources) }
+        return keep
+    }
+
+    /// CPU percent by the engine's documented formula and memory less page cache; nil for a
+    /// sample without a previous one to compare with.
+    static func resources(from sample: ContainerStats) -> Resources? {
+        guard let cpu = sample.cpuStats, let precpu = sample.precpuStats,
+            let system = cpu.systemCPUUsage, let preSystem = precpu.systemCPUUsage, preSystem > 0
+        else { return nil }
+        let cpuDelta = Double(cpu.cpuUsage?.totalUsage ?? 0) - Double(precpu.cpuUsage?.totalUsage ?? 0)
+        let systemDelta = Double(system) - Double(preSystem)
+        let online = Double(cpu.onlineCPUs ?? cpu.cpuUsage?.percpuUsage?.count ?? 1)
+        let cpuPercent = systemDelta > 0 && cpuDelta > 0 ? cpuDelta / systemDelta * online * 100 : 0
+        let memory = sample.memoryStats
+        let usage = Double(memory?.usage ?? 0)
+        let cache: Double
+        if let v1Cache = memory?.stats?["cache"] {
+            cache = Double(v1Cache)
+        } else {
+            cache = Double(memory?.stats?["inactive_file"] ?? 0)
+        }
+        let mib = 1_048_576.0
+        return Resources(
+            cpuPercent: (cpuPercent * 100).rounded() / 100,
+            memoryUsedMiB: (max(0, usage - cache) / mib * 100).rounded() / 100,
+            memoryLimitMiB: memory?.limit.map { (Double($0) / mib * 100).rounded() / 100 },
+            sampledAt: Timestamp.normalize(sample.read) ?? Timestamp.now())
+    }
+}

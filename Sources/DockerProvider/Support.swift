@@ -1,0 +1,53 @@
+import Foundation
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+func queryEscape(_ value: String) -> String {
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~")
+    return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+}
+
+/// Builds `path?k=v&…` with each value percent-encoded.
+func target(_ path: String, _ query: [(String, String)] = []) -> String {
+    guard !query.isEmpty else { return path }
+    return path + "?" + query.map { "\($0.0)=\(queryEscape($0.1))" }.joined(separator: "&")
+}
+
+/// Percent-encodes a path segment such as an image reference (slashes kept: the engine routes them).
+func pathEscape(_ value: String) -> String {
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~/:@")
+    return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+}
+
+/// ISO 8601 dates as the protocol sends them: UTC, milliseconds, `Z`.
+enum Timestamp {
+    /// Now.
+    static func now() -> String { format(Date()) }
+
+    /// Formats a date.
+    static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
+    }
+
+    /// Normalizes an engine timestamp (nanoseconds, any offset); nil for the engine's zero time or garbage.
+    static func normalize(_ text: String?) -> String? {
+        guard let text, !text.isEmpty, !text.hasPrefix("0001-01-01") else { return nil }
+        guard let date = parse(text) else { return nil }
+        return format(date)
+    }
+
+    /// Parses an RFC 3339 timestamp with any number of fraction digits.
+    static func parse(_ text: String) -> Date? {
+        var base = text
+        var fraction = 0.0
+        if let dot = text.firstIndex(of: ".") {
+            let afterDot = text[text.index(after: dot)...]
+            let digits = afterDot.prefix { $0.isNumber }
+            fraction = Double("0." + digits) ?? 0
+            base = String(text[..<dot]) + String(afterDot.dropFirst(digits.count))
+        }
+        guard let date = try? Date(base, strategy: Date.ISO8601FormatStyle()) else { return nil }
+        return date.addingTimeInterval(fraction)
+    }
+}

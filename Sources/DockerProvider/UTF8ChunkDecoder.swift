@@ -1,0 +1,44 @@
+/// Decodes UTF-8 that arrives in chunks without breaking a character split across two of them;
+/// invalid bytes become U+FFFD.
+public struct UTF8ChunkDecoder: Sendable {
+    private var carry: [UInt8] = []
+
+    /// A decoder at the start of a stream.
+    public init() {}
+
+    /// Decodes what can be decoded of `bytes`, keeping an incomplete trailing character for later.
+    public mutating func decode(_ bytes: some Collection<UInt8>) -> String {
+        var input = carry
+        input.append(contentsOf: bytes)
+        let cut = Self.completePrefixLength(input)
+        carry = Array(input[cut...])
+        return String(decoding: input[..<cut], as: UTF8.self)
+    }
+
+    /// Ends the stream: a dangling partial character becomes U+FFFD.
+    public mutating func finish() -> String {
+        defer { carry = [] }
+        return carry.isEmpty ? "" : String(decoding: carry, as: UTF8.self)
+    }
+
+    /// The length of the longest prefix that does not end inside a (possibly valid) multi-byte sequence.
+    static func completePrefixLength(_ bytes: [UInt8]) -> Int {
+        let count = bytes.count
+        var back = 1
+        while back <= min(3, count) {
+            let byte = bytes[count - back]
+            if byte & 0xC0 != 0x80 {  // a lead byte or ASCII
+                let needed: Int
+                switch byte {
+                case 0xC2...0xDF: needed = 2
+                case 0xE0...0xEF: needed = 3
+                case 0xF0...0xF4: needed = 4
+                default: needed = 1
+                }
+                return needed > back ? count - back : count
+            }
+            back += 1
+        }
+        return count
+    }
+}

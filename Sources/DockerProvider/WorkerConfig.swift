@@ -1,0 +1,83 @@
+import DockerEngine
+import Foundation
+
+/// The worker's settings: defaults, then the environment, then command-line flags, then
+/// `initialize`'s `config`, each overriding the one before.
+public struct WorkerConfig: Sendable {
+    /// The engine address in `DOCKER_HOST` syntax.
+    public var host = EngineHost.defaultSocket
+    /// A fixed API version (skips negotiation).
+    public var apiVersion: String?
+    /// The Docker network new containers join.
+    public var network: String?
+    /// Labels added to every container.
+    public var defaultLabels: [String: String] = [:]
+    /// Whether GPUs may be requested.
+    public var gpuAvailable = false
+    /// The repository snapshots are committed to.
+    public var snapshotRepository = "openlattice-snapshot"
+    /// Timeout of non-streaming engine requests, in milliseconds.
+    public var requestTimeoutMs = 60_000
+    /// TLS client material for a TCP engine.
+    public var tls: TLSPaths?
+
+    /// Paths of TLS material.
+    public struct TLSPaths: Decodable, Sendable {
+        public var ca: String?
+        public var cert: String?
+        public var key: String?
+        public var verify: Bool?
+
+        /// TLS material at these paths.
+        public init(ca: String?, cert: String?, key: String?, verify: Bool?) {
+            self.ca = ca
+            self.cert = cert
+            self.key = key
+            self.verify = verify
+        }
+    }
+
+    /// Defaults.
+    public init() {}
+
+    /// Defaults overridden by `DOCKER_HOST`, `DOCKER_API_VERSION`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`.
+    public init(environment: [String: String]) {
+        if let host = environment["DOCKER_HOST"], !host.isEmpty { self.host = host }
+        if let version = environment["DOCKER_API_VERSION"], !version.isEmpty { apiVersion = version }
+        if let verify = environment["DOCKER_TLS_VERIFY"], !verify.isEmpty, verify != "0" {
+            let home = environment["HOME"] ?? "/root"
+            let certPath = environment["DOCKER_CERT_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(home)/.docker"
+            tls = TLSPaths(ca: "\(certPath)/ca.pem", cert: "\(certPath)/cert.pem", key: "\(certPath)/key.pem", verify: true)
+        }
+    }
+
+    /// The fields `initialize` may set.
+    public struct Overrides: Decodable, Sendable {
+        public var host: String?
+        public var apiVersion: String?
+        public var network: String?
+        public var defaultLabels: [String: String]?
+        public var gpuAvailable: Bool?
+        public var snapshotRepository: String?
+        public var requestTimeoutMs: Int?
+        public var tls: TLSPaths?
+    }
+
+    /// Applies what `overrides` sets.
+    public mutating func apply(_ overrides: Overrides) {
+        if let value = overrides.host { host = value }
+        if let value = overrides.apiVersion { apiVersion = value }
+        if let value = overrides.network { network = value }
+        if let value = overrides.defaultLabels { defaultLabels = value }
+        if let value = overrides.gpuAvailable { gpuAvailable = value }
+        if let value = overrides.snapshotRepository { snapshotRepository = value }
+        if let value = overrides.requestTimeoutMs { requestTimeoutMs = value }
+        if let value = overrides.tls { tls = value }
+    }
+
+    /// The engine address and TLS settings, parsed.
+    public func engineHost() throws -> EngineHost {
+        let tls = self.tls.map { EngineHost.TLS(caPath: $0.ca, certPath: $0.cert, keyPath: $0.key, verify: $0.verify ?? true) }
+        return try EngineHost(parsing: host, tls: tls)
+    }
+}

@@ -1,0 +1,79 @@
+/// Serializes ``JSONValue``s and strings into UTF-8 JSON, appending to a byte buffer.
+///
+/// This is the writer of every frame the worker sends, so it avoids intermediate strings.
+public enum JSONWriter {
+    /// Appends `value` as compact JSON.
+    public static func append(_ value: JSONValue, to buffer: inout [UInt8]) {
+        switch value {
+        case .null: buffer.append(contentsOf: "null".utf8)
+        case .bool(let bool): buffer.append(contentsOf: (bool ? "true" : "false").utf8)
+        case .integer(let integer): buffer.append(contentsOf: String(integer).utf8)
+        case .double(let double):
+            if double.isFinite {
+                if double == double.rounded(), abs(double) < 1e15 {
+                    buffer.append(contentsOf: String(Int64(double)).utf8)
+                } else {
+                    buffer.append(contentsOf: "\(double)".utf8)
+                }
+            } else {
+                buffer.append(contentsOf: "null".utf8)
+            }
+        case .string(let string): appendString(string, to: &buffer)
+        case .array(let elements):
+            buffer.append(UInt8(ascii: "["))
+            for (offset, element) in elements.enumerated() {
+                if offset > 0 { buffer.append(UInt8(ascii: ",")) }
+                append(element, to: &buffer)
+            }
+            buffer.append(UInt8(ascii: "]"))
+        case .object(let object):
+            buffer.append(UInt8(ascii: "{"))
+            for (offset, member) in object.members.enumerated() {
+                if offset > 0 { buffer.append(UInt8(ascii: ",")) }
+                appendString(member.key, to: &buffer)
+                buffer.append(UInt8(ascii: ":"))
+                append(member.value, to: &buffer)
+            }
+            buffer.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// The compact JSON text of `value`.
+    public static func encode(_ value: JSONValue) -> [UInt8] {
+        var buffer: [UInt8] = []
+        append(value, to: &buffer)
+        return buffer
+    }
+
+    /// Appends `string` as a quoted, escaped JSON string.
+    public static func appendString(_ string: String, to buffer: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { appendString(utf8: $0, to: &buffer) }
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends already valid UTF-8 bytes as a quoted, escaped JSON string.
+    public static func appendString(utf8 bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        buffer.reserveCapacity(buffer.count + bytes.count + 2)
+        buffer.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+            if runStart < index { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+            runStart = index + 1
+            switch byte {
+            case 0x22: buffer.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: buffer.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: buffer.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: buffer.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: buffer.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            default:
+                buffer.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            }
+        }
+        if runStart < bytes.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+        buffer.append(UInt8(ascii: "\""))
+    }
+}

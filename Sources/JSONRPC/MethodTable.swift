@@ -1,0 +1,62 @@
+import Foundation
+
+/// A request type: its params are the struct itself; its method name and result type ride on the type.
+public protocol RPCMethod: Decodable, Sendable {
+    /// What a successful call returns.
+    associatedtype Result: Encodable & Sendable
+    /// The JSON-RPC method name.
+    static var name: String { get }
+}
+
+/// The result of a method that answers `null`.
+public struct NullResult: Encodable, Sendable {
+    /// The `null` result.
+    public init() {}
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encodeNil()
+    }
+}
+
+/// The methods a server answers, each bound to a typed handler.
+public struct MethodTable: Sendable {
+    typealias Handler = @Sendable (JSONValue?, RequestContext) async throws -> [UInt8]
+    private(set) var handlers: [String: Handler] = [:]
+
+    /// An empty table.
+    public init() {}
+
+    /// The registered method names, sorted.
+    public var methodNames: [String] { handlers.keys.sorted() }
+
+    /// Binds `method` to `body`: params are decoded into `M` (errors name the field), the result encoded.
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type, _ body: @escaping @Sendable (M, RequestContext) async throws -> M.Result
+    ) {
+        handlers[M.name] = { params, context in
+            let request = try MethodTable.decodeParams(M.self, params)
+            let result = try await body(request, context)
+            return try MethodTable.encodeResult(result)
+        }
+    }
+
+    /// Decodes by-name params into `type`; absent params decode from `{}`.
+    public static func decodeParams<T: Decodable>(_ type: T.Type, _ params: JSONValue?) throws -> T {
+        let value = params ?? .object(JSONObject())
+        guard case .object = value else {
+            throw InvalidParams(field: "params", reason: "must be an object (params are by name)")
+        }
+        do {
+            return try JSONValueDecoder().decode(type, from: value)
+        } catch let error as DecodingError {
+            throw InvalidParams(error)
+        }
+    }
+
+    /// Encodes a result as compact JSON.
+    public static func encodeResult<T: Encodable>(_ result: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return Array(try encoder.encode(result))
+    }
+}

@@ -1,0 +1,355 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A JSON-RPC 2.0 server over a line-framed byte stream.
+///
+/// Requests run concurrently and are answered in any order; each gets exactly one response.
+/// `initialize` must come first and only once; `shutdown`, end of input or ``terminate()`` cancel
+/// what is in flight (answering it -32800) and end ``run(input:)``.
+public final class RPCServer: Sendable {
+    /// Settings that shape the protocol's edges.
+    public struct Configuration: Sendable {
+        /// The longest line accepted, in bytes.
+        public var maxLineBytes: Int
+        /// How long in-flight work may take to wind down after cancellation before the server returns.
+        public var shutdownGrace: Duration
+        /// Builds the message of a failed method from its name and the reason.
+        public var describeFailure: @Sendable (_ method: String, _ reason: String) -> String
+
+        /// Default settings: 64 MiB lines, 1.5 s grace.
+        public init(
+            maxLineBytes: Int = 64 << 20,
+            shutdownGrace: Duration = .milliseconds(1500),
+            describeFailure: @escaping @Sendable (String, String) -> String = { "\($0) failed: \($1)" }
+        ) {
+            self.maxLineBytes = maxLineBytes
+            self.shutdownGrace = shutdownGrace
+            self.describeFailure = describeFailure
+        }
+    }
+
+    private enum Lifecycle {
+        case uninitialized
+        case initializing
+        case running
+        case stopping
+    }
+
+    private struct InFlight {
+        var context: RequestContext
+        var task: Task<Void, Never>?
+    }
+
+    private struct State {
+        var lifecycle = Lifecycle.uninitialized
+        var inFlight: [RequestID: InFlight] = [:]
+        var earlyCancels: Set<RequestID> = []
+        var earlyCancelOrder: [RequestID] = []
+        var stopContinuation: CheckedContinuation<Void, Never>?
+        var stopRequested = false
+    }
+
+    /// The method that must come first.
+    public static let initializeMethod = "initialize"
+    /// The method that ends the session.
+    public static let shutdownMethod = "shutdown"
+    /// The cancellation notification.
+    public static let cancelMethod = "$/cancelRequest"
+    private static let earlyCancelLimit = 1024
+
+    private let table: MethodTable
+    private let output: OutputChannel
+    private let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// A server answering `table`'s methods on `output`.
+    public init(table: MethodTable, output: OutputChannel, configuration: Configuration = .init(), logger: Logger) {
+        self.table = table
+        self.output = output
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Reads lines from `input` until end of file, `shutdown` or ``terminate()``, then cancels what is
+    /// in flight, waits up to the grace period for it to wind down, and flushes the output.
+    public func run(input: Int32) async {
+        let thread = Thread { [self] in readLoop(fd: input) }
+        thread.name = "olw-stdin"
+        thread.start()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state in
+                if state.stopRequested { return true }
+                state.stopContinuation = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        let tasks = cancelAll()
+        await waitForTasks(tasks, grace: configuration.shutdownGrace)
+        output.close()
+    }
+
+    /// Ends the session as end of input would (used for SIGTERM).
+    public func terminate() {
+        requestStop()
+    }
+
+    // MARK: Input
+
+    private func readLoop(fd: Int32) {
+        var framer = LineFramer(maxLineBytes: configuration.maxLineBytes)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+        defer { buffer.deallocate() }
+        while !state.withLock({ $0.stopRequested }) {
+            let count = read(fd, buffer.baseAddress, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            framer.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) { handle($0) }
+        }
+        framer.finish { handle($0) }
+        requestStop()
+    }
+
+    private func requestStop() {
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.stopRequested = true
+            if state.lifecycle != .uninitialized { state.lifecycle = .stopping }
+            defer { state.stopContinuation = nil }
+            return state.stopContinuation
+        }
+        continuation?.resume()
+    }
+
+    /// Handles one framed line. Internal so tests can drive it without a pipe.
+    func handle(_ event: LineFramer.Event) {
+        switch event {
+        case .tooLong:
+            sendError(id: .null, .invalidRequest("line longer than \(configuration.maxLineBytes) bytes"))
+        case .line(let bytes):
+            guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }  // blank line
+            let value: JSONValue
+            do {
+                value = try JSONParser.parse(bytes)
+            } catch {
+                sendError(id: .null, .parseError(error.description))
+                return
+            }
+            if case .array(let elements) = value {
+                handleBatch(elements)
+            } else {
+                dispatch(IncomingMessage(value), sink: .direct)
+            }
+        }
+    }
+
+    private func handleBatch(_ elements: [JSONValue]) {
+        guard !elements.isEmpty else {
+            sendError(id: .null, .invalidRequest("empty batch"))
+            return
+        }
+        let messages = elements.map(IncomingMessage.init)
+        let answered = messages.filter { if case .notification = $0 { false } else { true } }.count
+        let collector = BatchCollector(expected: answered)
+        var index = 0
+        for message in messages {
+            if case .notification = message {
+                dispatch(message, sink: .direct)
+            } else {
+                dispatch(message, sink: .batch(collector, index: index))
+                index += 1
+            }
+        }
+    }
+
+    private func sendError(id: RequestID, _ error: RPCError, sink: ResponseSink = .direct) {
+        let context = RequestContext(id: id, method: "", output: output, sink: sink, logger: logger)
+        context.respond(.failure(error))
+    }
+
+    // MARK: Dispatch
+
+    private func dispatch(_ message: IncomingMessage, sink: ResponseSink) {
+        switch message {
+        case .invalid(let id, let error):
+            sendError(id: id, error, sink: sink)
+        case .notification(let method, let params):
+            if method == Self.cancelMethod, let id = params?["id"].flatMap(RequestID.init), id != .null {
+                cancel(id)
+            } else {
+                logger.debug("ignored notification", metadata: ["method": "\(method)"])
+            }
+        case .request(let id, let method, let params):
+            let task = startRequest(id: id, method: method, params: params, sink: sink)
+            // `initialize` completes before the next line is read, so a host may pipeline requests after it.
+            if method == Self.initializeMethod, let task { waitBlocking(for: task) }
+        }
+    }
+
+    private enum Admission {
+        case run(RequestContext)
+        case reject(RequestContext, RPCError)
+    }
+
+    private func waitBlocking(for task: Task<Void, Never>) {
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await task.value
+            done.signal()
+        }
+        done.wait()
+    }
+
+    @discardableResult
+    private func startRequest(id: RequestID, method: String, params: JSONValue?, sink: ResponseSink) -> Task<Void, Never>? {
+        let context = RequestContext(id: id, method: method, output: output, sink: sink, logger: logger)
+        guard let handler = table.handlers[method] else {
+            if method == Self.shutdownMethod {
+                shutdown(context)
+            } else {
+                context.respond(.failure(RPCError(code: .methodNotFound, message: "method not found: \(method)")))
+            }
+            return nil
+        }
+        let isInitialize = method == Self.initializeMethod
+        return state.withLock { state -> Task<Void, Never>? in
+            let rejection: RPCError?
+            switch state.lifecycle {
+            case .uninitialized:
+                rejection = isInitialize ? nil : RPCError(code: .notInitialized, message: "not initialized: send initialize first")
+            case .initializing:
+                rejection = isInitialize
+                    ? .invalidRequest("initialize is already in progress")
+                    : RPCError(code: .notInitialized, message: "not initialized: initialize is in progress")
+            case .running:
+                rejection = isInitialize ? .invalidRequest("already initialized") : nil
+            case .stopping:
+                rejection = RPCError(code: .requestCancelled, message: "request cancelled: the worker is shutting down")
+            }
+            if let rejection {
+                context.respond(.failure(rejection))
+                return nil
+            }
+            if state.earlyCancels.remove(id) != nil {
+                state.earlyCancelOrder.removeAll { $0 == id }
+                context.respond(.failure(cancelledError()))
+                return nil
+            }
+            if id != .null, state.inFlight[id] != nil {
+                context.respond(.failure(.invalidRequest("duplicate request id \(id): a request with this id is in flight")))
+                return nil
+            }
+            if isInitialize { state.lifecycle = .initializing }
+            let key = id
+            let task = Task { [self] in
+                await execute(handler, params: params, context: context, isInitialize: isInitialize)
+                self.state.withLock { state in
+                    if state.inFlight[key]?.context === context { state.inFlight[key] = nil }
+                }
+            }
+            if id != .null {
+                state.inFlight[id] = InFlight(context: context, task: task)
+            }
+            return task
+        }
+    }
+
+    private func execute(
+        _ handler: MethodTable.Handler, params: JSONValue?, context: RequestContext, isInitialize: Bool
+    ) async {
+        let outcome: Result<[UInt8], RPCError>
+        do {
+            outcome = .success(try await handler(params, context))
+        } catch {
+            outcome = .failure(rpcError(error, method: context.method))
+        }
+        if isInitialize {
+            state.withLock { state in
+                if state.lifecycle == .initializing {
+                    if case .success = outcome { state.lifecycle = .running } else { state.lifecycle = .uninitialized }
+                }
+            }
+        }
+        if case .failure(let error) = outcome {
+            context.logger.debug("request failed", metadata: ["code": "\(error.code.rawValue)"])
+        }
+        context.respond(outcome)
+    }
+
+    private func shutdown(_ context: RequestContext) {
+        context.respond(.success(Array("null".utf8)))
+        requestStop()
+    }
+
+    private func cancelledError() -> RPCError {
+        RPCError(code: .requestCancelled, message: "request cancelled")
+    }
+
+    private func cancel(_ id: RequestID) {
+        let entry = state.withLock { state -> InFlight? in
+            if let entry = state.inFlight[id] { return entry }
+            if state.earlyCancels.insert(id).inserted {
+                state.earlyCancelOrder.append(id)
+                if state.earlyCancelOrder.count > Self.earlyCancelLimit {
+                    state.earlyCancels.remove(state.earlyCancelOrder.removeFirst())
+                }
+            }
+            return nil
+        }
+        guard let entry else { return }
+        entry.context.respond(.failure(cancelledError()))
+        entry.task?.cancel()
+    }
+
+    private func cancelAll() -> [Task<Void, Never>] {
+        let entries = state.withLock { state in
+            state.lifecycle = .stopping
+            return Array(state.inFlight.values)
+        }
+        for entry in entries {
+            entry.context.respond(.failure(RPCError(code: .requestCancelled, message: "request cancelled: the worker is shutting down")))
+            entry.task?.cancel()
+        }
+        return entries.compactMap(\.task)
+    }
+
+    private func waitForTasks(_ tasks: [Task<Void, Never>], grace: Duration) async {
+        guard !tasks.isEmpty else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for task in tasks { await task.value }
+            }
+            group.addTask { try? await Task.sleep(for: grace) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Maps any error a handler throws to the error the host sees.
+    private func rpcError(_ error: any Error, method: String) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case let error as any RPCErrorConvertible:
+            return error.rpcError(method: method, describe: configuration.describeFailure)
+        case let error as InvalidParams:
+            return RPCError(
+                code: .invalidParams,
+                message: configuration.describeFailure(method, "invalid params: \(error.field) \(error.reason)"),
+                data: .object(JSONObject(["field": .string(error.field)])))
+        case let error as DecodingError:
+            return rpcError(InvalidParams(error), method: method)
+        case is CancellationError:
+            return cancelledError()
+        default:
+            return RPCError(code: .internalError, message: configuration.describeFailure(method, "\(error)"))
+        }
+    }
+}
+
+/// An error that knows how to present itself to the host.
+public protocol RPCErrorConvertible: Error {
+    /// The error as the host sees it; `describe` builds the conventional message from a reason.
+    func rpcError(method: String, describe: (String, String) -> String) -> RPCError
+}

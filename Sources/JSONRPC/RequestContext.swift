@@ -1,0 +1,121 @@
+import Logging
+import Synchronization
+
+/// What a handler knows of the request it serves: its id, and the way to send notifications
+/// tied to it. Once the request is answered (or cancelled) its notifications are dropped, so
+/// nothing for a request ever follows its response.
+public final class RequestContext: Sendable {
+    /// The request's id.
+    public let id: RequestID
+    /// The method name.
+    public let method: String
+    /// A logger carrying the request id as metadata.
+    public let logger: Logger
+    /// The id as JSON bytes, ready to splice into hot-path notifications.
+    public let idJSON: [UInt8]
+
+    private let output: OutputChannel
+    private let sink: ResponseSink
+    private let finished = Mutex(false)
+
+    init(id: RequestID, method: String, output: OutputChannel, sink: ResponseSink, logger: Logger) {
+        self.id = id
+        self.method = method
+        self.output = output
+        self.sink = sink
+        var logger = logger
+        logger[metadataKey: "request"] = "\(id)"
+        logger[metadataKey: "method"] = "\(method)"
+        self.logger = logger
+        self.idJSON = JSONWriter.encode(id.json)
+    }
+
+    /// Whether the request has been answered or cancelled.
+    public var isFinished: Bool { finished.withLock { $0 } }
+
+    /// Sends a notification `{method, params}`; waits while the host is behind on reading.
+    /// Returns false when the request has already ended (the caller should stop producing).
+    @discardableResult
+    public func notify(_ method: String, params: JSONValue) async -> Bool {
+        var frame: [UInt8] = []
+        frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"#.utf8)
+        JSONWriter.appendString(method, to: &frame)
+        frame.append(contentsOf: #","params":"#.utf8)
+        JSONWriter.append(params, to: &frame)
+        frame.append(UInt8(ascii: "}"))
+        return await notify(frame: frame)
+    }
+
+    /// Sends an already encoded notification frame (without its newline).
+    @discardableResult
+    public func notify(frame: [UInt8]) async -> Bool {
+        await output.waitForCapacity()
+        return finished.withLock { done in
+            guard !done else { return false }
+            output.send(frame)
+            return true
+        }
+    }
+
+    /// Answers the request, unless it was answered already. Returns whether this call answered.
+    @discardableResult
+    func respond(_ outcome: Result<[UInt8], RPCError>) -> Bool {
+        finished.withLock { done in
+            guard !done else { return false }
+            done = true
+            var frame: [UInt8] = []
+            frame.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
+            frame.append(contentsOf: idJSON)
+            switch outcome {
+            case .success(let result):
+                frame.append(contentsOf: #","result":"#.utf8)
+                frame.append(contentsOf: result)
+            case .failure(let error):
+                frame.append(contentsOf: #","error":"#.utf8)
+                JSONWriter.append(error.json, to: &frame)
+            }
+            frame.append(UInt8(ascii: "}"))
+            sink.deliver(frame, output: output)
+            return true
+        }
+    }
+}
+
+/// Where a response goes: straight to the host, or into the batch it belongs to.
+enum ResponseSink: Sendable {
+    case direct
+    case batch(BatchCollector, index: Int)
+
+    func deliver(_ frame: [UInt8], output: OutputChannel) {
+        switch self {
+        case .direct: output.send(frame)
+        case .batch(let collector, let index): collector.add(frame, at: index, output: output)
+        }
+    }
+}
+
+/// Collects the responses of one batch and sends them as one array once all are in.
+final class BatchCollector: Sendable {
+    private struct State {
+        var responses: [Int: [UInt8]] = [:]
+        var expected: Int
+    }
+    private let state: Mutex<State>
+
+    init(expected: Int) { state = Mutex(State(expected: expected)) }
+
+    func add(_ frame: [UInt8], at index: Int, output: OutputChannel) {
+        let complete: [UInt8]? = state.withLock { state in
+            state.responses[index] = frame
+            guard state.responses.count == state.expected else { return nil }
+            var array: [UInt8] = [UInt8(ascii: "[")]
+            for (offset, key) in state.responses.keys.sorted().enumerated() {
+                if offset > 0 { array.append(UInt8(ascii: ",")) }
+                array.append(contentsOf: state.responses[key] ?? [])
+            }
+            array.append(UInt8(ascii: "]"))
+            return array
+        }
+        if let complete { output.send(complete) }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import DockerProvider
+import Foundation
+import JSONRPC
+import Logging
+
+/// The worker's command line: flags override the environment; `initialize`'s config overrides flags.
+@main
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "openlattice-docker-worker",
+        abstract: "Makes a Docker engine an OpenLattice compute provider, speaking JSON-RPC 2.0 on stdin and stdout.",
+        discussion: "Protocol messages go to stdout, one per line; logs go to stderr. See protocol/README.md.",
+        version: WorkerService.version)
+
+    @Option(help: "Engine address (unix:///path, tcp://host:port). Default: $DOCKER_HOST or unix:///var/run/docker.sock.")
+    var host: String?
+
+    @Flag(help: "Use TLS and verify the engine (as DOCKER_TLS_VERIFY).")
+    var tlsVerify = false
+
+    @Option(help: "Folder holding ca.pem, cert.pem and key.pem (as DOCKER_CERT_PATH).")
+    var certPath: String?
+
+    @Option(help: "Engine API version to use instead of negotiating (as DOCKER_API_VERSION).")
+    var apiVersion: String?
+
+    @Option(help: "Docker network new containers join.")
+    var network: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. Default: $OPENLATTICE_LOG_LEVEL or info.")
+    var logLevel: String?
+
+    @Option(help: "Longest accepted request line, in bytes.")
+    var maxLineBytes: Int = 64 << 20
+
+    @Option(help: "Timeout of non-streaming engine requests, in milliseconds.")
+    var requestTimeout: Int?
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
+        }
+        guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024.") }
+        if let requestTimeout, requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive.") }
+    }
+
+    func run() async throws {
+        // Keep stdout for protocol frames only: frames go to a duplicate of fd 1, and fd 1 itself
+        // points at stderr, so a stray print cannot corrupt the stream.
+        let protocolFD = dup(STDOUT_FILENO)
+        dup2(STDERR_FILENO, STDOUT_FILENO)
+        signal(SIGPIPE, SIG_IGN)
+
+        let environment = ProcessInfo.processInfo.environment
+        let level = logLevel.flatMap(Logger.Level.init(rawValue:))
+            ?? environment["OPENLATTICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "openlattice-docker-worker")
+
+        var config = WorkerConfig(environment: environment)
+        if let host { config.host = host }
+        if tlsVerify || certPath != nil {
+            let folder = certPath ?? environment["DOCKER_CERT_PATH"] ?? "\(environment["HOME"] ?? "/root")/.docker"
+            config.tls = .init(ca: "\(folder)/ca.pem", cert: "\(folder)/cert.pem", key: "\(folder)/key.pem", verify: true)
+        }
+        if let apiVersion { config.apiVersion = apiVersion }
+        if let network { config.network = network }
+        if let requestTimeout { config.requestTimeoutMs = requestTimeout }
+
+        let service = WorkerService(baseConfig: config, maxLineBytes: maxLineBytes, logger: logger)
+        let output = OutputChannel(fd: protocolFD) {
+            // The host closed our stdout: nobody can hear us any more.
+            Foundation.exit(0)
+        }
+        let server = RPCServer(
+            table: service.methodTable(), output: output,
+            configuration: .init(maxLineBytes: maxLineBytes, describeFailure: { "[docker] \($0) failed: \($1)" }),
+            logger: logger)
+
+        signal(SIGTERM, SIG_IGN)
+        let termination = DispatchSource.makeSignalSource(signal: SIGTERM)
+        termination.setEventHandler { server.terminate() }
+        termination.resume()
+
+        logger.debug("worker started", metadata: ["engine": "\(config.host)"])
+        await server.run(input: STDIN_FILENO)
+        logger.debug("worker stopped")
+        Foundation.exit(0)
+    }
+}

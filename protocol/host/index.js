@@ -1,0 +1,751 @@
+// @ts-check
+/**
+ * Node.js host adapter for openlattice-docker-worker.
+ *
+ * `DockerWorkerProvider` spawns the worker binary, speaks its JSON-RPC 2.0 line protocol
+ * (protocol/README.md) over the child's stdin/stdout, and exposes the interface of the original
+ * TypeScript `DockerProvider`, so an OpenLattice core can swap providers without changing a line.
+ *
+ * Zero dependencies: Node.js 20 built-ins only.
+ */
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+
+/** The protocol version this adapter speaks. */
+export const PROTOCOL_VERSION = '1.0';
+
+/** Result members (at any depth) whose ISO 8601 string values are turned into `Date`s. */
+const DATE_KEYS = new Set(['startedAt', 'createdAt', 'finishedAt', 'sampledAt', 'modifiedAt', 'timestamp', 'time']);
+/** Members whose contents are user data and are never rewritten (a label may be called "createdAt"). */
+const OPAQUE_KEYS = new Set(['labels', 'env']);
+/** Config keys that belong to the adapter and are not sent to the worker in `initialize`. */
+const ADAPTER_KEYS = new Set(['workerPath', 'workerArgs', 'workerEnv', 'onLog', 'closeTimeoutMs']);
+/** Extension names the worker serves and `getExtension` hands out. */
+const EXTENSIONS = new Set(['network', 'files', 'metrics', 'logs']);
+
+/**
+ * @typedef {import('./index.js').DockerWorkerProviderConfig} DockerWorkerProviderConfig
+ * @typedef {{ method: string, resolve: (value: any) => void, reject: (reason: any) => void,
+ *             onNotification?: (method: string, params: any) => void }} PendingCall
+ * @typedef {{ child: import('node:child_process').ChildProcessWithoutNullStreams, pending: Map<number, PendingCall>,
+ *             partial: Buffer[], exited: boolean, exitInfo: { code: number | null, signal: string | null } | null,
+ *             exitPromise: Promise<void>, markExited: () => void, ready: Promise<any> | null,
+ *             initialized: boolean, closing: boolean, spawnError: Error | null }} Session
+ */
+
+/**
+ * An error answered by the worker: `message` is the worker's message (`[docker] <method> failed: …`),
+ * `code` the JSON-RPC error code and `data` its structured details.
+ */
+export class DockerWorkerError extends Error {
+  /**
+   * @param {string} message
+   * @param {number} code
+   * @param {any} [data]
+   * @param {string} [method]
+   */
+  constructor(message, code, data, method) {
+    super(message);
+    this.name = 'DockerWorkerError';
+    /** @type {number} */
+    this.code = code;
+    /** @type {any} */
+    this.data = data;
+    /** @type {string | undefined} */
+    this.method = method;
+  }
+}
+
+/** The worker process ended (or could not be started) while a call was in flight. */
+export class WorkerExitedError extends Error {
+  /**
+   * @param {string} message
+   * @param {number | null} exitCode
+   * @param {string | null} signal
+   * @param {string} [method]
+   */
+  constructor(message, exitCode, signal, method) {
+    super(message);
+    this.name = 'WorkerExitedError';
+    this.code = 'ERR_WORKER_EXITED';
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.method = method;
+  }
+}
+
+/**
+ * An AbortError like the ones Node's own APIs throw.
+ * @param {any} [reason]
+ */
+function abortError(reason) {
+  const error = new Error('The operation was aborted', reason === undefined ? undefined : { cause: reason });
+  error.name = 'AbortError';
+  /** @type {any} */ (error).code = 'ABORT_ERR';
+  return error;
+}
+
+/**
+ * The capabilities the original provider declares; `gpu` follows `config.gpuAvailable`.
+ * @param {{ gpuAvailable?: boolean }} config
+ */
+export function defaultCapabilities(config) {
+  return {
+    restart: true,
+    pause: true,
+    snapshot: true,
+    logs: true,
+    tailscale: true,
+    persistentStorage: true,
+    architectures: ['x86_64', 'arm64'],
+    gpu: config.gpuAvailable ?? false,
+  };
+}
+
+/**
+ * Turns ISO date strings under the date keys into `Date`s, recursively (labels and env untouched).
+ * @param {any} value
+ * @returns {any}
+ */
+export function reviveDates(value) {
+  if (Array.isArray(value)) return value.map(reviveDates);
+  if (value === null || typeof value !== 'object') return value;
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const [key, member] of Object.entries(value)) {
+    if (OPAQUE_KEYS.has(key)) {
+      out[key] = member;
+    } else if (DATE_KEYS.has(key) && typeof member === 'string') {
+      const date = new Date(member);
+      out[key] = Number.isNaN(date.getTime()) ? member : date;
+    } else {
+      out[key] = reviveDates(member);
+    }
+  }
+  return out;
+}
+
+/**
+ * Turns `Date`s back into ISO strings for the wire (JSON.stringify would too; this is explicit).
+ * @param {any} value
+ * @returns {any}
+ */
+function serializeDates(value) {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(serializeDates);
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Uint8Array) return value;
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const [key, member] of Object.entries(value)) {
+    if (member === undefined) continue;
+    out[key] = OPAQUE_KEYS.has(key) ? member : serializeDates(member);
+  }
+  return out;
+}
+
+/**
+ * Drops `undefined` members so that they are not sent at all.
+ * @param {Record<string, any>} object
+ */
+function compact(object) {
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const [key, value] of Object.entries(object)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/**
+ * Splits a byte stream into lines and calls `onLine` with each complete one (chunks may split lines
+ * anywhere, including inside a multi-byte character).
+ */
+export class LineSplitter {
+  /** @param {(line: Buffer) => void} onLine */
+  constructor(onLine) {
+    this.onLine = onLine;
+    /** @type {Buffer[]} */
+    this.partial = [];
+  }
+
+  /** @param {Buffer} chunk */
+  push(chunk) {
+    let start = 0;
+    let newline;
+    while ((newline = chunk.indexOf(10, start)) !== -1) {
+      let line = chunk.subarray(start, newline);
+      if (this.partial.length > 0) {
+        this.partial.push(line);
+        line = Buffer.concat(this.partial);
+        this.partial = [];
+      }
+      this.onLine(line);
+      start = newline + 1;
+    }
+    if (start < chunk.length) this.partial.push(chunk.subarray(start));
+  }
+
+  /** Delivers a last line that had no newline. */
+  end() {
+    if (this.partial.length > 0) {
+      const line = Buffer.concat(this.partial);
+      this.partial = [];
+      this.onLine(line);
+    }
+  }
+}
+
+/**
+ * The OpenLattice Docker provider, served by an `openlattice-docker-worker` subprocess.
+ *
+ * The worker is started lazily by the first call (or eagerly by `connect()`), initialized with this
+ * provider's config, restarted by the next call if it dies, and shut down by `close()`.
+ */
+export class DockerWorkerProvider {
+  /** @param {DockerWorkerProviderConfig} [config] */
+  constructor(config = {}) {
+    /** @readonly */
+    this.name = 'docker';
+    /** @type {DockerWorkerProviderConfig} */
+    this.config = { ...config };
+    /** Replaced by the worker's own once `initialize` has been answered. */
+    this.capabilities = defaultCapabilities(this.config);
+    /** The last `initialize` result, or null before the first one. @type {any} */
+    this.workerInfo = null;
+    /** Emits 'notification' (method, params), 'log' (line), 'exit' ({code, signal}), 'spawn' (pid). */
+    this.events = new EventEmitter();
+    /** @type {string} */
+    this.workerPath = config.workerPath ?? process.env.OPENLATTICE_DOCKER_WORKER ?? 'openlattice-docker-worker';
+    /** @private */
+    this._nextId = 1;
+    /** @private @type {Session | null} */
+    this._session = null;
+    /** @private */
+    this._gpuDetected = false;
+  }
+
+  /** The worker's process id, or undefined when no worker is running. */
+  get workerPid() {
+    return this._session && !this._session.exited ? this._session.child.pid : undefined;
+  }
+
+  // ── Process management ─────────────────────────────────────────────
+
+  /** The config sent in `initialize`: the provider config minus the adapter's own keys. */
+  workerConfig() {
+    /** @type {Record<string, any>} */
+    const out = {};
+    for (const [key, value] of Object.entries(this.config)) {
+      if (!ADAPTER_KEYS.has(key) && value !== undefined) out[key] = value;
+    }
+    return out;
+  }
+
+  /**
+   * Starts the worker (if it is not running) and waits for `initialize` to be answered.
+   * @param {{ signal?: AbortSignal }} [opts]
+   * @returns {Promise<any>} the `initialize` result
+   */
+  async connect(opts = {}) {
+    await this._ready(opts.signal);
+    return this.workerInfo;
+  }
+
+  /**
+   * @private
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<Session>}
+   */
+  _ready(signal) {
+    if (!this._session || this._session.exited || this._session.closing) this._session = this._spawn();
+    const session = this._session;
+    const ready = /** @type {Promise<Session>} */ (session.ready);
+    if (!signal) return ready;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(abortError(signal.reason));
+      const onAbort = () => reject(abortError(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      ready.then(
+        (value) => { signal.removeEventListener('abort', onAbort); resolve(value); },
+        (error) => { signal.removeEventListener('abort', onAbort); reject(error); },
+      );
+    });
+  }
+
+  /**
+   * @private
+   * @returns {Session}
+   */
+  _spawn() {
+    const child = spawn(this.workerPath, this.config.workerArgs ?? [], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...(this.config.workerEnv ?? {}) },
+    });
+    /** @type {() => void} */
+    let markExited = () => {};
+    const exitPromise = new Promise((resolve) => { markExited = () => resolve(undefined); });
+    /** @type {Session} */
+    const session = {
+      child,
+      pending: new Map(),
+      partial: [],
+      exited: false,
+      exitInfo: null,
+      exitPromise,
+      markExited,
+      ready: null,
+      initialized: false,
+      closing: false,
+      spawnError: null,
+    };
+
+    const splitter = new LineSplitter((line) => this._onLine(session, line));
+    child.stdout.on('data', (chunk) => splitter.push(chunk));
+    child.stdout.on('end', () => splitter.end());
+
+    const onLog = this.config.onLog;
+    if (typeof onLog === 'function') {
+      const logSplitter = new LineSplitter((line) => {
+        const text = line.toString('utf8').replace(/\r$/, '');
+        this.events.emit('log', text);
+        onLog(text);
+      });
+      child.stderr.on('data', (chunk) => logSplitter.push(chunk));
+      child.stderr.on('end', () => logSplitter.end());
+    } else {
+      child.stderr.on('data', (chunk) => process.stderr.write(chunk));
+    }
+
+    // A worker that died makes writes fail with EPIPE; the exit handler reports it to the callers.
+    child.stdin.on('error', () => {});
+    child.on('error', (error) => {
+      session.spawnError = error;
+      this._onExit(session, null, null);
+    });
+    child.on('close', (code, signal) => this._onExit(session, code, signal));
+    if (child.pid !== undefined) this.events.emit('spawn', child.pid);
+
+    session.ready = this._call(session, 'initialize', {
+      protocolVersion: PROTOCOL_VERSION,
+      config: serializeDates(this.workerConfig()),
+    }).then(
+      (result) => {
+        session.initialized = true;
+        this.workerInfo = result;
+        if (result && typeof result === 'object' && result.capabilities) {
+          this.capabilities = { ...defaultCapabilities(this.config), ...result.capabilities };
+          if (this._gpuDetected) this.capabilities.gpu = true;
+        }
+        return session;
+      },
+      (error) => {
+        // An initialize that failed leaves the worker useless: end it; the next call starts afresh.
+        if (!session.exited) {
+          session.closing = true;
+          child.stdin.end();
+          const timer = setTimeout(() => { if (!session.exited) child.kill('SIGKILL'); }, 3000);
+          timer.unref();
+        }
+        if (this._session === session) this._session = null;
+        throw error;
+      },
+    );
+    // Callers see the rejection through their own await; do not report it as unhandled here.
+    session.ready.catch(() => {});
+    return session;
+  }
+
+  /**
+   * @private
+   * @param {Session} session
+   * @param {number | null} code
+   * @param {string | null} signal
+   */
+  _onExit(session, code, signal) {
+    if (session.exited) return;
+    session.exited = true;
+    session.exitInfo = { code, signal };
+    if (this._session === session) this._session = null;
+    const how = session.spawnError
+      ? `could not be started from ${this.workerPath}: ${session.spawnError.message}`
+      : `exited (code ${code}${signal ? `, signal ${signal}` : ''})`;
+    for (const [id, call] of session.pending) {
+      session.pending.delete(id);
+      call.reject(new WorkerExitedError(`openlattice-docker-worker ${how} while ${call.method} was in flight`, code, signal, call.method));
+    }
+    session.markExited();
+    this.events.emit('exit', { code, signal });
+  }
+
+  /**
+   * @private
+   * @param {Session} session
+   * @param {Buffer} line
+   */
+  _onLine(session, line) {
+    const text = line.toString('utf8').trim();
+    if (text === '') return;
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      this.events.emit('protocolError', new Error(`worker wrote a line that is not JSON: ${text.slice(0, 200)}`));
+      return;
+    }
+    for (const item of Array.isArray(message) ? message : [message]) this._onMessage(session, item);
+  }
+
+  /**
+   * @private
+   * @param {Session} session
+   * @param {any} message
+   */
+  _onMessage(session, message) {
+    if (message === null || typeof message !== 'object') return;
+    if (typeof message.method === 'string' && message.id === undefined) {
+      const params = message.params ?? {};
+      this.events.emit('notification', message.method, params);
+      const requestId = params.requestId;
+      const call = typeof requestId === 'number' ? session.pending.get(requestId) : undefined;
+      if (call && call.onNotification) call.onNotification(message.method, params);
+      return;
+    }
+    if (typeof message.id !== 'number') {
+      if (message.error) this.events.emit('protocolError', new DockerWorkerError(message.error.message, message.error.code, message.error.data));
+      return;
+    }
+    const call = session.pending.get(message.id);
+    if (!call) return; // answered after an abort, or a stray id: nothing waits for it
+    session.pending.delete(message.id);
+    this._updateRef(session);
+    if (message.error) {
+      const { code, data } = message.error;
+      call.reject(new DockerWorkerError(String(message.error.message ?? `[docker] ${call.method} failed`), code, data, call.method));
+    } else {
+      call.resolve(message.result);
+    }
+  }
+
+  /**
+   * Keeps the event loop alive only while calls are in flight, so a forgotten provider does not hang
+   * the host at exit (the worker then sees stdin close and exits by itself).
+   * @private
+   * @param {Session} session
+   */
+  _updateRef(session) {
+    if (session.exited) return;
+    const busy = session.pending.size > 0 || session.closing;
+    const { child } = session;
+    for (const handle of [child, child.stdout, child.stderr, child.stdin]) {
+      const h = /** @type {any} */ (handle);
+      if (busy) h.ref?.(); else h.unref?.();
+    }
+  }
+
+  /**
+   * @private
+   * @param {Session} session
+   * @param {string} method
+   * @param {any} params
+   * @param {{ signal?: AbortSignal, onNotification?: (method: string, params: any) => void }} [opts]
+   */
+  _call(session, method, params, opts = {}) {
+    return new Promise((resolve, reject) => {
+      const { signal, onNotification } = opts;
+      if (signal?.aborted) return reject(abortError(signal.reason));
+      if (session.exited) {
+        const info = session.exitInfo ?? { code: null, signal: null };
+        return reject(new WorkerExitedError(`openlattice-docker-worker exited (code ${info.code}) before ${method} could be sent`, info.code, info.signal, method));
+      }
+      const id = this._nextId++;
+      /** @type {(() => void) | undefined} */
+      let onAbort;
+      const cleanup = () => { if (signal && onAbort) signal.removeEventListener('abort', onAbort); };
+      session.pending.set(id, {
+        method,
+        resolve: (value) => { cleanup(); resolve(value); },
+        reject: (error) => { cleanup(); reject(error); },
+        onNotification,
+      });
+      if (signal) {
+        onAbort = () => {
+          if (!session.pending.has(id)) return;
+          session.pending.delete(id);
+          this._updateRef(session);
+          this._write(session, { jsonrpc: '2.0', method: '$/cancelRequest', params: { id } });
+          reject(abortError(signal.reason));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this._updateRef(session);
+      this._write(session, { jsonrpc: '2.0', id, method, params: params ?? {} });
+    });
+  }
+
+  /**
+   * @private
+   * @param {Session} session
+   * @param {any} message
+   */
+  _write(session, message) {
+    if (session.exited || session.child.stdin.destroyed || session.child.stdin.writableEnded) return;
+    session.child.stdin.write(JSON.stringify(message) + '\n');
+  }
+
+  /**
+   * Sends one request (starting and initializing the worker first if needed) and resolves with its
+   * raw result (no date conversion). Notifications carrying this request's id go to `onNotification`.
+   * @param {string} method
+   * @param {Record<string, any>} [params]
+   * @param {{ signal?: AbortSignal, onNotification?: (method: string, params: any) => void }} [opts]
+   */
+  async request(method, params = {}, opts = {}) {
+    if (opts.signal?.aborted) throw abortError(opts.signal.reason);
+    const session = await this._ready(opts.signal);
+    return this._call(session, method, serializeDates(params), opts);
+  }
+
+  /**
+   * Shuts the worker down: `shutdown`, then end of stdin, then SIGKILL if it has not exited after
+   * `closeTimeoutMs` (3 s). Calls made afterwards start a new worker.
+   */
+  async close() {
+    const session = this._session;
+    if (!session) return;
+    this._session = null;
+    session.closing = true;
+    this._updateRef(session);
+    const timeoutMs = this.config.closeTimeoutMs ?? 3000;
+    if (!session.exited && session.initialized) {
+      const timeout = new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
+      await Promise.race([this._call(session, 'shutdown', {}).catch(() => {}), session.exitPromise, timeout]);
+    }
+    if (!session.exited) {
+      session.child.stdin.end();
+      const timer = setTimeout(() => { if (!session.exited) session.child.kill('SIGKILL'); }, timeoutMs);
+      await session.exitPromise;
+      clearTimeout(timer);
+    }
+  }
+
+  // ── Provider surface ───────────────────────────────────────────────
+
+  /**
+   * Creates and starts a node. `onProgress` receives `pull.progress` notifications.
+   * @param {any} spec
+   * @param {{ signal?: AbortSignal, onProgress?: (progress: any) => void }} [opts]
+   */
+  async provision(spec, opts = {}) {
+    const result = await this.request('provision', { spec }, {
+      signal: opts.signal,
+      onNotification: (method, params) => { if (method === 'pull.progress') opts.onProgress?.(params); },
+    });
+    return reviveDates(result);
+  }
+
+  /**
+   * Runs a command in a node. With `onOutput` (or `stream: true`) output arrives chunk by chunk and
+   * the result's stdout/stderr are empty.
+   * @param {string} id
+   * @param {string[]} command
+   * @param {any} [opts]
+   */
+  async exec(id, command, opts = {}) {
+    const { onOutput, signal, stream, ...rest } = opts;
+    const streaming = stream ?? typeof onOutput === 'function';
+    const options = compact({ ...rest, stream: streaming || undefined });
+    const params = compact({ externalId: id, command, options: Object.keys(options).length > 0 ? options : undefined });
+    return this.request('exec', params, {
+      signal,
+      onNotification: (method, p) => {
+        if (method === 'exec.output' && typeof onOutput === 'function') onOutput({ stream: p.stream, data: p.data });
+      },
+    });
+  }
+
+  /** @param {string} id */
+  async inspect(id) {
+    return reviveDates(await this.request('inspect', { externalId: id }));
+  }
+
+  /** @param {string} id */
+  async destroy(id) {
+    await this.request('destroy', { externalId: id });
+  }
+
+  /**
+   * @param {string} id
+   * @param {{ timeoutSeconds?: number }} [opts]
+   */
+  async stop(id, opts = {}) {
+    await this.request('stop', compact({ externalId: id, timeoutSeconds: opts.timeoutSeconds }));
+  }
+
+  /** @param {string} id */
+  async start(id) {
+    await this.request('start', { externalId: id });
+  }
+
+  /**
+   * @param {string} id
+   * @param {{ timeoutSeconds?: number }} [opts]
+   */
+  async restart(id, opts = {}) {
+    await this.request('restart', compact({ externalId: id, timeoutSeconds: opts.timeoutSeconds }));
+  }
+
+  /** @param {string} id */
+  async pause(id) {
+    await this.request('pause', { externalId: id });
+  }
+
+  /** @param {string} id */
+  async resume(id) {
+    await this.request('resume', { externalId: id });
+  }
+
+  /**
+   * @param {string} id
+   * @param {{ tag?: string }} [opts]
+   */
+  async snapshot(id, opts = {}) {
+    return reviveDates(await this.request('snapshot', compact({ externalId: id, tag: opts.tag })));
+  }
+
+  /**
+   * @param {any} ref a SnapshotRef (its `createdAt` may be a Date)
+   * @param {any} [spec] node spec overrides (without runtime.image)
+   */
+  async restore(ref, spec) {
+    return reviveDates(await this.request('restore', compact({ ref, spec })));
+  }
+
+  /** Never throws: a worker or engine that cannot be reached is reported as unhealthy. */
+  async healthCheck() {
+    const started = performance.now();
+    try {
+      return await this.request('healthCheck', {});
+    } catch (error) {
+      return { healthy: false, latencyMs: performance.now() - started, message: /** @type {Error} */ (error).message };
+    }
+  }
+
+  /** True when the engine offers the nvidia runtime (then `capabilities.gpu` becomes true); false on any error. */
+  async detectGpu() {
+    try {
+      const result = await this.request('detectGpu', {});
+      const gpu = result?.gpu === true;
+      if (gpu) {
+        this._gpuDetected = true;
+        this.capabilities.gpu = true;
+      }
+      return gpu;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The managed nodes (running or not), optionally only those carrying all of `labels`.
+   * @param {Record<string, string>} [labels]
+   */
+  async list(labels) {
+    return reviveDates(await this.request('list', compact({ labels })));
+  }
+
+  /**
+   * Subscribes to `node.event` notifications until `signal` aborts.
+   * @param {{ onEvent: (event: any) => void, signal?: AbortSignal }} opts
+   */
+  async subscribeEvents(opts) {
+    return this.request('events.subscribe', {}, {
+      signal: opts.signal,
+      onNotification: (method, params) => { if (method === 'node.event') opts.onEvent(reviveDates(params)); },
+    });
+  }
+
+  /**
+   * The extension `name` of node `id`: "network", "files", "metrics" or "logs"; undefined otherwise.
+   * Synchronous, as in the original provider; its methods call the worker.
+   * @param {string} id
+   * @param {string} name
+   * @returns {any}
+   */
+  getExtension(id, name) {
+    if (!EXTENSIONS.has(name)) return undefined;
+    const externalId = id;
+    switch (name) {
+      case 'network':
+        return {
+          /**
+           * @param {number} port
+           * @param {{ protocol?: 'http' | 'https' | 'tcp', scope?: 'host' | 'internal' }} [opts]
+           */
+          getUrl: async (port, opts = {}) => {
+            const result = await this.request('network.getUrl', compact({ externalId, port, protocol: opts.protocol, scope: opts.scope }));
+            return result.url;
+          },
+        };
+      case 'files':
+        return {
+          /**
+           * @param {string} path
+           * @param {{ encoding?: 'utf8' | 'base64', offset?: number, length?: number }} [opts]
+           */
+          read: async (path, opts = {}) => reviveDates(await this.request('files.read', compact({ externalId, path, ...opts }))),
+          /**
+           * @param {string} path
+           * @param {string | Uint8Array} content a string (utf8 unless opts.encoding says base64) or bytes
+           * @param {{ encoding?: 'utf8' | 'base64', mode?: number, createParents?: boolean }} [opts]
+           */
+          write: async (path, content, opts = {}) => {
+            const bytes = content instanceof Uint8Array;
+            const encoded = bytes ? Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64') : content;
+            const encoding = bytes ? 'base64' : opts.encoding;
+            return this.request('files.write', compact({ externalId, path, content: encoded, ...opts, encoding }));
+          },
+          /** @param {string} path */
+          list: async (path) => reviveDates((await this.request('files.list', { externalId, path })).entries),
+          /**
+           * @param {string} path
+           * @param {{ recursive?: boolean }} [opts]
+           */
+          remove: async (path, opts = {}) => { await this.request('files.remove', compact({ externalId, path, recursive: opts.recursive })); },
+          /**
+           * @param {string} path
+           * @param {{ recursive?: boolean }} [opts]
+           */
+          mkdir: async (path, opts = {}) => { await this.request('files.mkdir', compact({ externalId, path, recursive: opts.recursive })); },
+        };
+      case 'metrics':
+        return {
+          getResourceUsage: async () => reviveDates(await this.request('metrics.getResourceUsage', { externalId })),
+          /**
+           * @param {{ intervalMs?: number, maxSamples?: number, onSample?: (sample: any) => void, signal?: AbortSignal }} [opts]
+           */
+          streamMetrics: async (opts = {}) => this.request('metrics.streamMetrics', compact({ externalId, intervalMs: opts.intervalMs, maxSamples: opts.maxSamples }), {
+            signal: opts.signal,
+            onNotification: (method, params) => { if (method === 'metrics.sample') opts.onSample?.(reviveDates(params.sample)); },
+          }),
+        };
+      case 'logs':
+        return {
+          /**
+           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean }} [opts]
+           */
+          get: async (opts = {}) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps })),
+          /**
+           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean,
+           *           onOutput: (chunk: { stream: 'stdout' | 'stderr', data: string }) => void, signal?: AbortSignal }} opts
+           */
+          follow: async (opts) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps, follow: true }), {
+            signal: opts.signal,
+            onNotification: (method, params) => { if (method === 'logs.output') opts.onOutput({ stream: params.stream, data: params.data }); },
+          }),
+        };
+      default:
+        return undefined;
+    }
+  }
+}
+
+export default DockerWorkerProvider;

@@ -1,0 +1,790 @@
+// The original provider's suite (shared/seed/docker-provider.test.ts), re-expressed against a real
+// Docker engine through the host adapter and the worker binary. What the seed checked on a mocked
+// dockerode call is checked here on the engine's own inspect of the container.
+//
+// Needs: the worker binary ($OPENLATTICE_DOCKER_WORKER, default <repo>/.build/debug/openlattice-docker-worker),
+// an engine on /var/run/docker.sock and the local test images openlattice-test/busybox and
+// openlattice-test/tailscale (scripts/setup.sh builds them). Every container carries the label
+// openlattice.test=node-host and is removed in after(), whatever happened.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DockerWorkerProvider } from '../index.js';
+import {
+  BUSYBOX, TAILSCALE, TEST_LABELS, TEST_NETWORK, WORKER_PATH,
+  docker, inspectContainer, inspectImage, containersWithLabels, removeTestContainers, removeSnapshotImages,
+  ensureNetwork, removeNetwork, createContainerDirectly, freePort, uniqueName, workerExists,
+} from './docker-engine.js';
+
+const T = { timeout: 60_000 };
+const GiB = 1024 * 1024 * 1024;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CORE_METHODS = ['initialize', 'shutdown', 'provision', 'exec', 'inspect', 'destroy', 'stop', 'start', 'restart',
+  'pause', 'resume', 'snapshot', 'restore', 'healthCheck', 'detectGpu', 'list'];
+
+/** @type {DockerWorkerProvider[]} */
+const providers = [];
+const snapshotIds = new Set();
+
+/** A provider on the real worker; closed in after(). Worker stderr is kept for failure messages. */
+function makeProvider(config = {}) {
+  const logs = [];
+  const provider = new DockerWorkerProvider({
+    workerPath: WORKER_PATH,
+    onLog: (line) => { logs.push(line); if (logs.length > 200) logs.shift(); if (process.env.OPENLATTICE_TEST_VERBOSE) process.stderr.write(`[worker] ${line}\n`); },
+    ...config,
+  });
+  provider.logs = logs;
+  providers.push(provider);
+  return provider;
+}
+
+/** A node spec with the test label (and, when given, a per-test marker label) added. */
+function spec(overrides = {}, marker) {
+  return {
+    ...overrides,
+    runtime: { image: BUSYBOX, ...(overrides.runtime ?? {}) },
+    labels: { ...TEST_LABELS, ...(marker ? { 'openlattice.test.case': marker } : {}), ...(overrides.labels ?? {}) },
+  };
+}
+
+/** The host-side ports of the endpoints of one type, without duplicates (IPv4 and IPv6 bindings). */
+function endpointPorts(node, type) {
+  return [...new Set(node.endpoints.filter((e) => e.type === type).map((e) => e.port))];
+}
+
+/** Asserts the call rejects with a worker error of `code` whose message starts `[docker] <method> failed`. */
+async function rejectsWith(promise, code, method) {
+  await assert.rejects(promise, (error) => {
+    assert.ok(error instanceof Error, 'an Error');
+    assert.equal(error.code, code, `code ${code}, got ${error.code}: ${error.message}`);
+    if (method) assert.match(error.message, new RegExp(`^\\[docker\\] ${method} failed`));
+    return true;
+  });
+}
+
+describe('DockerProvider through openlattice-docker-worker (real engine)', () => {
+  /** @type {DockerWorkerProvider} */
+  let provider;
+
+  before(async () => {
+    if (!workerExists()) {
+      throw new Error(`worker binary not found at ${WORKER_PATH}: build it (swift build) or set OPENLATTICE_DOCKER_WORKER`);
+    }
+    const ping = await docker('GET', '/_ping').catch((e) => ({ status: 0, body: e.message }));
+    if (ping.status !== 200) throw new Error(`no Docker engine answers on the socket: ${ping.body}`);
+    for (const image of [BUSYBOX, TAILSCALE]) {
+      if (!(await inspectImage(image))) throw new Error(`test image ${image} missing: run scripts/setup.sh`);
+    }
+    await removeTestContainers();
+    await ensureNetwork(TEST_NETWORK);
+    provider = makeProvider();
+  });
+
+  after(async () => {
+    await Promise.allSettled(providers.map((p) => p.close()));
+    await removeTestContainers().catch(() => {});
+    await removeSnapshotImages(snapshotIds).catch(() => {});
+    await removeNetwork(TEST_NETWORK).catch(() => {});
+  });
+
+  // ── constructor ──────────────────────────────────────────────────
+
+  describe('constructor', () => {
+    it("sets name to 'docker'", () => {
+      assert.equal(provider.name, 'docker');
+    });
+
+    it('declares expected capabilities', T, async () => {
+      const check = (caps) => {
+        assert.equal(caps.restart, true);
+        assert.equal(caps.pause, true);
+        assert.equal(caps.snapshot, true);
+        assert.equal(caps.logs, true);
+        assert.equal(caps.tailscale, true);
+        assert.equal(caps.persistentStorage, true);
+        assert.ok(caps.architectures.includes('x86_64'));
+        assert.ok(caps.architectures.includes('arm64'));
+      };
+      check(makeProvider().capabilities); // before the worker runs: the defaults
+      const info = await provider.connect(); // then the worker's own
+      check(info.capabilities);
+      check(provider.capabilities);
+    });
+
+    it('defaults gpu to false without explicit config', T, async () => {
+      const fresh = makeProvider();
+      assert.equal(fresh.capabilities.gpu, false);
+      await fresh.connect();
+      assert.equal(fresh.capabilities.gpu, false);
+    });
+
+    it('respects gpuAvailable config', T, async () => {
+      const gpuProvider = makeProvider({ gpuAvailable: true });
+      assert.equal(gpuProvider.capabilities.gpu, true);
+      await gpuProvider.connect();
+      assert.equal(gpuProvider.workerInfo.capabilities.gpu, true);
+      assert.equal(gpuProvider.capabilities.gpu, true);
+    });
+
+    it('initialize answers protocol 1.0 and lists the core methods', T, async () => {
+      const info = await provider.connect();
+      assert.equal(info.protocolVersion, '1.0');
+      assert.equal(info.provider.name, 'docker');
+      assert.equal(typeof info.provider.version, 'string');
+      assert.equal(typeof info.limits.maxLineBytes, 'number');
+      for (const method of CORE_METHODS.filter((m) => m !== 'initialize' && m !== 'shutdown')) {
+        assert.ok(info.methods.includes(method), `methods lists ${method}: ${JSON.stringify(info.methods)}`);
+      }
+    });
+  });
+
+  // ── provision ────────────────────────────────────────────────────
+
+  describe('provision', () => {
+    let labelled;
+    let port;
+    let name;
+    let node;
+    let info;
+
+    before(async () => {
+      labelled = makeProvider({ defaultLabels: { env: 'test' } });
+      port = await freePort();
+      name = uniqueName('olt-svc');
+      node = await labelled.provision(spec({
+        name,
+        runtime: { image: BUSYBOX, env: { FOO: 'bar', BAZ: 'qux' } },
+        cpu: { cores: 1 },
+        memory: { sizeGiB: 0.25 },
+        network: { ports: [{ port, protocol: 'tcp' }] },
+        labels: { team: 'ml' },
+      }));
+      info = await inspectContainer(node.externalId);
+    });
+
+    it('creates and starts a container', () => {
+      assert.ok(info, 'the engine knows the container');
+      assert.equal(info.State.Running, true);
+      assert.ok(info.Id.startsWith(node.externalId) || node.externalId === name, `externalId ${node.externalId} names ${info.Id}`);
+      assert.equal(node.status, 'running');
+      assert.equal(node.image, BUSYBOX);
+      assert.ok(node.startedAt instanceof Date);
+    });
+
+    it('maps runtime image to Docker Image option', () => {
+      assert.equal(info.Config.Image, BUSYBOX);
+    });
+
+    it('maps runtime command to Cmd', T, async () => {
+      const n = await provider.provision(spec({ runtime: { image: BUSYBOX, command: ['sh', '-c', 'echo hello; sleep 600'] } }));
+      const i = await inspectContainer(n.externalId);
+      assert.deepEqual(i.Config.Cmd, ['sh', '-c', 'echo hello; sleep 600']);
+    });
+
+    it('maps runtime env to Env array', () => {
+      const env = info.Config.Env;
+      const foo = env.indexOf('FOO=bar');
+      const baz = env.indexOf('BAZ=qux');
+      assert.ok(foo >= 0 && baz >= 0, `Env ${JSON.stringify(env)}`);
+      assert.ok(foo < baz, 'in the given order');
+    });
+
+    it('maps CPU cores to NanoCpus', () => {
+      assert.equal(info.HostConfig.NanoCpus, 1e9);
+    });
+
+    it('maps memory GiB to bytes', () => {
+      assert.equal(info.HostConfig.Memory, 0.25 * GiB);
+    });
+
+    it('rejects a GPU spec when the provider has no GPU, leaving nothing behind', T, async () => {
+      const marker = uniqueName('gpu-none');
+      await assert.rejects(provider.provision(spec({ gpu: { count: 1 } }, marker)), (error) => {
+        assert.equal(error.code, -32602);
+        assert.match(String(error.data?.field), /gpu/);
+        return true;
+      });
+      assert.deepEqual(await containersWithLabels({ 'openlattice.test.case': marker }), []);
+    });
+
+    it('maps GPU spec to DeviceRequests (fails to start without the nvidia runtime, leaving nothing behind)', T, async () => {
+      const gpuProvider = makeProvider({ gpuAvailable: true });
+      const marker = uniqueName('gpu-nvidia');
+      await assert.rejects(gpuProvider.provision(spec({ gpu: { count: 2 } }, marker)), (error) => {
+        assert.match(error.message, /^\[docker\] provision failed/);
+        assert.ok([-32000, -32602].includes(error.code), `code ${error.code}: ${error.message}`);
+        return true;
+      });
+      assert.deepEqual(await containersWithLabels({ 'openlattice.test.case': marker }), []);
+    });
+
+    it('maps port bindings', () => {
+      assert.equal(info.HostConfig.PortBindings[`${port}/tcp`][0].HostPort, String(port));
+      assert.deepEqual(Object.keys(info.HostConfig.PortBindings), [`${port}/tcp`]);
+      assert.deepEqual(info.Config.ExposedPorts, { [`${port}/tcp`]: {} });
+    });
+
+    it('lets the engine choose the host port with hostPort 0', T, async () => {
+      const n = await provider.provision(spec({ network: { ports: [{ port: 8080, hostPort: 0 }] } }));
+      const i = await inspectContainer(n.externalId);
+      const bound = Number(i.NetworkSettings.Ports['8080/tcp'][0].HostPort);
+      assert.ok(bound > 0, `engine bound ${bound}`);
+      assert.deepEqual(endpointPorts(n, 'tcp'), [bound]);
+      assert.equal(n.endpoints.find((e) => e.type === 'tcp').containerPort, 8080);
+    });
+
+    it('applies openlattice.managed and node-id labels', () => {
+      assert.equal(info.Config.Labels['openlattice.managed'], 'true');
+      assert.match(info.Config.Labels['openlattice.node-id'], UUID);
+      assert.equal(node.nodeId, info.Config.Labels['openlattice.node-id']);
+    });
+
+    it('applies spec labels and default labels', () => {
+      assert.equal(info.Config.Labels.team, 'ml');
+      assert.equal(info.Config.Labels.env, 'test');
+      assert.equal(node.labels.team, 'ml');
+    });
+
+    it('uses spec.name directly as container name', () => {
+      assert.equal(info.Name, `/${name}`);
+      assert.equal(node.name, name);
+    });
+
+    it('sets Hostname from spec.name', () => {
+      assert.equal(info.Config.Hostname, name);
+    });
+
+    it('extracts endpoints from port bindings', () => {
+      assert.deepEqual(endpointPorts(node, 'tcp'), [port]);
+      const endpoint = node.endpoints.find((e) => e.type === 'tcp');
+      assert.equal(endpoint.host, 'localhost');
+      assert.equal(endpoint.port, port);
+      assert.equal(endpoint.containerPort, port);
+    });
+
+    it('includes network-internal endpoints on named networks', T, async () => {
+      const netProvider = makeProvider({ network: TEST_NETWORK });
+      const netName = uniqueName('olt-net');
+      const netPort = await freePort();
+      const n = await netProvider.provision(spec({ name: netName, network: { ports: [{ port: netPort }] } }));
+      const i = await inspectContainer(n.externalId);
+      assert.equal(i.HostConfig.NetworkMode, TEST_NETWORK);
+      assert.ok(i.NetworkSettings.Networks[TEST_NETWORK], 'attached to the named network');
+
+      const hostEndpoint = n.endpoints.find((e) => e.type === 'tcp');
+      assert.ok(hostEndpoint);
+      assert.equal(hostEndpoint.host, 'localhost');
+      assert.equal(hostEndpoint.port, netPort);
+
+      const internal = n.endpoints.find((e) => e.type === 'docker-internal');
+      assert.ok(internal, `endpoints ${JSON.stringify(n.endpoints)}`);
+      assert.equal(internal.host, netName);
+      assert.equal(internal.port, netPort);
+      assert.equal(internal.url, `http://${netName}:${netPort}`);
+    });
+
+    it('does not add internal endpoints on bridge network', T, async () => {
+      const bridgeProvider = makeProvider({ network: 'bridge' });
+      const n = await bridgeProvider.provision(spec({ network: { ports: [{ port: await freePort() }] } }));
+      assert.equal(n.endpoints.filter((e) => e.type === 'docker-internal').length, 0);
+      assert.equal(n.endpoints.filter((e) => e.type === 'tcp').length > 0, true);
+    });
+
+    it('defaults to sleep command when no command specified', () => {
+      assert.deepEqual(info.Config.Cmd, ['sh', '-c', 'sleep infinity']);
+    });
+
+    describe('tailscale', () => {
+      let tsPort;
+      let tsInfo;
+      before(async () => {
+        tsPort = await freePort();
+        const n = await provider.provision(spec({ runtime: { image: TAILSCALE }, network: { tailscale: true, ports: [{ port: tsPort }] } }));
+        tsInfo = await inspectContainer(n.externalId);
+      });
+
+      it('adds CAP_NET_ADMIN and /dev/net/tun when tailscale is true', () => {
+        assert.deepEqual(tsInfo.HostConfig.CapAdd, ['NET_ADMIN']);
+        assert.deepEqual(tsInfo.HostConfig.Devices, [
+          { PathOnHost: '/dev/net/tun', PathInContainer: '/dev/net/tun', CgroupPermissions: 'rwm' },
+        ]);
+      });
+
+      it('does not add tailscale caps when tailscale is false/undefined', () => {
+        assert.equal((info.HostConfig.CapAdd ?? []).length, 0, `CapAdd ${JSON.stringify(info.HostConfig.CapAdd)}`);
+        assert.equal((info.HostConfig.Devices ?? []).length, 0, `Devices ${JSON.stringify(info.HostConfig.Devices)}`);
+      });
+
+      it('combines tailscale with port bindings', () => {
+        assert.deepEqual(tsInfo.HostConfig.CapAdd, ['NET_ADMIN']);
+        assert.equal(tsInfo.HostConfig.Devices.length, 1);
+        assert.equal(tsInfo.HostConfig.PortBindings[`${tsPort}/tcp`][0].HostPort, String(tsPort));
+      });
+
+      describe('with tailscaleAuthKey', () => {
+        const key = `tskey-auth-${Date.now().toString(36)}abc123`;
+        let keyed;
+        let keyedInfo;
+        before(async () => {
+          keyed = await provider.provision(spec({ runtime: { image: TAILSCALE }, network: { tailscaleAuthKey: key } }));
+          keyedInfo = await inspectContainer(keyed.externalId);
+        });
+
+        it('adds CAP_NET_ADMIN when tailscaleAuthKey is set without tailscale: true', () => {
+          assert.deepEqual(keyedInfo.HostConfig.CapAdd, ['NET_ADMIN']);
+          assert.equal(keyedInfo.HostConfig.Devices.length, 1);
+        });
+
+        it('calls tailscale up via exec when tailscaleAuthKey is set', T, async () => {
+          const argv = await provider.exec(keyed.externalId, ['cat', '/tmp/tailscale.argv']);
+          assert.equal(argv.exitCode, 0, `tailscale never ran: ${argv.stderr}`);
+          const args = argv.stdout.split('\n');
+          assert.ok(args.includes('up'), `tailscale argv: ${JSON.stringify(args)}`);
+          // The key reached `tailscale up`: as a file it read (--auth-key=file:…) or as an argument.
+          const seen = await provider.exec(keyed.externalId, ['cat', '/tmp/tailscale.key-seen']);
+          const sawKey = (seen.exitCode === 0 && seen.stdout.trim() === key) || args.some((a) => a.includes(key));
+          assert.ok(sawKey, `key not seen by tailscale up; argv ${JSON.stringify(args)}, key-seen ${JSON.stringify(seen)}`);
+          const daemon = await provider.exec(keyed.externalId, ['sh', '-c', 'test -f /tmp/tailscaled.argv || pgrep tailscaled']);
+          assert.equal(daemon.exitCode, 0, 'tailscaled was started');
+        });
+      });
+    });
+  });
+
+  // ── exec ─────────────────────────────────────────────────────────
+
+  describe('exec', () => {
+    let box;
+    before(async () => {
+      box = await provider.provision(spec({ name: uniqueName('olt-exec') }));
+    });
+
+    it('creates and starts an exec instance', T, async () => {
+      const result = await provider.exec(box.externalId, ['echo', 'hello']);
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.stdout, 'hello\n');
+      assert.equal(result.timedOut, false);
+      assert.equal(typeof result.durationMs, 'number');
+    });
+
+    it('passes command to exec create', T, async () => {
+      const result = await provider.exec(box.externalId, ['sh', '-c', 'printf "%s|" "$@"', 'sh', 'a b', '$HOME', '"q"']);
+      assert.equal(result.stdout, 'a b|$HOME|"q"|');
+    });
+
+    it('passes cwd and env to exec create', T, async () => {
+      const result = await provider.exec(box.externalId, ['sh', '-c', 'pwd; echo "$NODE_ENV"'], { cwd: '/tmp', env: { NODE_ENV: 'test' } });
+      assert.equal(result.stdout, '/tmp\ntest\n');
+    });
+
+    it('waits for completion of a command that takes a while', T, async () => {
+      const result = await provider.exec(box.externalId, ['sh', '-c', 'sleep 1; echo done']);
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.stdout, 'done\n');
+      assert.ok(result.durationMs >= 900, `durationMs ${result.durationMs}`);
+    });
+
+    it('returns correct exit code from exec', T, async () => {
+      assert.equal((await provider.exec(box.externalId, ['sh', '-c', 'exit 42'])).exitCode, 42);
+      assert.equal((await provider.exec(box.externalId, ['false'])).exitCode, 1);
+    });
+
+    it('separates stdout and stderr', T, async () => {
+      const result = await provider.exec(box.externalId, ['sh', '-c', 'echo out; echo err >&2']);
+      assert.equal(result.stdout, 'out\n');
+      assert.equal(result.stderr, 'err\n');
+    });
+
+    it('reports a command that cannot start as exit code 126/127', T, async () => {
+      const result = await provider.exec(box.externalId, ['/nonexistent-binary']);
+      assert.ok([126, 127].includes(result.exitCode), `exitCode ${result.exitCode}`);
+    });
+
+    it('streams output with onOutput', T, async () => {
+      const chunks = [];
+      const result = await provider.exec(box.externalId, ['sh', '-c', 'echo one; echo two >&2; sleep 0.3; echo "three ✓"'], {
+        stream: true,
+        onOutput: (chunk) => chunks.push(chunk),
+      });
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.stdout, '');
+      assert.equal(result.stderr, '');
+      const joined = (stream) => chunks.filter((c) => c.stream === stream).map((c) => c.data).join('');
+      assert.equal(joined('stdout'), 'one\nthree ✓\n');
+      assert.equal(joined('stderr'), 'two\n');
+    });
+
+    it('cancels through an AbortSignal', T, async () => {
+      const controller = new AbortController();
+      const started = Date.now();
+      const call = provider.exec(box.externalId, ['sleep', '30'], { signal: controller.signal });
+      setTimeout(() => controller.abort(), 500);
+      await assert.rejects(call, (error) => error.name === 'AbortError');
+      assert.ok(Date.now() - started < 5000);
+      const after = await provider.exec(box.externalId, ['echo', 'still serving']);
+      assert.equal(after.stdout, 'still serving\n');
+    });
+
+    it('the worker answers a cancelled request with -32800', T, async () => {
+      const controller = new AbortController();
+      const seen = [];
+      const onNotification = (method, params) => seen.push(method);
+      const call = provider.request('exec', { externalId: box.externalId, command: ['sleep', '30'] }, { onNotification });
+      // Cancel by id from outside the adapter's AbortSignal path: the response must be -32800.
+      setTimeout(() => {
+        const session = provider._session;
+        const id = [...session.pending.keys()].at(-1);
+        session.child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id } }) + '\n');
+      }, 500);
+      await assert.rejects(call, (error) => {
+        assert.equal(error.code, -32800, `${error.code} ${error.message}`);
+        return true;
+      });
+      controller.abort();
+    });
+
+    it('rejects exec on a missing container with -32004', T, async () => {
+      await rejectsWith(provider.exec('olt-does-not-exist', ['true']), -32004, 'exec');
+    });
+  });
+
+  // ── inspect ──────────────────────────────────────────────────────
+
+  describe('inspect', () => {
+    let box;
+    before(async () => {
+      box = await provider.provision(spec({}));
+    });
+
+    it('maps running Docker state to running', T, async () => {
+      assert.equal((await provider.inspect(box.externalId)).status, 'running');
+    });
+
+    it('maps paused Docker state to paused', T, async () => {
+      await docker('POST', `/containers/${box.externalId}/pause`);
+      try {
+        assert.equal((await provider.inspect(box.externalId)).status, 'paused');
+      } finally {
+        await docker('POST', `/containers/${box.externalId}/unpause`);
+      }
+    });
+
+    it('maps exited Docker state to stopped, with the exit code', T, async () => {
+      const id = await createContainerDirectly({ cmd: ['sh', '-c', 'exit 3'], wait: true });
+      const status = await provider.inspect(id);
+      assert.equal(status.status, 'stopped');
+      assert.equal(status.exitCode, 3);
+      assert.ok(status.finishedAt instanceof Date, `finishedAt ${status.finishedAt}`);
+    });
+
+    it('maps created Docker state to starting', T, async () => {
+      const id = await createContainerDirectly({ cmd: ['sleep', '600'], start: false });
+      assert.equal((await provider.inspect(id)).status, 'starting');
+    });
+
+    it('returns terminated for 404 (container not found)', T, async () => {
+      const status = await provider.inspect('olt-gone-' + Date.now());
+      assert.equal(status.status, 'terminated');
+      assert.deepEqual(status.endpoints, []);
+    });
+
+    it('includes resource usage from stats', T, async () => {
+      const status = await provider.inspect(box.externalId);
+      assert.ok(status.resources, 'resources present');
+      assert.equal(typeof status.resources.cpuPercent, 'number');
+      assert.equal(typeof status.resources.memoryUsedMiB, 'number');
+      assert.ok(status.resources.cpuPercent >= 0);
+      assert.ok(status.resources.memoryUsedMiB >= 0 && status.resources.memoryUsedMiB < 1024);
+    });
+
+    it('parses startedAt date', T, async () => {
+      const status = await provider.inspect(box.externalId);
+      assert.ok(status.startedAt instanceof Date);
+      assert.ok(Math.abs(status.startedAt.getTime() - Date.now()) < 10 * 60 * 1000);
+    });
+  });
+
+  // ── destroy ──────────────────────────────────────────────────────
+
+  describe('destroy', () => {
+    it('force-removes the container with volumes', T, async () => {
+      const n = await provider.provision(spec({ volumes: [{ target: '/data' }] }));
+      const i = await inspectContainer(n.externalId);
+      const volume = i.Mounts.find((m) => m.Destination === '/data');
+      assert.ok(volume, `mounts ${JSON.stringify(i.Mounts)}`);
+      assert.equal(await provider.destroy(n.externalId), undefined);
+      assert.equal(await inspectContainer(n.externalId), null);
+      const v = await docker('GET', `/volumes/${volume.Name}`);
+      assert.equal(v.status, 404, 'the anonymous volume went with the container');
+    });
+
+    it('is idempotent for 404 (already removed)', T, async () => {
+      const n = await provider.provision(spec({}));
+      await provider.destroy(n.externalId);
+      assert.equal(await provider.destroy(n.externalId), undefined);
+    });
+
+    it('throws on non-404 errors', T, async () => {
+      const unreachable = makeProvider({ host: 'unix:///tmp/nonexistent.sock' });
+      await assert.rejects(unreachable.destroy('abc123'), /^Error: \[docker\] destroy failed|\[docker\] destroy failed/);
+    });
+  });
+
+  // ── stop / start / restart ───────────────────────────────────────
+
+  describe('stop / start', () => {
+    let node;
+    before(async () => {
+      node = await provider.provision(spec({ runtime: { image: BUSYBOX, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'] } }));
+    });
+
+    it('stops the container', T, async () => {
+      assert.equal(await provider.stop(node.externalId), undefined);
+      const i = await inspectContainer(node.externalId);
+      assert.equal(i.State.Running, false);
+      assert.equal((await provider.inspect(node.externalId)).status, 'stopped');
+    });
+
+    it('stop is idempotent for 304 (already stopped)', T, async () => {
+      assert.equal(await provider.stop(node.externalId), undefined);
+    });
+
+    it('starts the container', T, async () => {
+      assert.equal(await provider.start(node.externalId), undefined);
+      assert.equal((await inspectContainer(node.externalId)).State.Running, true);
+    });
+
+    it('start is idempotent for 304 (already running)', T, async () => {
+      assert.equal(await provider.start(node.externalId), undefined);
+    });
+
+    it('restarts the container', T, async () => {
+      const before = (await inspectContainer(node.externalId)).State.StartedAt;
+      await provider.restart(node.externalId);
+      const i = await inspectContainer(node.externalId);
+      assert.equal(i.State.Running, true);
+      assert.notEqual(i.State.StartedAt, before);
+    });
+
+    it('honours timeoutSeconds for a process that ignores SIGTERM', T, async () => {
+      const stubborn = await provider.provision(spec({ runtime: { image: BUSYBOX, command: ['sh', '-c', 'trap "" TERM; while true; do sleep 0.2; done'] } }));
+      const started = Date.now();
+      await provider.stop(stubborn.externalId, { timeoutSeconds: 1 });
+      const took = Date.now() - started;
+      assert.ok(took >= 900 && took < 8000, `stop took ${took} ms`);
+      assert.equal((await inspectContainer(stubborn.externalId)).State.Running, false);
+    });
+
+    it('answers -32004 for a missing container', T, async () => {
+      await rejectsWith(provider.stop('olt-missing-' + Date.now()), -32004, 'stop');
+      await rejectsWith(provider.start('olt-missing-' + Date.now()), -32004, 'start');
+    });
+  });
+
+  // ── pause / resume ───────────────────────────────────────────────
+
+  describe('pause / resume', () => {
+    let node;
+    before(async () => {
+      node = await provider.provision(spec({}));
+    });
+
+    it('pauses the container', T, async () => {
+      await provider.pause(node.externalId);
+      assert.equal((await inspectContainer(node.externalId)).State.Paused, true);
+    });
+
+    it('pause is idempotent (already paused)', T, async () => {
+      assert.equal(await provider.pause(node.externalId), undefined);
+    });
+
+    it('resumes (unpauses) the container', T, async () => {
+      await provider.resume(node.externalId);
+      const i = await inspectContainer(node.externalId);
+      assert.equal(i.State.Paused, false);
+      assert.equal(i.State.Running, true);
+    });
+
+    it('resume is idempotent (already running)', T, async () => {
+      assert.equal(await provider.resume(node.externalId), undefined);
+    });
+  });
+
+  // ── snapshot / restore ───────────────────────────────────────────
+
+  describe('snapshot / restore', () => {
+    let node;
+    let ref;
+    before(async () => {
+      node = await provider.provision(spec({}));
+      const written = await provider.exec(node.externalId, ['sh', '-c', 'echo snapshot-data > /root/snap.txt']);
+      assert.equal(written.exitCode, 0);
+    });
+
+    it('commits the container as an image', T, async () => {
+      ref = await provider.snapshot(node.externalId);
+      if (ref?.externalId) snapshotIds.add(ref.externalId);
+      assert.equal(ref.provider, 'docker');
+      assert.match(ref.externalId, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(ref.type, 'filesystem');
+      assert.ok(ref.createdAt instanceof Date);
+      const image = await inspectImage(ref.externalId);
+      assert.ok(image, 'the engine has the image');
+      assert.ok(image.RepoTags.some((t) => t.startsWith('openlattice-snapshot:')), `tags ${JSON.stringify(image.RepoTags)}`);
+      assert.equal(image.Config.Labels['openlattice.managed'], 'true');
+      if (ref.image !== undefined) assert.ok(image.RepoTags.includes(ref.image), `ref.image ${ref.image}`);
+    });
+
+    it('restores by provisioning from snapshot image', T, async () => {
+      assert.ok(ref, 'snapshot ran');
+      const restored = await provider.restore(ref, { labels: { ...TEST_LABELS } });
+      assert.ok(restored.externalId);
+      const i = await inspectContainer(restored.externalId);
+      assert.equal(i.Image, ref.externalId);
+      const file = await provider.exec(restored.externalId, ['cat', '/root/snap.txt']);
+      assert.equal(file.stdout, 'snapshot-data\n');
+    });
+  });
+
+  // ── healthCheck ──────────────────────────────────────────────────
+
+  describe('healthCheck', () => {
+    it('returns healthy when Docker daemon is reachable', T, async () => {
+      const health = await provider.healthCheck();
+      assert.equal(health.healthy, true, `health ${JSON.stringify(health)}`);
+      assert.equal(typeof health.latencyMs, 'number');
+    });
+
+    it('returns unhealthy when Docker daemon is unreachable (a result, not an error)', T, async () => {
+      const unreachable = makeProvider({ host: 'unix:///tmp/nonexistent.sock' });
+      const raw = await unreachable.request('healthCheck', {});
+      assert.equal(raw.healthy, false);
+      assert.equal(typeof raw.latencyMs, 'number');
+      assert.equal(typeof raw.message, 'string');
+      assert.ok(raw.message.length > 0);
+      const health = await unreachable.healthCheck();
+      assert.equal(health.healthy, false);
+    });
+  });
+
+  // ── getExtension ─────────────────────────────────────────────────
+
+  describe('getExtension', () => {
+    it('returns network extension', () => {
+      const ext = provider.getExtension('abc123', 'network');
+      assert.ok(ext);
+      assert.equal(typeof ext.getUrl, 'function');
+    });
+
+    it('returns files extension', () => {
+      const ext = provider.getExtension('abc123', 'files');
+      assert.ok(ext);
+      for (const m of ['read', 'write', 'list', 'remove', 'mkdir']) assert.equal(typeof ext[m], 'function', m);
+    });
+
+    it('returns metrics extension', () => {
+      const ext = provider.getExtension('abc123', 'metrics');
+      assert.ok(ext);
+      assert.equal(typeof ext.getResourceUsage, 'function');
+      assert.equal(typeof ext.streamMetrics, 'function');
+    });
+
+    it('returns undefined for an unknown extension', () => {
+      assert.equal(provider.getExtension('abc123', 'telepathy'), undefined);
+    });
+
+    it('network.getUrl gives the host URL of a published port (when the worker offers it)', T, async (t) => {
+      await provider.connect();
+      if (!provider.workerInfo.methods.includes('network.getUrl')) return t.skip('planned: the worker does not list network.getUrl');
+      const port = await freePort();
+      const n = await provider.provision(spec({ network: { ports: [{ port }] } }));
+      assert.equal(await provider.getExtension(n.externalId, 'network').getUrl(port), `http://localhost:${port}`);
+    });
+
+    it('files write/read round-trips bytes (when the worker offers it)', T, async (t) => {
+      await provider.connect();
+      const methods = provider.workerInfo.methods;
+      if (!methods.includes('files.write') || !methods.includes('files.read')) return t.skip('planned: the worker does not list files.read/files.write');
+      const n = await provider.provision(spec({}));
+      const files = provider.getExtension(n.externalId, 'files');
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const written = await files.write('/tmp/all-bytes.bin', bytes);
+      assert.equal(written.size, 256);
+      const read = await files.read('/tmp/all-bytes.bin', { encoding: 'base64' });
+      assert.deepEqual(Buffer.from(read.content, 'base64'), bytes);
+      assert.ok(read.modifiedAt instanceof Date);
+    });
+
+    it('metrics.getResourceUsage gives numbers (when the worker offers it)', T, async (t) => {
+      await provider.connect();
+      if (!provider.workerInfo.methods.includes('metrics.getResourceUsage')) return t.skip('planned: the worker does not list metrics.getResourceUsage');
+      const n = await provider.provision(spec({}));
+      const usage = await provider.getExtension(n.externalId, 'metrics').getResourceUsage();
+      assert.equal(typeof usage.cpuPercent, 'number');
+      assert.equal(typeof usage.memoryUsedMiB, 'number');
+      assert.ok(usage.timestamp instanceof Date);
+    });
+  });
+
+  // ── detectGpu ────────────────────────────────────────────────────
+
+  describe('detectGpu', () => {
+    it('returns false when no nvidia runtime', T, async () => {
+      assert.equal(await provider.detectGpu(), false);
+      assert.equal(provider.capabilities.gpu, false);
+    });
+
+    it('returns false on error', T, async () => {
+      const unreachable = makeProvider({ host: 'unix:///tmp/nonexistent.sock' });
+      assert.equal(await unreachable.detectGpu(), false);
+    });
+  });
+
+  // ── list ─────────────────────────────────────────────────────────
+
+  describe('list', () => {
+    it('lists managed nodes matching labels, running or not', T, async () => {
+      const marker = uniqueName('list');
+      const running = await provider.provision(spec({}, marker));
+      const stopped = await provider.provision(spec({ runtime: { image: BUSYBOX, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'] } }, marker));
+      await provider.stop(stopped.externalId);
+      const nodes = await provider.list({ 'openlattice.test.case': marker });
+      const ids = nodes.map((n) => n.externalId).sort();
+      assert.deepEqual(ids, [running.externalId, stopped.externalId].sort());
+      for (const n of nodes) {
+        assert.equal(n.labels['openlattice.managed'], 'true');
+        assert.match(n.nodeId, UUID);
+      }
+      assert.equal(nodes.find((n) => n.externalId === stopped.externalId).status, 'stopped');
+    });
+  });
+
+  // ── worker process ───────────────────────────────────────────────
+
+  describe('worker crash recovery', () => {
+    it('rejects the call in flight when the worker is killed, and the next call restarts it', T, async () => {
+      const crashy = makeProvider();
+      const box = await crashy.provision(spec({}));
+      const pid = crashy.workerPid;
+      assert.ok(pid);
+      const call = crashy.exec(box.externalId, ['sleep', '10']);
+      setTimeout(() => process.kill(pid, 'SIGKILL'), 300);
+      await assert.rejects(call, (error) => {
+        assert.match(error.message, /^openlattice-docker-worker exited \(code null, signal SIGKILL\) while exec was in flight$/);
+        return true;
+      });
+      const status = await crashy.inspect(box.externalId);
+      assert.equal(status.status, 'running');
+      assert.notEqual(crashy.workerPid, pid);
+    });
+
+    it('close() shuts the worker down cleanly (exit code 0)', T, async () => {
+      const closing = makeProvider();
+      await closing.connect();
+      const exits = [];
+      closing.events.on('exit', (e) => exits.push(e));
+      await closing.close();
+      assert.deepEqual(exits, [{ code: 0, signal: null }]);
+    });
+  });
+});
