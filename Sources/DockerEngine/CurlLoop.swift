@@ -97,7 +97,7 @@ final class CurlLoop: @unchecked Sendable {
             let result = message.pointee.data.result
             guard let transfer = active.removeValue(forKey: easy) else { continue }
             curl_multi_remove_handle(multi, easy)
-            if let error = EngineError.curl(result, detail: "") {
+            if let error = transfer.failure(result) {
                 transfer.complete(.failure(error))
             } else {
                 transfer.complete(.success(()))

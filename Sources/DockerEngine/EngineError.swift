@@ -54,7 +54,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
     static func curl(_ result: CURLcode, detail: String) -> EngineError? {
         guard result != CURLE_OK else { return nil }
         let text = String(cString: curl_easy_strerror(result))
-        let extra = detail.isEmpty ? "" : ": \(detail)"
+        let extra = detail.isEmpty || detail == text ? "" : " (\(detail))"
         let code: Code
         switch result {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_GOT_NOTHING,

@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 import Synchronization
 
 /// One HTTP exchange on a libcurl easy handle: the state shared between the I/O thread, which
@@ -35,6 +36,8 @@ final class Transfer: @unchecked Sendable {
     private let lowWater: Int
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyStorage: UnsafeMutableRawBufferPointer?
+    /// libcurl's own words about a failure (CURLOPT_ERRORBUFFER).
+    private let errorBuffer: UnsafeMutablePointer<CChar>
     private let state = Mutex(State())
     /// The loop that runs this transfer; it takes resume and cancel commands.
     private let loop: CurlLoop
@@ -45,10 +48,13 @@ final class Transfer: @unchecked Sendable {
         self.mode = mode
         self.highWater = highWater
         self.lowWater = highWater / 4
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
         curl_easy_cleanup(easy)
+        errorBuffer.deallocate()
         if let headerList { curl_slist_free_all(headerList) }
         bodyStorage?.deallocate()
     }
@@ -56,7 +62,9 @@ final class Transfer: @unchecked Sendable {
     /// Sets the options of `request` on the easy handle. Called once, before the handle is added.
     func configure(_ request: HTTPRequest, url: String, host: EngineHost, connectTimeout: Duration) throws(EngineError) {
         let userdata = Unmanaged.passUnretained(self).toOpaque()
+        hostDescription = host.description
         try checked(olw_easy_setopt_string(easy, CURLOPT_URL, url), "URL")
+        try checked(olw_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), "error buffer")
         try checked(olw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
         try checked(olw_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)), "HTTP/1.1")
         try checked(olw_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds), "connect timeout")
@@ -116,6 +124,23 @@ final class Transfer: @unchecked Sendable {
     }
 
     // MARK: I/O thread side
+
+    /// What libcurl said about a failure, if anything (read on the I/O thread after completion).
+    var errorDetail: String { String(cString: errorBuffer) }
+
+    /// The engine address, for error messages.
+    private(set) var hostDescription = ""
+
+    /// The failure of a finished transfer as an ``EngineError``, naming the engine and the OS error.
+    func failure(_ result: CURLcode) -> EngineError? {
+        guard var error = EngineError.curl(result, detail: errorDetail) else { return nil }
+        var osErrno = 0
+        olw_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno)
+        if error.code == .unreachable, osErrno != 0 {
+            error.reason = "cannot connect to \(hostDescription): \(String(cString: strerror(Int32(osErrno))).lowercased())"
+        }
+        return error
+    }
 
     /// One header line from libcurl (including the status line and the blank line that ends the block).
     func receiveHeader(_ bytes: UnsafeRawBufferPointer) {

@@ -255,6 +255,8 @@ public struct HealthResult: Encodable, Sendable {
 /// What `detectGpu` answers.
 public struct DetectGpuResult: Encodable, Sendable {
     public var gpu: Bool
+    /// The capabilities after detection (`gpu` updated).
+    public var capabilities: Capabilities
 }
 
 /// What `getExtension` answers.

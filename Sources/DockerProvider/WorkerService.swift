@@ -78,7 +78,11 @@ public final class WorkerService: Sendable {
         }
         table.register(RestoreRequest.self) { [self] request, context in try await current().restore(request, context: context) }
         table.register(HealthCheckRequest.self) { [self] _, _ in try await current().healthCheck() }
-        table.register(DetectGpuRequest.self) { [self] _, _ in DetectGpuResult(gpu: try await current().detectGpu()) }
+        table.register(DetectGpuRequest.self) { [self] _, _ in
+            let provider = try current()
+            let found = await provider.detectGpu()
+            return DetectGpuResult(gpu: found, capabilities: provider.capabilities)
+        }
         table.register(ListRequest.self) { [self] request, _ in try await current().list(labels: request.labels) }
         table.register(GetExtensionRequest.self) { request, _ in
             try Validation.checkExternalID(request.externalId)
