@@ -196,7 +196,7 @@ public final class DockerProvider: Sendable {
                 _ = try? await DockerProvider.runQuietly(client: client, containerID: containerID, command: ["rm", "-f", "/\(keyFile)"])
             }
         }
-        let running = try await Self.runQuietly(client: client, containerID: containerID, command: ["pgrep", "tailscaled"])
+        let running = try await Self.runQuietly(client: client, containerID: containerID, command: ["pidof", "tailscaled"])
         if running.exitCode != 0 {
             var body = ExecCreateBody(cmd: ["tailscaled", "--state=mem:"])
             body.attachStdout = false

@@ -116,7 +116,8 @@ public final class WorkerService: Sendable {
         guard request.protocolVersion == Self.protocolVersion else {
             throw RPCError(
                 code: .invalidParams,
-                message: "unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.protocolVersion)",
+                message:
+                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.protocolVersion)",
                 data: .object(
                     JSONObject([
                         "field": .string("protocolVersion"), "supported": .array([.string(Self.protocolVersion)]),

@@ -16,16 +16,20 @@ public final class RPCServer: Sendable {
         public var shutdownGrace: Duration
         /// Builds the message of a failed method from its name and the reason.
         public var describeFailure: @Sendable (_ method: String, _ reason: String) -> String
+        /// Members added to the `data` of every error a method returns (e.g. `provider`).
+        public var errorData: JSONObject
 
         /// Default settings: 64 MiB lines, 1.5 s grace.
         public init(
             maxLineBytes: Int = 64 << 20,
             shutdownGrace: Duration = .milliseconds(1500),
-            describeFailure: @escaping @Sendable (String, String) -> String = { "\($0) failed: \($1)" }
+            describeFailure: @escaping @Sendable (String, String) -> String = { "\($0) failed: \($1)" },
+            errorData: JSONObject = JSONObject()
         ) {
             self.maxLineBytes = maxLineBytes
             self.shutdownGrace = shutdownGrace
             self.describeFailure = describeFailure
+            self.errorData = errorData
         }
     }
 
@@ -262,7 +266,15 @@ public final class RPCServer: Sendable {
         do {
             outcome = .success(try await handler(params, context))
         } catch {
-            outcome = .failure(rpcError(error, method: context.method))
+            var failure = rpcError(error, method: context.method)
+            if configuration.errorData.count > 0 {
+                var data = configuration.errorData
+                if case .object(let own)? = failure.data {
+                    for member in own.members { data[member.key] = member.value }
+                }
+                failure.data = .object(data)
+            }
+            outcome = .failure(failure)
         }
         if isInitialize {
             state.withLock { state in

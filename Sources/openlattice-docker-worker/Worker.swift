@@ -79,7 +79,9 @@ struct Worker: AsyncParsableCommand {
         }
         let server = RPCServer(
             table: service.methodTable(), output: output,
-            configuration: .init(maxLineBytes: maxLineBytes, describeFailure: { "[docker] \($0) failed: \($1)" }),
+            configuration: .init(
+                maxLineBytes: maxLineBytes, describeFailure: { "[docker] \($0) failed: \($1)" },
+                errorData: JSONObject(["provider": .string("docker")])),
             logger: logger)
 
         signal(SIGTERM, SIG_IGN)

@@ -84,21 +84,32 @@ export async function containersWithLabels(labels) {
   return body;
 }
 
-/** Force-removes (with anonymous volumes) every container carrying the test label. */
-export async function removeTestContainers() {
-  const containers = await containersWithLabels(TEST_LABELS);
+/**
+ * The labels of one test file's containers: the common test label plus the suite's own, so that
+ * test files running in parallel clean up only what they made.
+ * @param {string} suite
+ */
+export function suiteLabels(suite) {
+  return Object.freeze({ ...TEST_LABELS, 'openlattice.test.suite': suite });
+}
+
+/** Force-removes (with anonymous volumes) every container carrying all of `labels` (default: the test label). */
+export async function removeTestContainers(labels = TEST_LABELS) {
+  const containers = await containersWithLabels(labels);
   await Promise.all(containers.map((c) => docker('DELETE', `/containers/${c.Id}?force=1&v=1`)));
   return containers.length;
 }
 
 /**
  * Removes snapshot images the tests made: the ids given, and any image tagged `openlattice-snapshot:*`
- * that carries the test label (a commit keeps the container's labels).
+ * that carries all of `labels` (a commit keeps the container's labels).
  * @param {Iterable<string>} ids
+ * @param {Record<string, string>} [labels]
  */
-export async function removeSnapshotImages(ids) {
+export async function removeSnapshotImages(ids, labels = TEST_LABELS) {
   const targets = new Set(ids);
-  const { body } = await docker('GET', `/images/json?filters=${q({ label: [`${TEST_LABEL_KEY}=${TEST_LABEL_VALUE}`] })}`);
+  const list = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+  const { body } = await docker('GET', `/images/json?filters=${q({ label: list })}`);
   for (const image of Array.isArray(body) ? body : []) {
     if ((image.RepoTags ?? []).some((t) => t.startsWith('openlattice-snapshot:'))) targets.add(image.Id);
   }
@@ -120,11 +131,11 @@ export async function removeNetwork(name) {
  * Creates (and optionally starts) a container directly with the engine, labelled as the worker
  * labels its own (so the worker may act on it) plus the test label.
  */
-export async function createContainerDirectly({ cmd, start = true, wait = false }) {
+export async function createContainerDirectly({ cmd, start = true, wait = false, labels = TEST_LABELS }) {
   const created = await docker('POST', '/containers/create', {
     Image: BUSYBOX,
     Cmd: cmd,
-    Labels: { ...TEST_LABELS, 'openlattice.managed': 'true' },
+    Labels: { ...labels, 'openlattice.managed': 'true' },
   });
   if (created.status !== 201) throw new Error(`create: HTTP ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.Id;

@@ -12,8 +12,11 @@ import { DockerWorkerProvider } from '../index.js';
 import {
   BUSYBOX, TAILSCALE, TEST_LABELS, TEST_NETWORK, WORKER_PATH,
   docker, inspectContainer, inspectImage, containersWithLabels, removeTestContainers, removeSnapshotImages,
-  ensureNetwork, removeNetwork, createContainerDirectly, freePort, uniqueName, workerExists,
+  ensureNetwork, removeNetwork, createContainerDirectly, freePort, uniqueName, workerExists, suiteLabels,
 } from './docker-engine.js';
+
+/** Every container this file makes carries these (openlattice.test=node-host plus the suite's own label). */
+const LABELS = suiteLabels('provider');
 
 const T = { timeout: 60_000 };
 const GiB = 1024 * 1024 * 1024;
@@ -43,7 +46,7 @@ function spec(overrides = {}, marker) {
   return {
     ...overrides,
     runtime: { image: BUSYBOX, ...(overrides.runtime ?? {}) },
-    labels: { ...TEST_LABELS, ...(marker ? { 'openlattice.test.case': marker } : {}), ...(overrides.labels ?? {}) },
+    labels: { ...LABELS, ...(marker ? { 'openlattice.test.case': marker } : {}), ...(overrides.labels ?? {}) },
   };
 }
 
@@ -75,15 +78,15 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
     for (const image of [BUSYBOX, TAILSCALE]) {
       if (!(await inspectImage(image))) throw new Error(`test image ${image} missing: run scripts/setup.sh`);
     }
-    await removeTestContainers();
+    await removeTestContainers(LABELS); // leftovers of an earlier, interrupted run
     await ensureNetwork(TEST_NETWORK);
     provider = makeProvider();
   });
 
   after(async () => {
     await Promise.allSettled(providers.map((p) => p.close()));
-    await removeTestContainers().catch(() => {});
-    await removeSnapshotImages(snapshotIds).catch(() => {});
+    await removeTestContainers(LABELS).catch(() => {});
+    await removeSnapshotImages(snapshotIds, LABELS).catch(() => {});
     await removeNetwork(TEST_NETWORK).catch(() => {});
   });
 
@@ -467,7 +470,7 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
     });
 
     it('maps exited Docker state to stopped, with the exit code', T, async () => {
-      const id = await createContainerDirectly({ cmd: ['sh', '-c', 'exit 3'], wait: true });
+      const id = await createContainerDirectly({ cmd: ['sh', '-c', 'exit 3'], wait: true, labels: LABELS });
       const status = await provider.inspect(id);
       assert.equal(status.status, 'stopped');
       assert.equal(status.exitCode, 3);
@@ -475,7 +478,7 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
     });
 
     it('maps created Docker state to starting', T, async () => {
-      const id = await createContainerDirectly({ cmd: ['sleep', '600'], start: false });
+      const id = await createContainerDirectly({ cmd: ['sleep', '600'], start: false, labels: LABELS });
       assert.equal((await provider.inspect(id)).status, 'starting');
     });
 
@@ -634,7 +637,7 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
 
     it('restores by provisioning from snapshot image', T, async () => {
       assert.ok(ref, 'snapshot ran');
-      const restored = await provider.restore(ref, { labels: { ...TEST_LABELS } });
+      const restored = await provider.restore(ref, { labels: { ...LABELS } });
       assert.ok(restored.externalId);
       const i = await inspectContainer(restored.externalId);
       assert.equal(i.Image, ref.externalId);

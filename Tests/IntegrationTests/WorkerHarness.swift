@@ -1,0 +1,313 @@
+import Foundation
+import JSONRPC
+import Synchronization
+import Testing
+
+/// The built worker binary: `OPENLATTICE_DOCKER_WORKER`, else `.build/debug` of this package.
+let workerBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["OPENLATTICE_DOCKER_WORKER"] { return path }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/openlattice-docker-worker").path
+}()
+
+/// One line the worker wrote, parsed.
+struct Received: Sendable {
+    var value: JSONValue
+    var id: RequestID? { value["id"].flatMap(requestID) }
+    var method: String? { if case .string(let m)? = value["method"] { m } else { nil } }
+}
+
+private func requestID(_ value: JSONValue) -> RequestID? {
+    switch value {
+    case .integer(let i): .integer(i)
+    case .string(let s): .string(s)
+    case .null: .null
+    default: nil
+    }
+}
+
+/// A response: the result, or the error object.
+struct Response: Sendable {
+    var raw: JSONValue
+    var result: JSONValue? { raw["result"] }
+    var error: JSONValue? { raw["error"] }
+    var errorCode: Int64? { if case .integer(let c)? = raw["error"]?["code"] { c } else { nil } }
+    var errorMessage: String { if case .string(let m)? = raw["error"]?["message"] { m } else { "" } }
+
+    /// The result, failing the test with the error if there is none.
+    func value(sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
+        guard let result else {
+            Issue.record("expected a result, got \(raw)", sourceLocation: sourceLocation)
+            throw HarnessError.unexpected("\(raw)")
+        }
+        return result
+    }
+}
+
+enum HarnessError: Error { case unexpected(String), timeout(String), exited }
+
+/// The worker as a subprocess, spoken to over real pipes. Every stdout line must be a JSON-RPC
+/// message that Foundation's own parser accepts too; anything else fails the test.
+final class WorkerProcess: @unchecked Sendable {
+    private struct State {
+        var lines: [Received] = []
+        var waiters: [RequestID: CheckedContinuation<Response, any Error>] = [:]
+        var responses: [RequestID: Response] = [:]
+        var nextID: Int64 = 1000
+        var stderr = Data()
+        var closed = false
+    }
+
+    let process = Process()
+    private let stdinPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    private let state = Mutex(State())
+
+    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: workerBinary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "DOCKER_HOST")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardInput = stdinPipe
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        try process.run()
+        let out = stdoutPipe.fileHandleForReading
+        Thread.detachNewThread { [self] in readLoop(out) }
+        let err = stderrPipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = err.availableData
+                if data.isEmpty { break }
+                state.withLock { $0.stderr.append(data) }
+            }
+        }
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    private func readLoop(_ handle: FileHandle) {
+        var framer = LineFramer(maxLineBytes: 1 << 30)
+        while true {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            data.withUnsafeBytes { buffer in
+                framer.feed(buffer) { event in
+                    guard case .line(let bytes) = event else { return }
+                    accept(bytes)
+                }
+            }
+        }
+        let waiters = state.withLock { state in
+            state.closed = true
+            defer { state.waiters = [:] }
+            return state.waiters
+        }
+        for waiter in waiters.values { waiter.resume(throwing: HarnessError.exited) }
+    }
+
+    private func accept(_ bytes: [UInt8]) {
+        // Foundation must agree that this is JSON, independently of our own parser.
+        let foundationOK = (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
+        guard foundationOK, let value = try? JSONParser.parse(bytes), case .string("2.0")? = value["jsonrpc"] ?? (
+            { if case .array(let a) = value { return a.first?["jsonrpc"] } else { return nil } }())
+        else {
+            Issue.record("non-protocol bytes on stdout: \(String(decoding: bytes.prefix(300), as: UTF8.self))")
+            return
+        }
+        var toResume: [(CheckedContinuation<Response, any Error>, Response)] = []
+        state.withLock { state in
+            state.lines.append(Received(value: value))
+            let messages: [JSONValue] = if case .array(let items) = value { items } else { [value] }
+            for message in messages where message["method"] == nil {
+                guard let id = message["id"].flatMap(requestID) else { continue }
+                let response = Response(raw: message)
+                if let waiter = state.waiters.removeValue(forKey: id) {
+                    toResume.append((waiter, response))
+                } else {
+                    state.responses[id] = response
+                }
+            }
+        }
+        for (waiter, response) in toResume { waiter.resume(returning: response) }
+    }
+
+    /// Writes raw bytes to the worker's stdin.
+    func write(_ bytes: [UInt8]) {
+        stdinPipe.fileHandleForWriting.write(Data(bytes))
+    }
+
+    /// Writes one line.
+    func send(line: String) { write(Array((line + "\n").utf8)) }
+
+    /// Sends a notification.
+    func notify(_ method: String, _ params: JSONValue) {
+        var object = JSONObject()
+        object["jsonrpc"] = .string("2.0")
+        object["method"] = .string(method)
+        object["params"] = params
+        write(JSONWriter.encode(.object(object)) + [0x0A])
+    }
+
+    /// A fresh request id.
+    func newID() -> Int64 { state.withLock { $0.nextID += 1; return $0.nextID } }
+
+    /// Sends a request without waiting.
+    @discardableResult
+    func start(_ method: String, _ params: JSONValue? = nil, id: Int64? = nil) -> Int64 {
+        let id = id ?? newID()
+        var object = JSONObject()
+        object["jsonrpc"] = .string("2.0")
+        object["id"] = .integer(id)
+        object["method"] = .string(method)
+        if let params { object["params"] = params }
+        write(JSONWriter.encode(.object(object)) + [0x0A])
+        return id
+    }
+
+    /// Waits for the response to `id`.
+    func response(_ id: RequestID, timeout: Duration = .seconds(60)) async throws -> Response {
+        let timer = Task { [self] in
+            try await Task.sleep(for: timeout)
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(throwing: HarnessError.timeout("no response to \(id) within \(timeout)"))
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let ready = state.withLock { state -> Result<Response, any Error>? in
+                if let response = state.responses.removeValue(forKey: id) { return .success(response) }
+                if state.closed { return .failure(HarnessError.exited) }
+                state.waiters[id] = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// Sends a request and waits for its response.
+    func call(_ method: String, _ params: JSONValue? = nil, timeout: Duration = .seconds(60)) async throws -> Response {
+        let id = start(method, params)
+        return try await response(.integer(id), timeout: timeout)
+    }
+
+    /// Calls and returns the result, failing on an error response.
+    func result(_ method: String, _ params: JSONValue? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws
+        -> JSONValue
+    {
+        try await call(method, params).value(sourceLocation: sourceLocation)
+    }
+
+    /// `initialize` with the given config.
+    @discardableResult
+    func initialize(_ config: JSONValue = .object(JSONObject())) async throws -> JSONValue {
+        try await result("initialize", ["protocolVersion": "1.0", "config": config])
+    }
+
+    /// Every line received so far.
+    var lines: [Received] { state.withLock { $0.lines } }
+
+    /// Notifications whose params.requestId is `id`, in arrival order.
+    func notifications(for id: Int64) -> [JSONValue] {
+        lines.compactMap { line in
+            guard line.method != nil, line.value["params"]?["requestId"] == .integer(id) else { return nil }
+            return line.value["params"]
+        }
+    }
+
+    /// Everything the worker wrote to stderr so far.
+    var stderrText: String { state.withLock { String(decoding: $0.stderr, as: UTF8.self) } }
+
+    /// Closes stdin and waits for the process to exit; returns its status and how long it took.
+    func closeInput(timeout: Duration = .seconds(5)) async throws -> (status: Int32, elapsed: Duration) {
+        let start = ContinuousClock.now
+        try stdinPipe.fileHandleForWriting.close()
+        return (try await waitForExit(timeout: timeout), ContinuousClock.now - start)
+    }
+
+    /// Waits for exit.
+    func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw HarnessError.timeout("worker did not exit") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
+    }
+}
+
+/// Runs `body` with an initialized worker, then shuts it down and removes what the test labelled.
+func withWorker<T>(
+    config: JSONValue = .object(JSONObject()), arguments: [String] = [], environment: [String: String] = [:],
+    _ body: (WorkerProcess, TestScope) async throws -> T
+) async throws -> T {
+    let scope = TestScope()
+    let worker = try WorkerProcess(arguments: arguments, environment: environment)
+    defer { scope.cleanUp() }
+    try await worker.initialize(config)
+    let value = try await body(worker, scope)
+    _ = try? await worker.closeInput()
+    return value
+}
+
+/// A test's own label value and names, and the cleanup of what carries them.
+final class TestScope: Sendable {
+    /// Unique per test.
+    let id = "t" + UUID().uuidString.prefix(8).lowercased()
+    /// The label every container of this test carries.
+    var labels: JSONValue { ["openlattice.test": .string(id)] }
+    private let extraCleanups = Mutex<[@Sendable () -> Void]>([])
+
+    /// A unique container name.
+    func name(_ base: String) -> String { "olw-\(base)-\(id)" }
+
+    /// Also run this at the end.
+    func onCleanUp(_ action: @escaping @Sendable () -> Void) { extraCleanups.withLock { $0.append(action) } }
+
+    func cleanUp() {
+        let ids = Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(id)"])
+        if !ids.isEmpty { _ = Docker.run(["rm", "-f", "-v"] + ids) }
+        for action in extraCleanups.withLock({ $0 }) { action() }
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        var object = JSONObject()
+        for (key, value) in elements { object[key] = value }
+        self = .object(object)
+    }
+}
+
+extension JSONValue {
+    var string: String? { if case .string(let s) = self { s } else { nil } }
+    var int: Int64? {
+        switch self {
+        case .integer(let i): i
+        case .double(let d): Int64(exactly: d)
+        default: nil
+        }
+    }
+    var double: Double? {
+        switch self {
+        case .integer(let i): Double(i)
+        case .double(let d): d
+        default: nil
+        }
+    }
+    var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+    var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    var object: JSONObject? { if case .object(let o) = self { o } else { nil } }
+    subscript(index: Int) -> JSONValue? { array.flatMap { index < $0.count ? $0[index] : nil } }
+}
