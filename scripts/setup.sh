@@ -33,6 +33,15 @@ build_image() { # name, dir
   tar -C "$dir" -c . | docker import -c 'CMD ["sh"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$name" >/dev/null
   log "built image $name"
 }
+if ! docker image inspect openlattice-test/noshell:latest >/dev/null 2>&1; then
+  # No shell, no applets: only a static binary that can sleep (as /pause), for the archive-API paths.
+  bare=$(mktemp -d)
+  mkdir -p "$bare/tmp" "$bare/etc"
+  cp /bin/busybox "$bare/pause"
+  tar -C "$bare" -c . | docker import -c 'CMD ["/pause", "sleep", "2147483647"]' - openlattice-test/noshell:latest >/dev/null
+  rm -rf "$bare"
+  log "built image openlattice-test/noshell:latest"
+fi
 if ! docker image inspect openlattice-test/busybox:latest >/dev/null 2>&1 || ! docker image inspect openlattice-test/tailscale:latest >/dev/null 2>&1; then
   root=$(mktemp -d)
   trap 'rm -rf "$root"' EXIT

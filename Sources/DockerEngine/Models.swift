@@ -24,8 +24,9 @@ public struct ContainerInspect: Decodable, Sendable {
         public var hostname: String?
         public var labels: [String: String]?
         public var exposedPorts: [String: EmptyObject]?
+        public var tty: Bool?
         enum CodingKeys: String, CodingKey {
-            case image = "Image", hostname = "Hostname", labels = "Labels", exposedPorts = "ExposedPorts"
+            case image = "Image", hostname = "Hostname", labels = "Labels", exposedPorts = "ExposedPorts", tty = "Tty"
         }
     }
 

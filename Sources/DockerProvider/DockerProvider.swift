@@ -260,7 +260,7 @@ public final class DockerProvider: Sendable {
             if let error = container.state?.error, !error.isEmpty { result.error = error }
         }
         if status == .running {
-            result.resources = await stats.resources(for: container.id)
+            result.resources = await stats.usage(for: container.id)?.resources
         }
         return result
     }

@@ -13,9 +13,9 @@ final class StatsMonitor: Sendable {
     static let firstSampleWait = Duration.seconds(5)
 
     private struct Entry {
-        var latest: Resources?
+        var latest: ResourceUsage?
         var lastAccess: ContinuousClock.Instant
-        var waiters: [UUID: CheckedContinuation<Resources?, Never>] = [:]
+        var waiters: [UUID: CheckedContinuation<ResourceUsage?, Never>] = [:]
         var task: Task<Void, Never>?
     }
 
@@ -28,10 +28,10 @@ final class StatsMonitor: Sendable {
         self.logger = logger
     }
 
-    /// The latest resources of a running container, waiting for the first sample if need be.
-    func resources(for id: String) async -> Resources? {
+    /// The latest usage of a running container, waiting for the first sample if need be.
+    func usage(for id: String) async -> ResourceUsage? {
         let now = ContinuousClock.now
-        let (latest, needsStart) = entries.withLock { entries -> (Resources?, Bool) in
+        let (latest, needsStart) = entries.withLock { entries -> (ResourceUsage?, Bool) in
             if var entry = entries[id] {
                 entry.lastAccess = now
                 entries[id] = entry
@@ -52,7 +52,7 @@ final class StatsMonitor: Sendable {
         }
         defer { timer.cancel() }
         return await withCheckedContinuation { continuation in
-            let ready = entries.withLock { entries -> (Bool, Resources?) in
+            let ready = entries.withLock { entries -> (Bool, ResourceUsage?) in
                 guard var entry = entries[id] else { return (true, nil) }
                 if let latest = entry.latest { return (true, latest) }
                 entry.waiters[token] = continuation
@@ -70,7 +70,7 @@ final class StatsMonitor: Sendable {
         for waiter in entry?.waiters.values ?? [:].values { waiter.resume(returning: nil) }
     }
 
-    private func resolve(_ id: String, token: UUID, with value: Resources?) {
+    private func resolve(_ id: String, token: UUID, with value: ResourceUsage?) {
         let waiter = entries.withLock { $0[id]?.waiters.removeValue(forKey: token) }
         waiter?.resume(returning: value)
     }
@@ -83,9 +83,9 @@ final class StatsMonitor: Sendable {
             for try await chunk in stream {
                 for line in lines.feed(chunk) {
                     guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)),
-                        let resources = Self.resources(from: sample)
+                        let usage = Self.usage(from: sample)
                     else { continue }
-                    guard publish(id, resources) else {
+                    guard publish(id, usage) else {
                         stream.cancel()
                         return
                     }
@@ -97,8 +97,8 @@ final class StatsMonitor: Sendable {
     }
 
     /// Stores a sample and wakes waiters; false when the stream has been idle too long.
-    private func publish(_ id: String, _ resources: Resources) -> Bool {
-        let (keep, waiters) = entries.withLock { entries -> (Bool, [CheckedContinuation<Resources?, Never>]) in
+    private func publish(_ id: String, _ resources: ResourceUsage) -> Bool {
+        let (keep, waiters) = entries.withLock { entries -> (Bool, [CheckedContinuation<ResourceUsage?, Never>]) in
             guard var entry = entries[id] else { return (false, []) }
             entry.latest = resources
             let waiters = Array(entry.waiters.values)
@@ -110,9 +110,9 @@ final class StatsMonitor: Sendable {
         return keep
     }
 
-    /// CPU percent by the engine's documented formula and memory less page cache; nil for a
-    /// sample without a previous one to compare with.
-    static func resources(from sample: ContainerStats) -> Resources? {
+    /// CPU percent by the engine's documented formula and memory less page cache (`cache` on
+    /// cgroup v1, `inactive_file` on v2); nil for a sample without a previous one to compare with.
+    static func usage(from sample: ContainerStats) -> ResourceUsage? {
         guard let cpu = sample.cpuStats, let precpu = sample.precpuStats,
             let system = cpu.systemCPUUsage, let preSystem = precpu.systemCPUUsage, preSystem > 0
         else { return nil }
@@ -129,10 +129,35 @@ final class StatsMonitor: Sendable {
             cache = Double(memory?.stats?["inactive_file"] ?? 0)
         }
         let mib = 1_048_576.0
-        return Resources(
+        let networks = sample.networks?.values
+        let blkio = sample.blkioStats?.ioServiceBytesRecursive ?? []
+        func blk(_ op: String) -> UInt64 { blkio.filter { $0.op?.lowercased() == op }.reduce(0) { $0 + ($1.value ?? 0) } }
+        return ResourceUsage(
             cpuPercent: (cpuPercent * 100).rounded() / 100,
             memoryUsedMiB: (max(0, usage - cache) / mib * 100).rounded() / 100,
             memoryLimitMiB: memory?.limit.map { (Double($0) / mib * 100).rounded() / 100 },
-            sampledAt: Timestamp.normalize(sample.read) ?? Timestamp.now())
+            networkRxBytes: networks?.reduce(0) { $0 + ($1.rxBytes ?? 0) } ?? 0,
+            networkTxBytes: networks?.reduce(0) { $0 + ($1.txBytes ?? 0) } ?? 0,
+            blockReadBytes: blk("read"), blockWriteBytes: blk("write"),
+            pids: sample.pidsStats?.current ?? 0,
+            timestamp: Timestamp.normalize(sample.read) ?? Timestamp.now())
+    }
+}
+
+/// One reading of a node's resource use (`metrics.getResourceUsage`, `metrics.sample`).
+public struct ResourceUsage: Encodable, Sendable {
+    public var cpuPercent: Double
+    public var memoryUsedMiB: Double
+    public var memoryLimitMiB: Double?
+    public var networkRxBytes: UInt64
+    public var networkTxBytes: UInt64
+    public var blockReadBytes: UInt64
+    public var blockWriteBytes: UInt64
+    public var pids: Int
+    public var timestamp: String
+
+    /// The subset `inspect` reports.
+    var resources: Resources {
+        Resources(cpuPercent: cpuPercent, memoryUsedMiB: memoryUsedMiB, memoryLimitMiB: memoryLimitMiB, sampledAt: timestamp)
     }
 }

@@ -84,6 +84,24 @@ public final class WorkerService: Sendable {
             return DetectGpuResult(gpu: found, capabilities: provider.capabilities)
         }
         table.register(ListRequest.self) { [self] request, _ in try await current().list(labels: request.labels) }
+        table.register(GetURLRequest.self) { [self] request, _ in try await current().url(request) }
+        table.register(FilesReadRequest.self) { [self] request, _ in try await current().readFile(request) }
+        table.register(FilesWriteRequest.self) { [self] request, _ in try await current().writeFile(request) }
+        table.register(FilesListRequest.self) { [self] request, _ in try await current().listDirectory(request) }
+        table.register(FilesRemoveRequest.self) { [self] request, _ in
+            try await current().removePath(request)
+            return NullResult()
+        }
+        table.register(FilesMkdirRequest.self) { [self] request, _ in
+            try await current().makeDirectory(request)
+            return NullResult()
+        }
+        table.register(GetResourceUsageRequest.self) { [self] request, _ in try await current().resourceUsage(request.externalId) }
+        table.register(StreamMetricsRequest.self) { [self] request, context in
+            try await current().streamMetrics(request, context: context)
+        }
+        table.register(LogsRequest.self) { [self] request, context in try await current().logs(request, context: context) }
+        table.register(EventsSubscribeRequest.self) { [self] _, context in try await current().subscribeEvents(context: context) }
         table.register(GetExtensionRequest.self) { request, _ in
             try Validation.checkExternalID(request.externalId)
             guard let methods = Self.extensions[request.name] else { return nil }
@@ -102,7 +120,9 @@ public final class WorkerService: Sendable {
         InitializeRequest.name, ProvisionRequest.name, ExecRequest.name, InspectRequest.name, DestroyRequest.name,
         StopRequest.name, StartRequest.name, RestartRequest.name, PauseRequest.name, ResumeRequest.name,
         SnapshotRequest.name, RestoreRequest.name, HealthCheckRequest.name, DetectGpuRequest.name, ListRequest.name,
-        GetExtensionRequest.name,
+        GetExtensionRequest.name, GetURLRequest.name, FilesReadRequest.name, FilesWriteRequest.name, FilesListRequest.name,
+        FilesRemoveRequest.name, FilesMkdirRequest.name, GetResourceUsageRequest.name, StreamMetricsRequest.name,
+        LogsRequest.name, EventsSubscribeRequest.name,
     ]
 
     private func current() throws -> DockerProvider {

@@ -1,0 +1,346 @@
+import DockerEngine
+import Foundation
+import JSONRPC
+
+// The `files` extension: read, write and mkdir go through the engine's archive endpoint (so they
+// work on images without a shell, and on stopped containers); list and remove run the image's
+// own `stat`/`rm`, since the archive endpoint cannot list a directory without sending its contents.
+
+/// `files.read`.
+public struct FilesReadRequest: RPCMethod {
+    public static let name = "files.read"
+    public typealias Result = FileContent
+    public var externalId: String
+    public var path: String
+    public var encoding: OutputEncoding?
+    public var offset: Int?
+    public var length: Int?
+}
+
+/// What `files.read` answers.
+public struct FileContent: Encodable, Sendable {
+    public var content: String
+    public var encoding: OutputEncoding
+    public var size: Int
+    public var mode: Int
+    public var modifiedAt: String?
+    public var sha256: String
+}
+
+/// `files.write`.
+public struct FilesWriteRequest: RPCMethod {
+    public static let name = "files.write"
+    public typealias Result = WriteResult
+    public var externalId: String
+    public var path: String
+    public var content: String
+    public var encoding: OutputEncoding?
+    public var mode: Int?
+    public var createParents: Bool?
+}
+
+/// What `files.write` answers.
+public struct WriteResult: Encodable, Sendable {
+    public var size: Int
+    public var sha256: String
+}
+
+/// `files.list`.
+public struct FilesListRequest: RPCMethod {
+    public static let name = "files.list"
+    public typealias Result = ListResult
+    public var externalId: String
+    public var path: String
+}
+
+/// What `files.list` answers.
+public struct ListResult: Encodable, Sendable {
+    public var entries: [FileEntry]
+}
+
+/// One directory entry.
+public struct FileEntry: Encodable, Sendable {
+    public var name: String
+    public var path: String
+    public var type: String
+    public var size: Int
+    public var mode: Int
+    public var modifiedAt: String?
+    public var linkTarget: String?
+}
+
+/// `files.remove`.
+public struct FilesRemoveRequest: RPCMethod {
+    public static let name = "files.remove"
+    public typealias Result = NullResult
+    public var externalId: String
+    public var path: String
+    public var recursive: Bool?
+}
+
+/// `files.mkdir`.
+public struct FilesMkdirRequest: RPCMethod {
+    public static let name = "files.mkdir"
+    public typealias Result = NullResult
+    public var externalId: String
+    public var path: String
+    public var recursive: Bool?
+}
+
+/// The engine's `X-Docker-Container-Path-Stat`.
+struct PathStat: Decodable, Sendable {
+    var name: String
+    var size: Int
+    var mode: UInt32
+    var mtime: String?
+    var linkTarget: String?
+
+    var isDirectory: Bool { mode & (1 << 31) != 0 }
+    var isSymlink: Bool { mode & (1 << 27) != 0 }
+    var permissions: Int { Int(mode & 0o7777) }
+}
+
+extension DockerProvider {
+    /// The largest file `files.read` returns in one answer.
+    static let maxReadBytes = 48 << 20
+
+    /// Checks and normalizes an absolute in-container path ("." and ".." resolved lexically).
+    static func containerPath(_ path: String, field: String = "path") throws -> String {
+        guard path.hasPrefix("/") else { throw InvalidParams(field: field, reason: "must be an absolute path") }
+        guard !path.contains("\0") else { throw InvalidParams(field: field, reason: "must not contain NUL") }
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    private static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    private static func base(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? ""
+    }
+
+    /// The engine's stat of a path, or nil when it does not exist.
+    func stat(_ id: String, _ path: String) async throws -> PathStat? {
+        do {
+            let response = try await client.send(HTTPRequest(.head, target("/containers/\(id)/archive", [("path", path)])))
+            return Self.decodeStat(response.head.header("x-docker-container-path-stat"))
+        } catch let error as EngineError where error.status == 404 {
+            // 404 means either no container or no path: tell them apart.
+            _ = try await inspectContainer(id)
+            return nil
+        }
+    }
+
+    static func decodeStat(_ header: String?) -> PathStat? {
+        guard let header, let data = Data(base64Encoded: header) else { return nil }
+        return try? JSONDecoder().decode(PathStat.self, from: data)
+    }
+
+    /// `files.read`: the bytes of one file (symlinks followed), by the archive endpoint.
+    public func readFile(_ request: FilesReadRequest) async throws -> FileContent {
+        try Validation.checkExternalID(request.externalId)
+        var path = try Self.containerPath(request.path)
+        if let offset = request.offset, offset < 0 { throw InvalidParams(field: "offset", reason: "must not be negative") }
+        if let length = request.length, length < 0 { throw InvalidParams(field: "length", reason: "must not be negative") }
+        for _ in 0..<8 {
+            guard let stat = try await stat(request.externalId, path) else {
+                throw ProviderError(code: .notFound, reason: "no such file: \(request.path)", status: 404)
+            }
+            if stat.isSymlink, let link = stat.linkTarget, !link.isEmpty {
+                path = try Self.containerPath(link.hasPrefix("/") ? link : Self.parent(path) + "/" + link)
+                continue
+            }
+            if stat.isDirectory { throw ProviderError(code: .conflict, reason: "\(request.path) is a directory") }
+            let stream = try await client.stream(HTTPRequest(.get, target("/containers/\(request.externalId)/archive", [("path", path)])))
+            var reader = TarReader()
+            var file: TarReader.Entry?
+            var received = 0
+            for try await chunk in stream {
+                received += chunk.count
+                if received > Self.maxReadBytes + 1 << 20 {
+                    stream.cancel()
+                    throw ProviderError(code: .invalidParams, reason: "\(request.path) is larger than \(Self.maxReadBytes) bytes; read it in parts with offset and length")
+                }
+                for entry in try reader.feed(chunk) where file == nil { file = entry }
+            }
+            guard let file else { throw ProviderError(code: .engineError, reason: "the engine sent an empty archive for \(request.path)") }
+            var bytes = file.contents[...]
+            let start = min(request.offset ?? 0, bytes.count)
+            bytes = bytes.dropFirst(start)
+            if let length = request.length { bytes = bytes.prefix(length) }
+            let slice = Array(bytes)
+            var encoding = request.encoding ?? .utf8
+            var content: String
+            if encoding == .utf8, let text = String(validating: slice, as: UTF8.self) {
+                content = text
+            } else {
+                encoding = .base64
+                content = Data(slice).base64EncodedString()
+            }
+            return FileContent(
+                content: content, encoding: encoding, size: file.header.size, mode: stat.permissions,
+                modifiedAt: Timestamp.normalize(stat.mtime), sha256: SHA256.hex(slice))
+        }
+        throw ProviderError(code: .engineError, reason: "too many levels of symbolic links at \(request.path)")
+    }
+
+    /// `files.write`: one file, whole or not at all; parents made on request; size checked back.
+    public func writeFile(_ request: FilesWriteRequest) async throws -> WriteResult {
+        try Validation.checkExternalID(request.externalId)
+        let path = try Self.containerPath(request.path)
+        guard path != "/" else { throw InvalidParams(field: "path", reason: "must name a file") }
+        let bytes: [UInt8]
+        switch request.encoding ?? .utf8 {
+        case .utf8: bytes = Array(request.content.utf8)
+        case .base64:
+            guard let data = Data(base64Encoded: request.content) else {
+                throw InvalidParams(field: "content", reason: "is not valid base64")
+            }
+            bytes = Array(data)
+        }
+        let mode = request.mode ?? 0o644
+        guard (0...0o7777).contains(mode) else { throw InvalidParams(field: "mode", reason: "must be between 0 and 0o7777") }
+        let (anchor, missing) = try await existingAncestor(request.externalId, Self.parent(path))
+        if !missing.isEmpty && request.createParents == false {
+            throw ProviderError(code: .notFound, reason: "the folder \(Self.parent(path)) does not exist", status: 404)
+        }
+        var tar = TarWriter()
+        let now = Int(Date().timeIntervalSince1970)
+        var prefix = ""
+        for component in missing {
+            prefix += component + "/"
+            tar.addDirectory(name: prefix, modifiedAt: now)
+        }
+        try tar.addFile(name: prefix + Self.base(path), contents: bytes, mode: mode, modifiedAt: now)
+        try await putArchive(request.externalId, at: anchor, tar.finished())
+        guard let written = try await stat(request.externalId, path), !written.isDirectory, written.size == bytes.count else {
+            throw ProviderError(code: .engineError, reason: "the write to \(request.path) did not land in full")
+        }
+        return WriteResult(size: bytes.count, sha256: SHA256.hex(bytes))
+    }
+
+    /// `files.mkdir`: by the archive endpoint, so no shell is needed.
+    public func makeDirectory(_ request: FilesMkdirRequest) async throws {
+        try Validation.checkExternalID(request.externalId)
+        let path = try Self.containerPath(request.path)
+        if let existing = try await stat(request.externalId, path) {
+            if existing.isDirectory { return }
+            throw ProviderError(code: .conflict, reason: "\(request.path) exists and is not a directory")
+        }
+        let (anchor, missing) = try await existingAncestor(request.externalId, path)
+        if missing.count > 1 && request.recursive == false {
+            throw ProviderError(code: .notFound, reason: "the folder \(Self.parent(path)) does not exist", status: 404)
+        }
+        var tar = TarWriter()
+        var prefix = ""
+        let now = Int(Date().timeIntervalSince1970)
+        for component in missing {
+            prefix += component + "/"
+            tar.addDirectory(name: prefix, modifiedAt: now)
+        }
+        try await putArchive(request.externalId, at: anchor, tar.finished())
+    }
+
+    /// `files.list`: one level, sorted by name, without reading any file's contents.
+    public func listDirectory(_ request: FilesListRequest) async throws -> ListResult {
+        try Validation.checkExternalID(request.externalId)
+        let path = try Self.containerPath(request.path)
+        guard let stat = try await stat(request.externalId, path) else {
+            throw ProviderError(code: .notFound, reason: "no such folder: \(request.path)", status: 404)
+        }
+        guard stat.isDirectory || stat.isSymlink else { throw ProviderError(code: .conflict, reason: "\(request.path) is not a directory") }
+        // Names cannot contain "/", so it separates the fields; the name comes last.
+        let script = #"""
+            cd -- "$1" || exit 2
+            for f in * .*; do
+              [ "$f" = . ] || [ "$f" = .. ] && continue
+              [ -e "$f" ] || [ -L "$f" ] || continue
+              printf '%s/%s\n' "$(stat -c '%f/%s/%Y' -- "$f")" "$f"
+              [ -L "$f" ] && printf '>%s\n' "$(readlink -- "$f")"
+            done
+            exit 0
+            """#
+        let run = try await Self.runQuietly(client: client, containerID: request.externalId, command: ["sh", "-c", script, "sh", path])
+        guard run.exitCode == 0 else {
+            throw ProviderError(code: .engineError, reason: "listing \(request.path) failed: \(String(decoding: run.output.prefix(300), as: UTF8.self))")
+        }
+        var entries: [FileEntry] = []
+        for line in String(decoding: run.output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix(">"), !entries.isEmpty {
+                entries[entries.count - 1].linkTarget = String(line.dropFirst())
+                continue
+            }
+            let fields = line.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count == 4, let rawMode = Int(fields[0], radix: 16), let size = Int(fields[1]), let mtime = Int(fields[2]) else { continue }
+            let name = String(fields[3])
+            let type: String
+            switch rawMode & 0o170000 {
+            case 0o100000: type = "file"
+            case 0o040000: type = "directory"
+            case 0o120000: type = "symlink"
+            default: type = "other"
+            }
+            entries.append(
+                FileEntry(
+                    name: name, path: path == "/" ? "/\(name)" : "\(path)/\(name)", type: type, size: size, mode: rawMode & 0o7777,
+                    modifiedAt: Timestamp.format(Date(timeIntervalSince1970: TimeInterval(mtime))), linkTarget: nil))
+        }
+        return ListResult(entries: entries.sorted { $0.name < $1.name })
+    }
+
+    /// `files.remove`: a file, an empty folder, or (recursive) a tree.
+    public func removePath(_ request: FilesRemoveRequest) async throws {
+        try Validation.checkExternalID(request.externalId)
+        let path = try Self.containerPath(request.path)
+        guard path != "/" else { throw InvalidParams(field: "path", reason: "must not be /") }
+        guard let stat = try await stat(request.externalId, path) else {
+            throw ProviderError(code: .notFound, reason: "no such file or folder: \(request.path)", status: 404)
+        }
+        let command: [String]
+        if stat.isDirectory && !stat.isSymlink {
+            command = request.recursive == true ? ["rm", "-rf", "--", path] : ["rmdir", "--", path]
+        } else {
+            command = ["rm", "-f", "--", path]
+        }
+        let run = try await Self.runQuietly(client: client, containerID: request.externalId, command: command)
+        guard run.exitCode == 0 else {
+            let output = String(decoding: run.output.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let code: ErrorCode = stat.isDirectory && request.recursive != true ? .conflict : .engineError
+            throw ProviderError(code: code, reason: "removing \(request.path) failed: \(output)")
+        }
+    }
+
+    /// The deepest existing folder at or above `path`, and the components below it that are missing.
+    private func existingAncestor(_ id: String, _ path: String) async throws -> (anchor: String, missing: [String]) {
+        var current = path
+        var missing: [String] = []
+        while true {
+            if let stat = try await stat(id, current) {
+                guard stat.isDirectory || stat.isSymlink else {
+                    throw ProviderError(code: .conflict, reason: "\(current) exists and is not a directory")
+                }
+                return (current, missing.reversed())
+            }
+            guard current != "/" else { return ("/", missing.reversed()) }
+            missing.append(Self.base(current))
+            current = Self.parent(current)
+        }
+    }
+
+    private func putArchive(_ id: String, at path: String, _ archive: [UInt8]) async throws {
+        do {
+            try await client.send(
+                HTTPRequest(
+                    .put, target("/containers/\(id)/archive", [("path", path), ("noOverwriteDirNonDir", "true")]), body: archive,
+                    headers: [("Content-Type", "application/x-tar")]))
+        } catch let error as EngineError where error.status == 404 {
+            _ = try await inspectContainer(id)
+            throw ProviderError(code: .notFound, reason: "the folder \(path) does not exist", status: 404)
+        }
+    }
+}
