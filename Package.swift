@@ -48,8 +48,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC"], swiftSettings: strict),
-        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine"], swiftSettings: strict),
+        .testTarget(
+            name: "JSONRPCTests",
+            dependencies: ["JSONRPC", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "CCurl"], swiftSettings: strict),
         .testTarget(name: "DockerProviderTests", dependencies: ["DockerProvider", "JSONRPC"], swiftSettings: strict),
         .testTarget(name: "IntegrationTests", dependencies: ["JSONRPC"], swiftSettings: strict),
     ]

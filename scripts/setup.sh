@@ -34,11 +34,11 @@ build_image() { # name, dir
   log "built image $name"
 }
 if ! docker image inspect openlattice-test/noshell:latest >/dev/null 2>&1; then
-  # No shell, no applets: only a static binary that can sleep (as /pause), for the archive-API paths.
+  # No shell, no applets: only a static binary that can sleep (/busybox, reachable only by its full path), for the archive-API paths.
   bare=$(mktemp -d)
   mkdir -p "$bare/tmp" "$bare/etc"
-  cp /bin/busybox "$bare/pause"
-  tar -C "$bare" -c . | docker import -c 'CMD ["/pause", "sleep", "2147483647"]' - openlattice-test/noshell:latest >/dev/null
+  cp /bin/busybox "$bare/busybox"
+  tar -C "$bare" -c . | docker import -c 'CMD ["/busybox", "sleep", "2147483647"]' - openlattice-test/noshell:latest >/dev/null
   rm -rf "$bare"
   log "built image openlattice-test/noshell:latest"
 fi
