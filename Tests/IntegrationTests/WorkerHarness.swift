@@ -93,13 +93,16 @@ final class WorkerProcess: @unchecked Sendable {
 
     private func readLoop(_ handle: FileHandle) {
         var framer = LineFramer(maxLineBytes: 1 << 30)
+        let fd = handle.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let data = handle.availableData
-            if data.isEmpty { break }
-            data.withUnsafeBytes { buffer in
-                framer.feed(buffer) { event in
-                    guard case .line(let bytes) = event else { return }
-                    accept(bytes)
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            buffer.withUnsafeBytes { bytes in
+                framer.feed(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { event in
+                    guard case .line(let line) = event else { return }
+                    accept(line)
                 }
             }
         }
