@@ -2,7 +2,7 @@
 """A MOCK Docker engine, for the few faults a real engine cannot be made to show on demand.
 
 Serves HTTP/1.1 on a unix socket: `/_ping` (Api-Version 1.41), `/info` with an `nvidia` runtime,
-`/version`, and answers DELETE /containers/{id} with 500 "permission denied". Used only by tests
+`/version`, a managed container for any GET /containers/{id}/json, and answers DELETE /containers/{id} with 500 "permission denied". Used only by tests
 named as mock-backed; everything else runs against the real engine.
 """
 import http.server
@@ -35,6 +35,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(data)
         elif path.endswith("/info"):
             self._send(200, {"Runtimes": {"nvidia": {"path": "nvidia-container-runtime"}, "runc": {"path": "runc"}}})
+        elif path.startswith("/v1.41/containers/") and path.endswith("/json"):
+            cid = path.split("/")[3]
+            self._send(200, {"Id": cid, "Name": "/" + cid, "Config": {"Labels": {"openlattice.managed": "true"}},
+                             "State": {"Status": "running", "Running": True}})
         elif path.endswith("/version"):
             self._send(200, {"Version": "fake", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"})
         else:

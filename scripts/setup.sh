@@ -58,7 +58,7 @@ if ! docker image inspect openlattice-test/busybox:latest >/dev/null 2>&1 || ! d
   cat > "$root/usr/local/bin/tailscaled" <<'SH'
 #!/bin/sh
 echo "$@" >> /tmp/tailscaled.argv
-exec sleep 2147483647
+while :; do sleep 3600; done
 SH
   cat > "$root/usr/local/bin/tailscale" <<'SH'
 #!/bin/sh

@@ -69,7 +69,11 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
             if after.hasPrefix(":") {
                 guard let parsed = Int(after.dropFirst()) else { throw invalid("the port is not a number") }
                 port = parsed
+            } else if !after.isEmpty {
+                throw invalid("unexpected text after the IPv6 address")
             }
+        } else if rest.filter({ $0 == ":" }).count > 1 {
+            throw invalid("an IPv6 address must be written in brackets, as [::1]:2376")
         } else if let colon = rest.lastIndex(of: ":") {
             host = rest[..<colon]
             guard let parsed = Int(rest[rest.index(after: colon)...]) else { throw invalid("the port is not a number") }

@@ -107,6 +107,7 @@ public struct ContainerSummary: Decodable, Sendable {
 public struct ContainerCreateBody: Encodable, Sendable {
     public var image: String
     public var cmd: [String]?
+    public var entrypoint: [String]?
     public var env: [String]?
     public var user: String?
     public var workingDir: String?
@@ -122,8 +123,8 @@ public struct ContainerCreateBody: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case image = "Image", cmd = "Cmd", env = "Env", user = "User", workingDir = "WorkingDir", hostname = "Hostname"
-        case labels = "Labels", exposedPorts = "ExposedPorts", hostConfig = "HostConfig"
+        case image = "Image", cmd = "Cmd", entrypoint = "Entrypoint", env = "Env", user = "User", workingDir = "WorkingDir"
+        case hostname = "Hostname", labels = "Labels", exposedPorts = "ExposedPorts", hostConfig = "HostConfig"
     }
 
     /// `HostConfig` as sent on create.
@@ -177,13 +178,24 @@ public struct ContainerCreateBody: Encodable, Sendable {
         public var source: String?
         public var target: String
         public var readOnly: Bool?
-        public init(type: String, source: String?, target: String, readOnly: Bool?) {
+        public var volumeOptions: VolumeOptions?
+        public init(type: String, source: String?, target: String, readOnly: Bool?, volumeOptions: VolumeOptions? = nil) {
             self.type = type
             self.source = source
             self.target = target
             self.readOnly = readOnly
+            self.volumeOptions = volumeOptions
         }
-        enum CodingKeys: String, CodingKey { case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly" }
+        enum CodingKeys: String, CodingKey {
+            case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly", volumeOptions = "VolumeOptions"
+        }
+    }
+
+    /// Options of a volume the engine creates for a mount.
+    public struct VolumeOptions: Encodable, Sendable, Equatable {
+        public var labels: [String: String]
+        public init(labels: [String: String]) { self.labels = labels }
+        enum CodingKeys: String, CodingKey { case labels = "Labels" }
     }
 }
 
@@ -304,5 +316,16 @@ public struct PullProgress: Decodable, Sendable {
     }
     public struct ErrorDetail: Decodable, Sendable {
         public var message: String?
+    }
+}
+
+/// `GET /images/{name}/json` (the parts used).
+public struct ImageInspect: Decodable, Sendable {
+    public var id: String
+    public var config: Config?
+    enum CodingKeys: String, CodingKey { case id = "Id", config = "Config" }
+    public struct Config: Decodable, Sendable {
+        public var entrypoint: [String]?
+        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint" }
     }
 }

@@ -12,6 +12,8 @@ public final class DockerProvider: Sendable {
     let logger: Logger
     private let gpuDetected = Mutex(false)
     let stats: StatsMonitor
+    /// Full ids of containers already known to be managed.
+    let ownedIDs = Mutex<Set<String>>([])
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {
@@ -36,7 +38,14 @@ public final class DockerProvider: Sendable {
     }
 
     var builder: CreateBodyBuilder {
-        CreateBodyBuilder(network: config.network, defaultLabels: config.defaultLabels, gpuAvailable: capabilities.gpu)
+        CreateBodyBuilder(
+            network: config.network, defaultLabels: config.defaultLabels, gpuAvailable: capabilities.gpu,
+            ownerLabels: ownerLabels)
+    }
+
+    /// `openlattice.owner=<ownerId>` when an owner is configured.
+    var ownerLabels: [String: String] {
+        config.ownerId.map { [Self.ownerLabel: $0] } ?? [:]
     }
 
     // MARK: provision / restore
@@ -59,27 +68,36 @@ public final class DockerProvider: Sendable {
         async throws -> Node
     {
         let nodeID = UUID().uuidString.lowercased()
-        let body = try builder.body(for: spec, image: image, nodeID: nodeID)
+        var body = try builder.body(for: spec, image: image, nodeID: nodeID)
         try await ensureImage(image, policy: pullPolicy, context: context)
         try await ensureVolumes(spec.volumes ?? [])
+        let secrets = spec.runtime?.secretEnv?.entries ?? []
+        if !secrets.isEmpty {
+            // The entrypoint reads the secrets from a file and then runs the image's own entrypoint.
+            let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
+            body.entrypoint = ["sh", "-c", "set -a; . /\(Self.secretEnvFile); set +a; exec \"$@\"", "openlattice-env"]
+                + (imageConfig.config?.entrypoint ?? [])
+        }
 
         var query: [(String, String)] = []
         if let name = spec.name { query.append(("name", name)) }
+        // The create runs to completion even if the request is cancelled meanwhile: the engine would
+        // finish it anyway, and only with its id can the container be removed again.
+        let client = self.client
+        let createRequest = HTTPRequest(.post, target("/containers/create", query), body: try encodeJSON(body))
         let created: IDResponse
         do {
-            created = try await client.send(
-                HTTPRequest(.post, target("/containers/create", query), body: try encodeJSON(body)), as: IDResponse.self)
-        } catch {
-            // A create cancelled in flight may still have happened: sweep by the node id.
-            await cleanUp(nodeID: nodeID)
-            if let engineError = error as? EngineError, engineError.status == 404 {
-                throw ProviderError(
-                    code: .notFound, reason: "no such image: \(image) (\(engineError.reason))", status: 404,
-                    engineMessage: engineError.engineMessage)
-            }
-            throw error
+            created = try await Task.detached { try await client.send(createRequest, as: IDResponse.self) }.value
+        } catch let engineError as EngineError where engineError.status == 404 {
+            throw ProviderError(
+                code: .notFound, reason: "no such image: \(image) (\(engineError.reason))", status: 404,
+                engineMessage: engineError.engineMessage)
         }
         do {
+            try Task.checkCancellation()
+            if !secrets.isEmpty {
+                try await writeSecretEnv(secrets, containerID: created.id, readableByAll: spec.runtime?.user != nil)
+            }
             try await client.send(HTTPRequest(.post, "/containers/\(created.id)/start"))
             if let key = spec.network?.tailscaleAuthKey {
                 try await tailscaleUp(containerID: created.id, authKey: key)
@@ -102,17 +120,6 @@ public final class DockerProvider: Sendable {
                 logger.warning("could not remove container after a failed provision", metadata: ["container": "\(id)"])
             }
         }.value
-    }
-
-    private func cleanUp(nodeID: String) async {
-        let client = self.client
-        let filters = #"{"label":["\#(Labels.nodeID)=\#(nodeID)"]}"#
-        let ids = await Task.detached { () -> [String] in
-            let list = try? await client.send(
-                HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", filters)])), as: [ContainerSummary].self)
-            return (list ?? []).map(\.id)
-        }.value
-        for id in ids { await remove(id) }
     }
 
     private func ensureImage(_ image: String, policy: NodeSpec.PullPolicy, context: RequestContext) async throws {
@@ -175,10 +182,23 @@ public final class DockerProvider: Sendable {
                     var Name: String
                     var Labels: [String: String]
                 }
-                let body = VolumeCreate(Name: name, Labels: [Labels.managed: "true"])
+                let body = VolumeCreate(Name: name, Labels: [Labels.managed: "true"].merging(ownerLabels) { $1 })
                 try await client.send(HTTPRequest(.post, "/volumes/create", body: try encodeJSON(body)))
             }
         }
+    }
+
+    /// Where `runtime.secretEnv` is written in the container (0400, or 0444 for a non-root `user`; read by the entrypoint).
+    static let secretEnvFile = ".openlattice-secret-env"
+
+    private func writeSecretEnv(_ secrets: [(key: String, value: String)], containerID: String, readableByAll: Bool) async throws {
+        let script = secrets.map { "\($0.key)='\($0.value.replacingOccurrences(of: "'", with: "'\\''"))'\n" }.joined()
+        var tar = TarWriter()
+        try tar.addFile(name: Self.secretEnvFile, contents: Array(script.utf8), mode: readableByAll ? 0o444 : 0o400, modifiedAt: Int(Date().timeIntervalSince1970))
+        try await client.send(
+            HTTPRequest(
+                .put, target("/containers/\(containerID)/archive", [("path", "/")]), body: tar.finished(),
+                headers: [("Content-Type", "application/x-tar")]))
     }
 
     private func tailscaleUp(containerID: String, authKey: String) async throws {
@@ -249,6 +269,7 @@ public final class DockerProvider: Sendable {
         } catch let error as ProviderError where error.code == .notFound {
             return InspectResult(status: .terminated, endpoints: [])
         }
+        guard isManaged(container) else { return InspectResult(status: .terminated, endpoints: []) }
         let status = StatusMapper.status(container.state?.status)
         var result = InspectResult(
             status: status, startedAt: Timestamp.normalize(container.state?.startedAt),
@@ -368,7 +389,8 @@ public final class DockerProvider: Sendable {
         let tag = tag ?? "\(nodeID)-\(stamp)"
         guard Self.isValidTag(tag) else { throw InvalidParams(field: "tag", reason: "must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}") }
         struct CommitConfig: Encodable { var Labels: [String: String] }
-        let body = CommitConfig(Labels: [DockerProvider.managedLabel: "true", DockerProvider.nodeIDLabel: nodeID])
+        let body = CommitConfig(
+            Labels: [DockerProvider.managedLabel: "true", DockerProvider.nodeIDLabel: nodeID].merging(ownerLabels) { $1 })
         let committed = try await client.send(
             HTTPRequest(
                 .post,

@@ -11,13 +11,8 @@ extension DockerProvider {
     /// Runs a command in a node, buffering or streaming its output, with an optional deadline.
     public func exec(_ request: ExecRequest, context: RequestContext) async throws -> ExecResult {
         try Validation.checkExternalID(request.externalId)
-        guard !request.command.isEmpty else { throw InvalidParams(field: "command", reason: "must not be empty") }
+        try request.validate()
         let options = request.options ?? ExecOptions()
-        if let timeout = options.timeoutMs, timeout <= 0 { throw InvalidParams(field: "options.timeoutMs", reason: "must be positive") }
-        if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
-        for (key, _) in options.env?.entries ?? [] {
-            if let problem = Validation.envKeyProblem(key) { throw InvalidParams(field: "options.env.\(key)", reason: problem) }
-        }
         let started = ContinuousClock.now
         let marker = UUID().uuidString.lowercased()
         var body = ExecCreateBody(cmd: request.command)
@@ -100,6 +95,21 @@ extension DockerProvider {
                 logger.warning("could not terminate an exec's processes", metadata: ["container": "\(containerID)", "error": "\(error)"])
             }
         }.value
+    }
+}
+
+extension ExecRequest {
+    /// Checks the params before any engine call.
+    func validate() throws {
+        guard !command.isEmpty else { throw InvalidParams(field: "command", reason: "must not be empty") }
+        if command.contains(where: { $0.contains("\0") }) { throw InvalidParams(field: "command", reason: "must not contain NUL") }
+        let options = self.options ?? ExecOptions()
+        if let timeout = options.timeoutMs, timeout <= 0 { throw InvalidParams(field: "options.timeoutMs", reason: "must be positive") }
+        if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
+        for (key, value) in options.env?.entries ?? [] {
+            if let problem = Validation.envKeyProblem(key) { throw InvalidParams(field: "options.env.\(key)", reason: problem) }
+            if value.contains("\0") { throw InvalidParams(field: "options.env.\(key)", reason: "must not contain NUL") }
+        }
     }
 }
 

@@ -17,6 +17,9 @@ public struct NodeSpec: Decodable, Sendable {
         public var image: String?
         public var command: [String]?
         public var env: OrderedStringMap?
+        /// Variables whose values must not be visible in the engine's view of the container:
+        /// delivered through a file the entrypoint reads, never through `Env`.
+        public var secretEnv: OrderedStringMap?
         public var user: String?
         public var workdir: String?
         public var pullPolicy: PullPolicy?
@@ -112,7 +115,10 @@ public struct CreateBodyBuilder: Sendable {
         if let volumes = spec.volumes, !volumes.isEmpty {
             body.hostConfig.mounts = volumes.map { volume in
                 let isBind = volume.source?.hasPrefix("/") == true
-                return .init(type: isBind ? "bind" : "volume", source: volume.source, target: volume.target, readOnly: volume.readOnly)
+                // Volumes the engine creates for the node carry its labels, so they can be found later.
+                return .init(
+                    type: isBind ? "bind" : "volume", source: volume.source, target: volume.target, readOnly: volume.readOnly,
+                    volumeOptions: isBind ? nil : .init(labels: labels))
             }
         }
         return body
@@ -132,6 +138,9 @@ public struct CreateBodyBuilder: Sendable {
                 if let reason = Validation.envKeyProblem(key) { throw fail("runtime.env.\(key)", reason) }
                 if value.contains("\0") { throw fail("runtime.env.\(key)", "must not contain NUL") }
             }
+        }
+        for (key, _) in spec.runtime?.secretEnv?.entries ?? [] where !Validation.isShellName(key) {
+            throw fail("runtime.secretEnv.\(key)", "must be a shell variable name ([A-Za-z_][A-Za-z0-9_]*)")
         }
         if let cores = spec.cpu?.cores, !(cores > 0 && cores.isFinite) { throw fail("cpu.cores", "must be a positive number") }
         if let size = spec.memory?.sizeGiB, !(size > 0 && size.isFinite) { throw fail("memory.sizeGiB", "must be a positive number") }
@@ -174,6 +183,12 @@ enum Validation {
     private static func isAlnum(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    static func isShellName(_ key: String) -> Bool {
+        let bytes = Array(key.utf8)
+        guard let first = bytes.first, !(0x30...0x39).contains(first) else { return false }
+        return bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "_") }
     }
 
     static func envKeyProblem(_ key: String) -> String? {

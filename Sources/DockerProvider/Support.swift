@@ -30,24 +30,30 @@ enum Timestamp {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
     }
 
-    /// Normalizes an engine timestamp (nanoseconds, any offset); nil for the engine's zero time or garbage.
+    /// Normalizes an engine timestamp (nanoseconds, any offset) to milliseconds and `Z`, truncating
+    /// rather than rounding through floating point; nil for the engine's zero time or garbage.
     static func normalize(_ text: String?) -> String? {
         guard let text, !text.isEmpty, !text.hasPrefix("0001-01-01") else { return nil }
-        guard let date = parse(text) else { return nil }
-        return format(date)
+        let (base, digits) = split(text)
+        guard let whole = try? Date(base, strategy: Date.ISO8601FormatStyle()) else { return nil }
+        let millis = String((digits + "000").prefix(3))
+        let formatted = whole.formatted(Date.ISO8601FormatStyle(timeZone: .gmt))
+        guard formatted.hasSuffix("Z") else { return nil }
+        return String(formatted.dropLast()) + "." + millis + "Z"
+    }
+
+    /// The timestamp without its fraction, and the fraction's digits.
+    private static func split(_ text: String) -> (base: String, digits: String) {
+        guard let dot = text.firstIndex(of: ".") else { return (text, "") }
+        let afterDot = text[text.index(after: dot)...]
+        let digits = afterDot.prefix { $0.isNumber }
+        return (String(text[..<dot]) + String(afterDot.dropFirst(digits.count)), String(digits))
     }
 
     /// Parses an RFC 3339 timestamp with any number of fraction digits.
     static func parse(_ text: String) -> Date? {
-        var base = text
-        var fraction = 0.0
-        if let dot = text.firstIndex(of: ".") {
-            let afterDot = text[text.index(after: dot)...]
-            let digits = afterDot.prefix { $0.isNumber }
-            fraction = Double("0." + digits) ?? 0
-            base = String(text[..<dot]) + String(afterDot.dropFirst(digits.count))
-        }
+        let (base, digits) = split(text)
         guard let date = try? Date(base, strategy: Date.ISO8601FormatStyle()) else { return nil }
-        return date.addingTimeInterval(fraction)
+        return date.addingTimeInterval(Double("0." + digits) ?? 0)
     }
 }

@@ -20,6 +20,11 @@ public struct WorkerConfig: Sendable {
     public var requestTimeoutMs = 60_000
     /// TLS client material for a TCP engine.
     public var tls: TLSPaths?
+    /// Whether containers without `openlattice.managed=true` may be acted on.
+    public var manageUnlabeled = false
+    /// Names this worker instance: every container, volume and snapshot it makes carries
+    /// `openlattice.owner=<ownerId>`, and `reap` removes only those.
+    public var ownerId: String?
 
     /// Paths of TLS material.
     public struct TLSPaths: Decodable, Sendable {
@@ -61,6 +66,8 @@ public struct WorkerConfig: Sendable {
         public var snapshotRepository: String?
         public var requestTimeoutMs: Int?
         public var tls: TLSPaths?
+        public var manageUnlabeled: Bool?
+        public var ownerId: String?
     }
 
     /// Applies what `overrides` sets.
@@ -73,6 +80,8 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.snapshotRepository { snapshotRepository = value }
         if let value = overrides.requestTimeoutMs { requestTimeoutMs = value }
         if let value = overrides.tls { tls = value }
+        if let value = overrides.manageUnlabeled { manageUnlabeled = value }
+        if let value = overrides.ownerId { ownerId = value }
     }
 
     /// The engine address and TLS settings, parsed.

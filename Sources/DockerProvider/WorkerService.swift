@@ -37,44 +37,51 @@ public final class WorkerService: Sendable {
         table.register(ProvisionRequest.self) { [self] request, context in
             try await current().provision(request.spec, context: context)
         }
-        table.register(ExecRequest.self) { [self] request, context in try await current().exec(request, context: context) }
+        table.register(ExecRequest.self) { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.exec(request, context: context)
+        }
         table.register(InspectRequest.self) { [self] request, _ in
             try Validation.checkExternalID(request.externalId)
             return try await current().inspect(request.externalId)
         }
         table.register(DestroyRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            try await current().destroy(request.externalId)
+            let provider = try current()
+            do {
+                try await provider.destroy(try await provider.owned(request.externalId))
+            } catch let error as ProviderError where error.code == .notFound && error.status == 404 {
+                // already gone
+            }
             return NullResult()
         }
         table.register(StopRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            try await current().stop(request.externalId, timeoutSeconds: request.timeoutSeconds)
+            let provider = try current()
+            try await provider.stop(try await provider.owned(request.externalId), timeoutSeconds: request.timeoutSeconds)
             return NullResult()
         }
         table.register(StartRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            try await current().start(request.externalId)
+            let provider = try current()
+            try await provider.start(try await provider.owned(request.externalId))
             return NullResult()
         }
         table.register(RestartRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            try await current().restart(request.externalId, timeoutSeconds: request.timeoutSeconds)
+            let provider = try current()
+            try await provider.restart(try await provider.owned(request.externalId), timeoutSeconds: request.timeoutSeconds)
             return NullResult()
         }
         table.register(PauseRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            try await current().pause(request.externalId)
+            let provider = try current()
+            try await provider.pause(try await provider.owned(request.externalId))
             return NullResult()
         }
         table.register(ResumeRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            try await current().resume(request.externalId)
+            let provider = try current()
+            try await provider.resume(try await provider.owned(request.externalId))
             return NullResult()
         }
         table.register(SnapshotRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            return try await current().snapshot(request.externalId, tag: request.tag)
+            let provider = try current()
+            return try await provider.snapshot(try await provider.owned(request.externalId), tag: request.tag)
         }
         table.register(RestoreRequest.self) { [self] request, context in try await current().restore(request, context: context) }
         table.register(HealthCheckRequest.self) { [self] _, _ in try await current().healthCheck() }
@@ -84,23 +91,45 @@ public final class WorkerService: Sendable {
             return DetectGpuResult(gpu: found, capabilities: provider.capabilities)
         }
         table.register(ListRequest.self) { [self] request, _ in try await current().list(labels: request.labels) }
-        table.register(GetURLRequest.self) { [self] request, _ in try await current().url(request) }
-        table.register(FilesReadRequest.self) { [self] request, _ in try await current().readFile(request) }
-        table.register(FilesWriteRequest.self) { [self] request, _ in try await current().writeFile(request) }
-        table.register(FilesListRequest.self) { [self] request, _ in try await current().listDirectory(request) }
+        table.register(GetURLRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.url(request)
+        }
+        table.register(FilesReadRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.readFile(request)
+        }
+        table.register(FilesWriteRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.writeFile(request)
+        }
+        table.register(FilesListRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.listDirectory(request)
+        }
         table.register(FilesRemoveRequest.self) { [self] request, _ in
-            try await current().removePath(request)
+            let (provider, request) = try await ownedRequest(request)
+            try await provider.removePath(request)
             return NullResult()
         }
         table.register(FilesMkdirRequest.self) { [self] request, _ in
-            try await current().makeDirectory(request)
+            let (provider, request) = try await ownedRequest(request)
+            try await provider.makeDirectory(request)
             return NullResult()
         }
-        table.register(GetResourceUsageRequest.self) { [self] request, _ in try await current().resourceUsage(request.externalId) }
-        table.register(StreamMetricsRequest.self) { [self] request, context in
-            try await current().streamMetrics(request, context: context)
+        table.register(GetResourceUsageRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.resourceUsage(request.externalId)
         }
-        table.register(LogsRequest.self) { [self] request, context in try await current().logs(request, context: context) }
+        table.register(StreamMetricsRequest.self) { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.streamMetrics(request, context: context)
+        }
+        table.register(LogsRequest.self) { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.logs(request, context: context)
+        }
+        table.register(ReapRequest.self) { [self] request, _ in try await current().reap(keep: request.keep ?? []) }
         table.register(EventsSubscribeRequest.self) { [self] _, context in try await current().subscribeEvents(context: context) }
         table.register(GetExtensionRequest.self) { request, _ in
             try Validation.checkExternalID(request.externalId)
@@ -122,8 +151,17 @@ public final class WorkerService: Sendable {
         SnapshotRequest.name, RestoreRequest.name, HealthCheckRequest.name, DetectGpuRequest.name, ListRequest.name,
         GetExtensionRequest.name, GetURLRequest.name, FilesReadRequest.name, FilesWriteRequest.name, FilesListRequest.name,
         FilesRemoveRequest.name, FilesMkdirRequest.name, GetResourceUsageRequest.name, StreamMetricsRequest.name,
-        LogsRequest.name, EventsSubscribeRequest.name,
+        LogsRequest.name, EventsSubscribeRequest.name, ReapRequest.name,
     ]
+
+    /// The provider, and the request with its `externalId` resolved to a managed container's full id.
+    private func ownedRequest<R: NodeRequest>(_ request: R) async throws -> (DockerProvider, R) {
+        let provider = try current()
+        try request.validate()
+        var request = request
+        request.externalId = try await provider.owned(request.externalId)
+        return (provider, request)
+    }
 
     private func current() throws -> DockerProvider {
         guard let provider = provider.withLock({ $0 }) else {
@@ -162,3 +200,31 @@ public final class WorkerService: Sendable {
             limits: .init(maxLineBytes: maxLineBytes))
     }
 }
+
+/// A request that names a node.
+protocol NodeRequest: RPCMethod {
+    var externalId: String { get set }
+    /// Checks the params that need no engine call.
+    func validate() throws
+}
+
+extension NodeRequest {
+    func validate() throws {}
+}
+
+extension FilesReadRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesWriteRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesListRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesRemoveRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesMkdirRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
+
+extension ExecRequest: NodeRequest {}
+extension GetURLRequest: NodeRequest {}
+extension FilesReadRequest: NodeRequest {}
+extension FilesWriteRequest: NodeRequest {}
+extension FilesListRequest: NodeRequest {}
+extension FilesRemoveRequest: NodeRequest {}
+extension FilesMkdirRequest: NodeRequest {}
+extension GetResourceUsageRequest: NodeRequest {}
+extension StreamMetricsRequest: NodeRequest {}
+extension LogsRequest: NodeRequest {}

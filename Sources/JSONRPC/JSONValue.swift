@@ -57,6 +57,9 @@ public struct JSONObject: Sendable, Equatable {
     /// The number of members.
     public var count: Int { keys.count }
 
+    /// Objects are equal when they have the same members, whatever their order.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
+
     /// The members in key order.
     public var members: [(key: String, value: JSONValue)] {
         keys.compactMap { key in storage[key].map { (key, $0) } }

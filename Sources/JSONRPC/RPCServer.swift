@@ -50,6 +50,9 @@ public final class RPCServer: Sendable {
         var inFlight: [RequestID: InFlight] = [:]
         var earlyCancels: Set<RequestID> = []
         var earlyCancelOrder: [RequestID] = []
+        /// Ids answered recently: a cancel for one of them is late, not early, and is ignored.
+        var answered: Set<RequestID> = []
+        var answeredOrder: [RequestID] = []
         var stopContinuation: CheckedContinuation<Void, Never>?
         var stopRequested = false
     }
@@ -245,11 +248,18 @@ public final class RPCServer: Sendable {
                 return nil
             }
             if isInitialize { state.lifecycle = .initializing }
+            if state.answered.remove(id) != nil { state.answeredOrder.removeAll { $0 == id } }
             let key = id
             let task = Task { [self] in
                 await execute(handler, params: params, context: context, isInitialize: isInitialize)
                 self.state.withLock { state in
                     if state.inFlight[key]?.context === context { state.inFlight[key] = nil }
+                    if state.answered.insert(key).inserted {
+                        state.answeredOrder.append(key)
+                        if state.answeredOrder.count > Self.earlyCancelLimit {
+                            state.answered.remove(state.answeredOrder.removeFirst())
+                        }
+                    }
                 }
             }
             if id != .null {
@@ -301,6 +311,7 @@ public final class RPCServer: Sendable {
     private func cancel(_ id: RequestID) {
         let entry = state.withLock { state -> InFlight? in
             if let entry = state.inFlight[id] { return entry }
+            if state.answered.contains(id) { return nil }  // late: the request was already answered
             if state.earlyCancels.insert(id).inserted {
                 state.earlyCancelOrder.append(id)
                 if state.earlyCancelOrder.count > Self.earlyCancelLimit {
@@ -328,13 +339,19 @@ public final class RPCServer: Sendable {
 
     private func waitForTasks(_ tasks: [Task<Void, Never>], grace: Duration) async {
         guard !tasks.isEmpty else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for task in tasks { await task.value }
+        let resumed = Mutex(false)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeOnce: @Sendable () -> Void = {
+                if resumed.withLock({ done in defer { done = true }; return !done }) { continuation.resume() }
             }
-            group.addTask { try? await Task.sleep(for: grace) }
-            await group.next()
-            group.cancelAll()
+            Task {
+                for task in tasks { await task.value }
+                resumeOnce()
+            }
+            Task {
+                try? await Task.sleep(for: grace)
+                resumeOnce()
+            }
         }
     }
 

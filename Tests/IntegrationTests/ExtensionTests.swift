@@ -181,7 +181,7 @@ struct ExtensionTests {
         try await withWorker { worker, scope in
             let id = try await Self.node(
                 worker, scope,
-                extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "echo one; echo two; echo err >&2; sleep 2; echo three; sleep 600"]]])
+                extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "echo one; echo two; echo err >&2; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo three; sleep 600"]]])
             try await eventually {
                 (try await worker.result("logs", ["externalId": .string(id)]))["stdout"]?.string?.contains("two") == true
             }
@@ -197,6 +197,8 @@ struct ExtensionTests {
             #expect(since["stdout"] == "")
 
             let follow = worker.start("logs", ["externalId": .string(id), "follow": true, "tail": 0])
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/tmp/go", "content": ""])
             try await eventually(timeout: .seconds(10)) {
                 worker.notifications(for: follow).compactMap { $0["data"]?.string }.joined().contains("three")
             }

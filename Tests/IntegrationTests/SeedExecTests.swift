@@ -204,10 +204,12 @@ struct ExecTests {
             let fast = worker.start("healthCheck")
             let fastResponse = try await worker.response(.integer(fast))
             #expect(fastResponse.result?["healthy"] == true)
-            let order = worker.lines.compactMap(\.id)
-            #expect(!order.contains(.integer(slow)))
             let slowResponse = try await worker.response(.integer(slow))
             #expect(slowResponse.result?["exitCode"] == 0)
+            let order = worker.lines.compactMap(\.id)
+            let fastIndex = try #require(order.firstIndex(of: .integer(fast)))
+            let slowIndex = try #require(order.firstIndex(of: .integer(slow)))
+            #expect(fastIndex < slowIndex)
             // fifty at once on one worker
             let ids = (0..<50).map { index in
                 worker.start("exec", ["externalId": .string(id), "command": ["sh", "-c", .string("sleep 0.2; exit \(index % 7)")]])

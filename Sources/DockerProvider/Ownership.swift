@@ -1,0 +1,66 @@
+import DockerEngine
+import Foundation
+import JSONRPC
+import Synchronization
+
+/// `reap`: removes this owner's nodes that the orchestrator no longer knows.
+public struct ReapRequest: RPCMethod {
+    public static let name = "reap"
+    public typealias Result = ReapResult
+    public var keep: [String]?
+}
+
+/// What `reap` answers.
+public struct ReapResult: Encodable, Sendable {
+    public var removed: [String]
+}
+
+extension DockerProvider {
+    /// The label naming the worker instance (`config.ownerId`) that made a container, volume or image.
+    static let ownerLabel = "openlattice.owner"
+
+    /// Whether the worker may act on `container`: it carries `openlattice.managed=true`, or the
+    /// config allows unlabelled containers.
+    func isManaged(_ container: ContainerInspect) -> Bool {
+        config.manageUnlabeled || container.config?.labels?[Labels.managed] == "true"
+    }
+
+    /// The full id of a container the worker may act on; anything else is "no such node" (-32004).
+    /// Full ids already checked are remembered (labels cannot change), names are checked each time.
+    func owned(_ externalId: String) async throws -> String {
+        try Validation.checkExternalID(externalId)
+        if ownedIDs.withLock({ $0.contains(externalId) }) { return externalId }
+        let container = try await inspectContainer(externalId)
+        guard isManaged(container) else {
+            throw ProviderError(
+                code: .notFound, reason: "no such node: \(externalId) (the container is not managed by OpenLattice)")
+        }
+        ownedIDs.withLock { ids in
+            if ids.count > 10_000 { ids.removeAll() }
+            ids.insert(container.id)
+        }
+        return container.id
+    }
+
+    /// Removes this owner's managed containers (with their anonymous volumes) that are not in `keep`.
+    public func reap(keep: [String]) async throws -> ReapResult {
+        guard let ownerID = config.ownerId else {
+            throw InvalidParams(field: "config.ownerId", reason: "must be set in initialize for reap")
+        }
+        let filters = String(
+            decoding: try encodeJSON(["label": ["\(Labels.managed)=true", "\(Self.ownerLabel)=\(ownerID)"]]), as: UTF8.self)
+        let containers = try await client.send(
+            HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", filters)])), as: [ContainerSummary].self)
+        var removed: [String] = []
+        for container in containers {
+            let names = (container.names ?? []).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+            let kept = keep.contains { key in
+                !key.isEmpty && (container.id == key || container.id.hasPrefix(key) || names.contains(key))
+            }
+            guard !kept else { continue }
+            try await destroy(container.id)
+            removed.append(container.id)
+        }
+        return ReapResult(removed: removed.sorted())
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// Issue 5: ownership, reaping after a crash, secrets, and no orphans from failed provisions.
+@Suite("hardening")
+struct HardeningTests {
+    @Test func unlabelledContainersCannotBeTouched() async throws {
+        try await withWorker { worker, scope in
+            let foreign = try #require(
+                Docker.lines(["run", "-d", "--label", "openlattice.test=\(scope.id)", "--name", scope.name("foreign"), Docker.image, "sleep", "300"]).first)
+            for (method, params) in [
+                ("destroy", ["externalId": JSONValue.string(foreign)]),
+                ("exec", ["externalId": .string(foreign), "command": ["touch", "/tmp/touched"]]),
+                ("stop", ["externalId": .string(foreign)]),
+                ("pause", ["externalId": .string(foreign)]),
+                ("snapshot", ["externalId": .string(foreign)]),
+                ("files.write", ["externalId": .string(foreign), "path": "/tmp/touched", "content": "x"]),
+                ("files.read", ["externalId": .string(foreign), "path": "/etc/passwd"]),
+                ("logs", ["externalId": .string(scope.name("foreign"))]),
+            ] as [(String, [String: JSONValue])] {
+                var object = JSONObject()
+                for (key, value) in params { object[key] = value }
+                let response = try await worker.call(method, .object(object))
+                #expect(response.errorCode == -32004, "\(method)")
+            }
+            #expect(try await worker.result("inspect", ["externalId": .string(foreign)])["status"] == "terminated")
+            let engine = try #require(Docker.inspect(foreign))
+            #expect(engine["State"]?["Running"] == true)
+            #expect(Docker.run(["exec", foreign, "test", "-e", "/tmp/touched"]).status != 0)
+            #expect(try await worker.result("list", ["labels": scope.labels]) == [])
+        }
+        // unless the operator says otherwise
+        try await withWorker(config: ["manageUnlabeled": true]) { worker, scope in
+            let foreign = try #require(
+                Docker.lines(["run", "-d", "--label", "openlattice.test=\(scope.id)", Docker.image, "sleep", "300"]).first)
+            let result = try await worker.result("exec", ["externalId": .string(foreign), "command": ["echo", "ok"]])
+            #expect(result["stdout"] == "ok\n")
+        }
+    }
+
+    @Test func reapRemovesOnlyThisOwnersForgottenNodes() async throws {
+        let ownerA = "owner-a-\(UUID().uuidString.prefix(6))"
+        let ownerB = "owner-b-\(UUID().uuidString.prefix(6))"
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        let workerA = try WorkerProcess()
+        try await workerA.initialize(["ownerId": .string(ownerA)])
+        let workerB = try WorkerProcess()
+        try await workerB.initialize(["ownerId": .string(ownerB)])
+        func provision(_ worker: WorkerProcess, volumes: Bool = false) async throws -> String {
+            var spec: JSONObject = JSONObject()
+            spec["runtime"] = ["image": .string(Docker.image)]
+            spec["labels"] = scope.labels
+            if volumes { spec["volumes"] = [["target": "/scratch"]] }
+            let node = try await worker.result("provision", ["spec": .object(spec)])
+            return try #require(node["externalId"]?.string)
+        }
+        let keptA = try await provision(workerA)
+        let lostA = try await provision(workerA, volumes: true)
+        let nodeB = try await provision(workerB)
+        let unlabelled = Docker.lines(["run", "-d", "--label", "openlattice.test=\(scope.id)", Docker.image, "sleep", "300"]).first ?? ""
+        #expect(Docker.inspect(keptA)?["Config"]?["Labels"]?["openlattice.owner"]?.string == ownerA)
+        let anonymous = Docker.inspect(lostA)?["Mounts"]?[0]?["Name"]?.string ?? ""
+
+        // worker A "crashes" and a new one with the same owner starts
+        _ = try await workerA.closeInput()
+        let restarted = try WorkerProcess()
+        try await restarted.initialize(["ownerId": .string(ownerA)])
+        let reaped = try await restarted.result("reap", ["keep": [.string(String(keptA.prefix(12)))]])
+        #expect(reaped["removed"] == [.string(lostA)])
+        #expect(Docker.exists(keptA))
+        #expect(!Docker.exists(lostA))
+        #expect(Docker.inspect(anonymous, type: "volume") == nil)
+        #expect(Docker.exists(nodeB))
+        #expect(Docker.exists(unlabelled))
+        let withoutOwner = try WorkerProcess()
+        try await withoutOwner.initialize()
+        #expect(try await withoutOwner.call("reap", ["keep": []]).errorCode == -32602)
+        for worker in [restarted, workerB, withoutOwner] { _ = try await worker.closeInput() }
+    }
+
+    @Test func secretEnvNeverReachesTheEnginesViewOrTheLogs() async throws {
+        let secret = "s3cr3t-\(UUID().uuidString)"
+        try await withWorker(arguments: ["--log-level", "trace"]) { worker, scope in
+            let node = try await worker.result(
+                "provision",
+                ["spec": ["runtime": ["image": .string(Docker.image), "env": ["PLAIN": "visible"],
+                                      "secretEnv": ["API_TOKEN": .string(secret), "QUOTED": "it's \"fine\" $HOME"],
+                                      "command": ["sh", "-c", "echo \"$API_TOKEN|$QUOTED\" > /tmp/seen; sleep 300"]],
+                          "labels": scope.labels]])
+            let id = try #require(node["externalId"]?.string)
+            try await eventually {
+                let seen = try await worker.result("files.read", ["externalId": .string(id), "path": "/tmp/seen"])
+                return seen["content"]?.string == "\(secret)|it's \"fine\" $HOME\n"
+            }
+            let engineView = String(decoding: Docker.run(["inspect", id]).stdout, as: UTF8.self)
+            #expect(engineView.contains("PLAIN=visible"))
+            #expect(!engineView.contains(secret))
+            for execID in Docker.inspect(id)?["ExecIDs"]?.array?.compactMap(\.string) ?? [] {
+                #expect(!Docker.api("/exec/\(execID)/json").contains(secret))
+            }
+            #expect(!worker.stderrText.contains(secret))
+            // a bad secret key is named without its value
+            let bad = try await worker.call(
+                "provision", ["spec": ["runtime": ["image": .string(Docker.image), "secretEnv": ["BAD-KEY": .string(secret)]], "labels": scope.labels]])
+            #expect(bad.errorCode == -32602)
+            #expect(!bad.errorMessage.contains(secret))
+            #expect(!String(decoding: JSONWriter.encode(bad.raw), as: UTF8.self).contains(secret))
+        }
+    }
+
+    @Test func failedStartLeavesNoContainerOrVolume() async throws {
+        try await withWorker { worker, scope in
+            let response = try await worker.call(
+                "provision",
+                ["spec": ["runtime": ["image": .string(Docker.image), "command": ["/no/such/binary"]], "labels": scope.labels,
+                          "volumes": [["target": "/scratch"]]]])
+            #expect(response.error != nil)
+            #expect(response.errorMessage.hasPrefix("[docker] provision failed:"))
+            #expect(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty)
+            let left = Docker.lines(["volume", "ls", "-q", "--filter", "label=openlattice.test=\(scope.id)"])
+            #expect(left.isEmpty, "anonymous volumes left: \(left)")
+            let missingImage = try await worker.call(
+                "provision", ["spec": ["runtime": ["image": "openlattice-test/does-not-exist:1", "pullPolicy": "never"], "labels": scope.labels]])
+            #expect(missingImage.errorCode == -32004)
+        }
+    }
+
+    @Test func cancelledProvisionLeavesNothing() async throws {
+        try await withWorker { worker, scope in
+            // Cancel at several points of the provision's progress.
+            for delay in [0, 20, 60, 120, 250] {
+                let request = worker.start(
+                    "provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels, "volumes": [["target": "/v"]]]])
+                try await Task.sleep(for: .milliseconds(delay))
+                worker.notify("$/cancelRequest", ["id": .integer(request)])
+                let response = try await worker.response(.integer(request))
+                if response.errorCode == -32800 {
+                    try await eventually {
+                        Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty
+                            && Docker.lines(["volume", "ls", "-q", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty
+                    }
+                } else {
+                    // finished before the cancel arrived: it is a normal node
+                    let id = try #require(response.result?["externalId"]?.string)
+                    _ = try await worker.call("destroy", ["externalId": .string(id)])
+                }
+            }
+        }
+    }
+}
