@@ -8,6 +8,7 @@ named as mock-backed; everything else runs against the real engine.
 import http.server
 import json
 import os
+import signal
 import socketserver
 import sys
 
@@ -56,6 +57,8 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 if __name__ == "__main__":
+    # Exit on SIGTERM even when the parent started us with SIGTERM ignored (dispositions are inherited).
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     path = sys.argv[1]
     if os.path.exists(path):
         os.unlink(path)

@@ -6,8 +6,9 @@
 #
 # The service listens on unix:///var/run/olw-podman.sock. Podman 4.3 starts containers only once
 # /etc/containers/containers.conf lowers default_ulimits; this script sets that, keeping whatever
-# else the file holds. Runs as root; needs the first Docker engine to hold
-# openlattice-test/busybox:latest (scripts/setup.sh builds it).
+# else the file holds, and marks the loopback test registry 127.0.0.1:5000 as plain HTTP (a drop-in
+# in /etc/containers/registries.conf.d/; Docker already treats loopback registries so). Runs as
+# root; copies the first Docker engine's openlattice-test/* images in (scripts/setup.sh builds them).
 set -euo pipefail
 log() { echo "[podman-service] $*" >&2; }
 
@@ -16,6 +17,8 @@ PIDFILE=/var/run/olw-podman.pid
 LOGFILE=/var/log/olw-podman.log
 CONF=/etc/containers/containers.conf
 ULIMITS='default_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]'
+# Docker treats loopback registries as insecure (plain HTTP); Podman must be told (scripts/registry.sh's registry).
+REGISTRIES_DROPIN=/etc/containers/registries.conf.d/50-olw-loopback.conf
 IMAGE=openlattice-test/busybox:latest
 FIRST=${OPENLATTICE_TEST_DOCKER_HOST:-unix:///var/run/docker.sock}
 
@@ -66,9 +69,15 @@ running_pid() {
   kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = podman ] && echo "$pid"
 }
 
+write_registries() {
+  mkdir -p "$(dirname "$REGISTRIES_DROPIN")"
+  printf '[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n' > "$REGISTRIES_DROPIN"
+}
+
 start() {
   install_podman
   write_conf
+  write_registries
   if running_pid >/dev/null && ping; then
     log "already running (pid $(running_pid))"
   else
@@ -84,17 +93,24 @@ start() {
     fi
   fi
   log "service answers: $(curl -s --unix-socket "$SOCKET" http://localhost/version | head -c 120)"
-  if ! podman image exists "$IMAGE"; then
-    log "loading $IMAGE"
-    docker -H "$FIRST" save "$IMAGE" | podman load >&2
-  fi
-  # podman may have named it localhost/openlattice-test/busybox:latest; the tests use the short name.
-  if ! podman image exists "$IMAGE" || ! curl -sf --unix-socket "$SOCKET" "http://localhost/images/$IMAGE/json" >/dev/null; then
-    podman tag "localhost/$IMAGE" "$IMAGE" 2>/dev/null || podman tag "$(podman images -q --filter reference="*/$IMAGE" | head -1)" "$IMAGE"
-  fi
-  curl -sf --unix-socket "$SOCKET" "http://localhost/images/$IMAGE/json" >/dev/null \
-    || { log "$IMAGE does not resolve through the service"; exit 1; }
-  log "ready: DOCKER_HOST=unix://$SOCKET ($(podman images --format '{{.Repository}}:{{.Tag}}' | grep busybox | tr '\n' ' '))"
+  # Every local test image of the first engine (busybox, tailscale, noshell, ...), so the core suite can run here too.
+  local images image
+  image_id() { echo "${1#sha256:}"; }  # podman prints ids without the prefix
+  images=$(docker -H "$FIRST" images --format '{{.Repository}}:{{.Tag}}' | grep '^openlattice-test/' || true)
+  echo "$images" | grep -qxF "$IMAGE" || { log "the first engine has no $IMAGE (run scripts/setup.sh)"; exit 1; }
+  for image in $images; do
+    if [ "$(image_id "$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null)")" != "$(image_id "$(docker -H "$FIRST" image inspect --format '{{.Id}}' "$image")")" ]; then
+      log "loading $image"
+      docker -H "$FIRST" save "$image" | podman load >&2
+    fi
+    # podman may name it localhost/<name>; the tests use the short name, so make sure it resolves through the API.
+    if ! curl -sf --unix-socket "$SOCKET" "http://localhost/images/$image/json" >/dev/null; then
+      podman tag "localhost/$image" "$image"
+    fi
+    curl -sf --unix-socket "$SOCKET" "http://localhost/images/$image/json" >/dev/null \
+      || { log "$image does not resolve through the service"; exit 1; }
+  done
+  log "ready: DOCKER_HOST=unix://$SOCKET ($(podman images --format '{{.Repository}}:{{.Tag}}' | grep openlattice-test/ | tr '\n' ' '))"
 }
 
 stop() {

@@ -12,8 +12,8 @@
 #   /tmp/olw-tls/wrong/{ca,cert,key}.pem     a client signed by another CA (ca.pem is the real CA,
 #                                            so the server is trusted but the engine refuses the client)
 # It has its own bridge (olwbr0, 172.29.0.1/24): never --bridge=none, which removes the first
-# engine's docker0. It runs as root, as the first engine does. Requires the first engine to hold
-# openlattice-test/busybox:latest (scripts/setup.sh builds it).
+# engine's docker0. It runs as root, as the first engine does. Copies the first engine's
+# openlattice-test/* images into it (scripts/setup.sh builds them).
 set -euo pipefail
 log() { echo "[second-engine] $*" >&2; }
 
@@ -126,10 +126,17 @@ start() {
   fi
   log "engine answers over TLS: $(curl -s --cacert "$TLS/ca.pem" --cert "$TLS/client/cert.pem" --key "$TLS/client/key.pem" \
     "https://127.0.0.1:$PORT/version" | head -c 120)"
-  if ! docker -H "unix://$SOCKET" image inspect "$IMAGE" >/dev/null 2>&1; then
-    log "loading $IMAGE"
-    docker -H "$FIRST" save "$IMAGE" | docker -H "unix://$SOCKET" load >&2
-  fi
+  # Every local test image of the first engine (busybox, tailscale, noshell, ...), so the core suite can run here too.
+  local images image
+  image_id() { echo "${1#sha256:}"; }  # podman prints ids without the prefix
+  images=$(docker -H "$FIRST" images --format '{{.Repository}}:{{.Tag}}' | grep '^openlattice-test/' || true)
+  echo "$images" | grep -qxF "$IMAGE" || { log "the first engine has no $IMAGE (run scripts/setup.sh)"; exit 1; }
+  for image in $images; do
+    if [ "$(image_id "$(docker -H "unix://$SOCKET" image inspect --format '{{.Id}}' "$image" 2>/dev/null)")" != "$(image_id "$(docker -H "$FIRST" image inspect --format '{{.Id}}' "$image")")" ]; then
+      log "loading $image"
+      docker -H "$FIRST" save "$image" | docker -H "unix://$SOCKET" load >&2
+    fi
+  done
   log "ready: DOCKER_HOST=tcp://127.0.0.1:$PORT DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$TLS/client"
 }
 

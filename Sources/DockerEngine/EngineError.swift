@@ -56,6 +56,12 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         let text = String(cString: curl_easy_strerror(result))
         let extra = detail.isEmpty || detail == text ? "" : " (\(detail))"
         let code: Code
+        // A client certificate the engine refuses arrives as an alert after the TLS 1.3 handshake: a receive error.
+        if result == CURLE_RECV_ERROR || result == CURLE_SEND_ERROR,
+            detail.contains("SSL") || detail.contains("TLS") || detail.contains("alert")
+        {
+            return EngineError(code: .tls, reason: "TLS failed: \(text)\(extra)", curlCode: Int(result.rawValue))
+        }
         switch result {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_GOT_NOTHING,
             CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:

@@ -6,8 +6,8 @@ import Synchronization
 /// feeds it from libcurl's callbacks, and the task that awaits its head and body.
 ///
 /// In collecting mode the body is gathered and handed over whole on completion; in streaming
-/// mode chunks are handed over as they come, and the transfer pauses libcurl (not the thread)
-/// once `highWater` bytes wait unread, resuming it when the reader catches up.
+/// mode bytes are handed over as they come (coalesced while the reader is busy), and the transfer
+/// pauses libcurl (not the thread) once `highWater` bytes wait unread, resuming when the reader takes them.
 final class Transfer: @unchecked Sendable {
     enum Mode {
         case collect
@@ -18,9 +18,8 @@ final class Transfer: @unchecked Sendable {
         var headers: [(name: String, value: String)] = []
         var head: ResponseHead?
         var headWaiter: CheckedContinuation<ResponseHead, any Error>?
-        var chunks: [[UInt8]] = []
-        var chunkIndex = 0
-        var bufferedBytes = 0
+        /// Body bytes not yet taken by the reader, coalesced: a reader that falls behind takes them in one piece.
+        var pending: [UInt8] = []
         var collected: [UInt8] = []
         var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
         var completion: Result<Void, EngineError>?
@@ -33,7 +32,6 @@ final class Transfer: @unchecked Sendable {
     let easy: UnsafeMutableRawPointer
     let mode: Mode
     private let highWater: Int
-    private let lowWater: Int
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyStorage: UnsafeMutableRawBufferPointer?
     /// libcurl's own words about a failure (CURLOPT_ERRORBUFFER).
@@ -47,7 +45,6 @@ final class Transfer: @unchecked Sendable {
         self.easy = easy
         self.mode = mode
         self.highWater = highWater
-        self.lowWater = highWater / 4
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
@@ -184,12 +181,11 @@ final class Transfer: @unchecked Sendable {
                 state.bodyWaiter = nil
                 return .deliver(waiter, Array(bytes))
             }
-            if state.bufferedBytes >= highWater {
+            if state.pending.count >= highWater {
                 state.paused = true
                 return .pause
             }
-            state.chunks.append(Array(bytes))
-            state.bufferedBytes += bytes.count
+            state.pending.append(contentsOf: bytes)
             return .consumed
         }
         switch action {
@@ -290,16 +286,11 @@ final class Transfer: @unchecked Sendable {
                     case wait(unpause: Bool)
                 }
                 let ready = state.withLock { state -> Ready in
-                    if state.chunkIndex < state.chunks.count {
-                        let chunk = state.chunks[state.chunkIndex]
-                        state.chunkIndex += 1
-                        if state.chunkIndex == state.chunks.count {
-                            state.chunks.removeAll(keepingCapacity: true)
-                            state.chunkIndex = 0
-                        }
-                        state.bufferedBytes -= chunk.count
-                        let unpause = state.paused && state.bufferedBytes <= lowWater
-                        if unpause { state.paused = false }
+                    if !state.pending.isEmpty {
+                        let chunk = state.pending
+                        state.pending = []
+                        let unpause = state.paused
+                        state.paused = false
                         return .chunk(chunk, unpause: unpause)
                     }
                     switch state.completion {

@@ -14,6 +14,8 @@ public final class DockerProvider: Sendable {
     let stats: StatsMonitor
     /// Full ids of containers already known to be managed.
     let ownedIDs = Mutex<Set<String>>([])
+    /// The engine's version details, read once per connection to it (cleared when it is unreachable).
+    private let engineInfo = Mutex<HealthResult.EngineInfo?>(nil)
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {
@@ -152,7 +154,21 @@ public final class DockerProvider: Sendable {
                 query.append(("tag", "latest"))
             }
         }
-        let stream = try await client.stream(HTTPRequest(.post, target("/images/create", query)))
+        var headers: [(name: String, value: String)] = []
+        if let auth = RegistryAuth.headerValue(
+            for: image, configured: config.registryAuth, environment: ProcessInfo.processInfo.environment)
+        {
+            headers.append(("X-Registry-Auth", auth))
+        }
+        let stream: ResponseStream
+        do {
+            stream = try await client.stream(HTTPRequest(.post, target("/images/create", query), headers: headers))
+        } catch let error as EngineError where error.code == .http {
+            throw ProviderError(
+                code: error.status == 404 ? .notFound : .engineError,
+                reason: "pulling \(image) failed: \(error.engineMessage ?? error.reason)",
+                status: error.status, engineMessage: error.engineMessage)
+        }
         var lines = JSONLineSplitter()
         for try await chunk in stream {
             for line in lines.feed(chunk) {
@@ -424,16 +440,20 @@ public final class DockerProvider: Sendable {
             let elapsed = ContinuousClock.now - start
             let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             var result = HealthResult(healthy: true, latencyMs: (latency * 1000).rounded() / 1000)
-            if let version = try? await client.send(HTTPRequest(.get, "/version"), as: SystemVersion.self) {
-                result.engine = .init(
+            result.engine = engineInfo.withLock { $0 }
+            if result.engine == nil, let version = try? await client.send(HTTPRequest(.get, "/version"), as: SystemVersion.self) {
+                let info = HealthResult.EngineInfo(
                     version: version.version ?? "", apiVersion: "\(try await client.apiVersion())", os: version.os ?? "",
                     arch: version.arch ?? "")
+                engineInfo.withLock { $0 = info }
+                result.engine = info
             }
             return result
         } catch {
             let elapsed = ContinuousClock.now - start
             let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             let reason = (error as? EngineError)?.reason ?? "\(error)"
+            engineInfo.withLock { $0 = nil }
             return HealthResult(healthy: false, latencyMs: latency, message: "the Docker engine is unreachable: \(reason)")
         }
     }

@@ -164,19 +164,22 @@ final class ExecOutputSink: Sendable {
 
     private func send(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) async throws {
         var frame: [UInt8] = []
-        frame.reserveCapacity(bytes.count + 128)
+        frame.reserveCapacity(bytes.count * 4 / 3 + 160)  // room for base64 or light escaping, and the newline
         frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
         frame.append(contentsOf: context.idJSON)
         frame.append(contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
         switch encoding {
         case .base64:
             frame.append(UInt8(ascii: "\""))
-            frame.append(contentsOf: Data(bytes).base64EncodedData())
+            Base64.append(bytes, to: &frame)
             frame.append(UInt8(ascii: "\""))
         case .utf8:
-            var text = state.withLock { $0.decoders[stream, default: .init()].decode(bytes) }
-            if text.isEmpty { return }
-            text.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame) }
+            let empty = state.withLock { state -> Bool in
+                var decoder = state.decoders[stream, default: .init()]
+                defer { state.decoders[stream] = decoder }
+                return !decoder.decode(bytes, appendingJSONStringTo: &frame)
+            }
+            if empty { return }
         }
         frame.append(contentsOf: "}}".utf8)
         guard await context.notify(frame: frame) else { throw CancellationError() }
@@ -203,7 +206,7 @@ final class ExecOutputSink: Sendable {
         let (stdout, stderr) = state.withLock { ($0.stdout, $0.stderr) }
         switch encoding {
         case .utf8: return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-        case .base64: return (Data(stdout).base64EncodedString(), Data(stderr).base64EncodedString())
+        case .base64: return (Base64.encode(stdout), Base64.encode(stderr))
         }
     }
 }

@@ -1,3 +1,5 @@
+import JSONRPC
+
 /// Decodes UTF-8 that arrives in chunks without breaking a character split across two of them;
 /// invalid bytes become U+FFFD.
 public struct UTF8ChunkDecoder: Sendable {
@@ -13,6 +15,20 @@ public struct UTF8ChunkDecoder: Sendable {
         let cut = Self.completePrefixLength(input)
         carry = Array(input[cut...])
         return String(decoding: input[..<cut], as: UTF8.self)
+    }
+
+    /// Decodes like ``decode(_:)`` but appends the text as a quoted JSON string to `frame`, skipping
+    /// the `String` when the bytes are plain ASCII. Returns false (appending nothing) when there is no text yet.
+    public mutating func decode(_ bytes: ArraySlice<UInt8>, appendingJSONStringTo frame: inout [UInt8]) -> Bool {
+        if carry.isEmpty, bytes.allSatisfy({ $0 < 0x80 }) {
+            guard !bytes.isEmpty else { return false }
+            bytes.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &frame) }
+            return true
+        }
+        var text = decode(bytes)
+        guard !text.isEmpty else { return false }
+        text.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame) }
+        return true
     }
 
     /// Ends the stream: a dangling partial character becomes U+FFFD.

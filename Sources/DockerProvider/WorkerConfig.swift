@@ -20,6 +20,8 @@ public struct WorkerConfig: Sendable {
     public var requestTimeoutMs = 60_000
     /// TLS client material for a TCP engine.
     public var tls: TLSPaths?
+    /// Registry credentials by registry host (`config.registryAuth`).
+    public var registryAuth: [String: RegistryAuthEntry]?
     /// Whether containers without `openlattice.managed=true` may be acted on.
     public var manageUnlabeled = false
     /// Names this worker instance: every container, volume and snapshot it makes carries
@@ -47,7 +49,14 @@ public struct WorkerConfig: Sendable {
 
     /// Defaults overridden by `DOCKER_HOST`, `DOCKER_API_VERSION`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`.
     public init(environment: [String: String]) {
-        if let host = environment["DOCKER_HOST"], !host.isEmpty { self.host = host }
+        if let host = environment["DOCKER_HOST"], !host.isEmpty {
+            self.host = host
+        } else if let context = try? DockerContext.resolve(environment: environment) {
+            self.host = context.host
+            if context.usesTLS {
+                tls = TLSPaths(ca: context.caPath, cert: context.certPath, key: context.keyPath, verify: !context.skipTLSVerify)
+            }
+        }
         if let version = environment["DOCKER_API_VERSION"], !version.isEmpty { apiVersion = version }
         if let verify = environment["DOCKER_TLS_VERIFY"], !verify.isEmpty, verify != "0" {
             let home = environment["HOME"] ?? "/root"
@@ -66,6 +75,7 @@ public struct WorkerConfig: Sendable {
         public var snapshotRepository: String?
         public var requestTimeoutMs: Int?
         public var tls: TLSPaths?
+        public var registryAuth: [String: RegistryAuthEntry]?
         public var manageUnlabeled: Bool?
         public var ownerId: String?
     }
@@ -80,6 +90,7 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.snapshotRepository { snapshotRepository = value }
         if let value = overrides.requestTimeoutMs { requestTimeoutMs = value }
         if let value = overrides.tls { tls = value }
+        if let value = overrides.registryAuth { registryAuth = value }
         if let value = overrides.manageUnlabeled { manageUnlabeled = value }
         if let value = overrides.ownerId { ownerId = value }
     }

@@ -258,9 +258,11 @@ func withFakeEngine(_ body: (String) async throws -> Void) async throws {
     process.arguments = ["python3", root.appendingPathComponent("scripts/fake-engine.py").path, socket]
     let out = Pipe()
     process.standardOutput = out
+    process.standardError = FileHandle.nullDevice  // never hold the test runner's own pipes open
     try process.run()
     defer {
         process.terminate()
+        process.waitUntilExit()
         unlink(socket)
     }
     _ = out.fileHandleForReading.availableData  // "ready"
