@@ -43,8 +43,9 @@ extension DockerProvider {
                     return true
                 }
                 if let timeout = options.timeoutMs {
+                    // The deadline counts from the call's start, engine round trips included.
                     group.addTask {
-                        try await Task.sleep(for: .milliseconds(timeout))
+                        try await Task.sleep(until: started + .milliseconds(timeout), clock: .continuous)
                         return false
                     }
                 }
@@ -59,8 +60,9 @@ extension DockerProvider {
             throw error
         }
         if !finished {
+            // Answer at the deadline; the processes are killed right after, without holding the answer.
             stream.cancel()
-            await terminate(containerID: request.externalId, marker: marker)
+            terminateInBackground(containerID: request.externalId, marker: marker)
             let output = await sink.finish(exitCode: -1)
             return ExecResult(
                 exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),

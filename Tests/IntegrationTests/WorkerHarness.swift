@@ -56,6 +56,8 @@ final class WorkerProcess: @unchecked Sendable {
         var nextID: Int64 = 1000
         var stderr = Data()
         var closed = false
+        /// The method of each request sent with `start`, to check its response against openrpc.json.
+        var methods: [RequestID: String] = [:]
     }
 
     let process = Process()
@@ -124,9 +126,11 @@ final class WorkerProcess: @unchecked Sendable {
             return
         }
         var toResume: [(CheckedContinuation<Response, any Error>, Response)] = []
+        var toValidate: [(message: JSONValue, method: String?)] = []
         state.withLock { state in
             state.lines.append(Received(value: value))
             let messages: [JSONValue] = if case .array(let items) = value { items } else { [value] }
+            toValidate = messages.map { message in (message, message["id"].flatMap(requestID).flatMap { state.methods[$0] }) }
             for message in messages where message["method"] == nil {
                 guard let id = message["id"].flatMap(requestID) else { continue }
                 let response = Response(raw: message)
@@ -137,6 +141,7 @@ final class WorkerProcess: @unchecked Sendable {
                 }
             }
         }
+        for (message, method) in toValidate { OpenRPCValidator.recordMismatches(in: message, method: method) }
         for (waiter, response) in toResume { waiter.resume(returning: response) }
     }
 
@@ -169,6 +174,7 @@ final class WorkerProcess: @unchecked Sendable {
         object["id"] = .integer(id)
         object["method"] = .string(method)
         if let params { object["params"] = params }
+        state.withLock { $0.methods[.integer(id)] = method }
         write(JSONWriter.encode(.object(object)) + [0x0A])
         return id
     }

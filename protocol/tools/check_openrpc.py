@@ -15,8 +15,9 @@ Checks, each failure printed, exit status 1 if any:
   6. with --meta-schema FILE: the document validates against that copy of the OpenRPC meta-schema
      (https://github.com/open-rpc/meta-schema, schema.json; its "openrpc" enum placeholder is widened to
      accept any 1.x version);
-  7. with --worker BINARY: the worker's initialize result lists exactly the document's methods marked
-     x-status "implemented", plus any "planned" ones it already serves, and nothing the document lacks.
+  7. with --worker BINARY: the worker's initialize result matches InitializeResult and its `methods` list is
+     exactly the document's methods: a method the worker serves that the document lacks fails, a documented
+     method the worker does not serve fails, and so does a served method still marked x-status "planned".
 
 Needs only the `jsonschema` package (4.x).
 """
@@ -333,17 +334,21 @@ class Checker:
         result = response["result"]
         initialize = next(m for m in self.doc["methods"] if m["name"] == "initialize")
         self.check_example("worker initialize result", initialize["result"]["schema"], result)
-        served = set(result.get("methods", []))
+        served = result.get("methods", [])
+        if not isinstance(served, list):
+            self.fail("worker", f"initialize result's methods is not an array: {served!r}")
+            return
+        if len(set(served)) != len(served):
+            self.fail("worker", f"initialize lists a method twice: {sorted(n for n in set(served) if served.count(n) > 1)}")
+        served = set(served)
         documented = {m["name"]: m.get("x-status") for m in self.doc["methods"]}
         for name in sorted(served - set(documented)):
             self.fail("worker", f"serves {name!r}, which the document lacks")
-        for name, status in sorted(documented.items()):
-            if status == "implemented" and name not in served:
-                self.fail("worker", f"does not list {name!r}, which the document marks implemented")
-        planned_served = sorted(n for n in served if documented.get(n) == "planned")
-        if planned_served:
-            print(f"check_openrpc: the worker already serves planned methods: {', '.join(planned_served)}")
-
+        for name in sorted(set(documented) - served):
+            self.fail("worker", f"does not serve {name!r}, which the document describes (x-status {documented[name]!r})")
+        for name in sorted(served & set(documented)):
+            if documented[name] != "implemented":
+                self.fail("worker", f"serves {name!r}, which the document still marks x-status {documented[name]!r}")
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
