@@ -58,6 +58,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 if __name__ == "__main__":
     # Exit on SIGTERM even when the parent started us with SIGTERM ignored (dispositions are inherited).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     path = sys.argv[1]
     if os.path.exists(path):

@@ -84,6 +84,12 @@ struct Worker: AsyncParsableCommand {
                 errorData: JSONObject(["provider": .string("docker")])),
             logger: logger)
 
+        // A host may spawn us with SIGTERM blocked (the mask is inherited): unblock it, then take it
+        // through a dispatch source rather than a handler.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         signal(SIGTERM, SIG_IGN)
         let termination = DispatchSource.makeSignalSource(signal: SIGTERM)
         termination.setEventHandler { server.terminate() }

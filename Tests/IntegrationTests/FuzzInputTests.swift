@@ -39,9 +39,15 @@ struct FuzzInputTests {
         let subscription = "fuzz-subscription"
         await worker.request("events.subscribe", [:], id: .string(subscription))
 
-        var lines = generator.schemaCases()
+        // OLW_FUZZ_EXCLUDE=a,b drops the lines whose label contains a or b (to look past a known crash).
+        let excluded = (ProcessInfo.processInfo.environment["OLW_FUZZ_EXCLUDE"] ?? "").split(separator: ",").map(String.init)
+        func keep(_ line: FuzzLine) -> Bool { !excluded.contains { line.label.contains($0) } }
+        var lines = generator.schemaCases().filter(keep)
         print("[fuzz] \(lines.count) wrong-type cases from \(methods.count) methods")
-        while lines.count < 10_400 { lines.append(generator.randomLine()) }
+        while lines.count < 10_400 {
+            let line = generator.randomLine()
+            if keep(line) { lines.append(line) }
+        }
 
         // Feed in blocks, waiting for each block's tracked answers, with the 100 MB line in the middle.
         let blockSize = 400
@@ -66,20 +72,27 @@ struct FuzzInputTests {
             }
             sent += block
             // A fence: answered synchronously, so every synchronous answer before it is in.
-            let fence = try await worker.call("fuzz.fence", id: "fence-\(blockStart)", timeout: .seconds(60))
+            guard let fence = try? await worker.call("fuzz.fence", id: "fence-\(blockStart)", timeout: .seconds(60)) else {
+                let where_ = worker.process.isRunning ? "stopped answering" : "died"
+                Issue.record("the worker \(where_) in the block starting at line \(blockStart): \(Self.crashSummary(worker.stderrText))")
+                return
+            }
             #expect(fence["error"]?["code"] == -32601)
             for line in block {
                 for key in line.awaitedKeys {
                     do {
                         _ = try await worker.response(key, timeout: .seconds(60))
                     } catch {
-                        Issue.record("no answer to \(key) (\(line.label)): \(line.preview); stderr: \(worker.stderrText.suffix(1500))")
-                        guard worker.process.isRunning else { return }
+                        guard worker.process.isRunning else {
+                            Issue.record("the worker died in the block starting at line \(blockStart): \(Self.crashSummary(worker.stderrText))")
+                            return
+                        }
+                        Issue.record("no answer to \(key) (\(line.label)): \(line.preview)")
                     }
                 }
             }
             guard worker.process.isRunning else {
-                Issue.record("the worker died in the block starting at line \(blockStart): \(worker.stderrText.suffix(3000))")
+                Issue.record("the worker died in the block starting at line \(blockStart): \(Self.crashSummary(worker.stderrText))")
                 return
             }
         }
@@ -125,7 +138,7 @@ struct FuzzInputTests {
     @Test func outOfRangeRequestIDsAreNotAnsweredUnderAnotherID() async throws {
         let worker = try RawWorker()
         try await worker.initialize()
-        for line in [#"{"jsonrpc":"2.0","id":1e400,"method":"healthCheck"}"#, #"{"jsonrpc":"2.0","id":-1e400,"method":"list"}"#] {
+        for line in [#"{"jsonrpc":"2.0","id":1e400,"method":"healthCheck"}"#, #"{"jsonrpc":"2.0","id":-1e400,"method":"detectGpu"}"#] {
             await worker.write(Array(line.utf8) + [0x0A])
             _ = try await worker.call("fuzz.fence")
             try await Task.sleep(for: .milliseconds(300))  // let an asynchronous answer arrive
@@ -133,10 +146,10 @@ struct FuzzInputTests {
         // Acceptable: -32700 (number out of range) or -32600 (id unreadable), with id null, and the
         // method not run. Not acceptable: a result under id null.
         let answers = worker.messages.map(\.value).filter { $0["id"] == .null }
-        #expect(answers.count == 2, "\(answers)")
+        #expect(answers.count == 2, "\(answers.map { FuzzGenerator.text($0).prefix(200) })")
         for answer in answers {
             let code = answer["error"]?["code"]?.int
-            #expect(code == -32700 || code == -32600, "request with an out-of-range id was answered \(answer)")
+            #expect(code == -32700 || code == -32600, "request with an out-of-range id was answered \(FuzzGenerator.text(answer).prefix(300))")
         }
         worker.closeInput()
         _ = try await worker.waitForExit()
@@ -165,6 +178,13 @@ struct FuzzInputTests {
         sampling.cancel()
         if let memory = worker.memory { peak.withLock { $0 = max($0, memory.rss) } }
         return peak.withLock { $0 }
+    }
+
+    /// The lines of a crash report that say what and where.
+    static func crashSummary(_ stderr: String) -> String {
+        let lines = stderr.split(separator: "\n")
+        let interesting = lines.filter { $0.contains("Fatal error") || $0.contains("Crash") || $0.contains(" in openlattice") || $0.contains("at /work") }
+        return (interesting.isEmpty ? Array(lines.suffix(20)) : Array(interesting.prefix(14))).joined(separator: "\n")
     }
 
     static func asyncNullCount(_ messages: [RawMessage]) -> Int {

@@ -122,26 +122,29 @@ struct OpenRPCValidator: Sendable {
     private static let loadProblemReported = Mutex(false)
 
     /// Records an `Issue` for each way `message`, a line (or batch member) the worker wrote, does not
-    /// match openrpc.json: a response's result against the result schema of `method` (the method of
-    /// the request it answers, when known), an error against `ErrorObject`, a notification against its
-    /// `x-notifications` schema.
-    static func recordMismatches(in message: JSONValue, method: String?) {
+    /// match openrpc.json: a response's result against the result schema of the method of the
+    /// request it answers (`methods`: the methods sent under its id; a test may reuse an id, so the
+    /// result must match one of them; none known: only the envelope and an error's shape are checked),
+    /// an error against `ErrorObject`, a notification against its `x-notifications` schema.
+    static func recordMismatches(in message: JSONValue, methods: [String], test: String? = nil) {
         guard let validator = shared.validator else {
             if !loadProblemReported.withLock({ reported in defer { reported = true }; return reported }) {
                 Issue.record("openrpc.json: \(shared.problem ?? "not loaded")")
             }
             return
         }
-        let problems = validator.check(message: message, method: method)
-        guard !problems.isEmpty else { return }
+        let candidates: [String?] = methods.isEmpty ? [nil] : Array(Set(methods)).sorted()
+        let results = candidates.map { (method: $0, problems: validator.check(message: message, method: $0)) }
+        guard let first = results.first, !results.contains(where: { $0.problems.isEmpty }) else { return }
         let what: String
         if case .string(let name)? = message["method"] {
             what = "notification \(name)"
         } else {
-            what = "response to \(method ?? "a request sent raw") (id \(brief(message["id"] ?? .null)))"
+            let method = candidates.compactMap { $0 }.joined(separator: " or ")
+            what = "response to \(method.isEmpty ? "a request sent raw" : method) (id \(brief(message["id"] ?? .null)))"
         }
-        for problem in problems {
-            Issue.record("openrpc.json mismatch: \(what) at \(problem.path): \(problem.reason) -- message: \(brief(message, limit: 400))")
+        for problem in first.problems {
+            Issue.record("openrpc.json mismatch in \(test ?? "a test"): \(what) at \(problem.path): \(problem.reason) -- message: \(brief(message, limit: 400))")
         }
     }
 

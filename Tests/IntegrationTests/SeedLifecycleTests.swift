@@ -261,8 +261,8 @@ func withFakeEngine(_ body: (String) async throws -> Void) async throws {
     process.standardError = FileHandle.nullDevice  // never hold the test runner's own pipes open
     try process.run()
     defer {
-        process.terminate()
-        process.waitUntilExit()
+        // SIGKILL: the test runner's children may inherit SIGTERM blocked.
+        kill(process.processIdentifier, SIGKILL)
         unlink(socket)
     }
     _ = out.fileHandleForReading.availableData  // "ready"

@@ -56,15 +56,18 @@ final class WorkerProcess: @unchecked Sendable {
         var nextID: Int64 = 1000
         var stderr = Data()
         var closed = false
-        /// The method of each request sent with `start`, to check its response against openrpc.json.
-        var methods: [RequestID: String] = [:]
+        /// The methods of the requests sent with `start` under each id, to check responses against openrpc.json.
+        var methods: [RequestID: [String]] = [:]
     }
 
     let process = Process()
+    /// The test that started the worker, named in openrpc.json mismatches (found on the reader thread).
+    private let testName = Test.current?.name
     private let stdinPipe = Pipe()
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
     private let state = Mutex(State())
+    private let stderrBuffer = StderrBuffer()
 
     init(arguments: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: workerBinary)
@@ -77,23 +80,26 @@ final class WorkerProcess: @unchecked Sendable {
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
         try process.run()
+        // The reader threads hold the worker weakly: when a test lets go of it, deinit ends the process.
         let out = stdoutPipe.fileHandleForReading
-        Thread.detachNewThread { [self] in readLoop(out) }
+        Thread.detachNewThread { [weak self] in Self.readLoop(out, owner: self) }
         let err = stderrPipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
+        let stderrBuffer = self.stderrBuffer
+        Thread.detachNewThread {
             while true {
                 let data = err.availableData
                 if data.isEmpty { break }
-                state.withLock { $0.stderr.append(data) }
+                stderrBuffer.withLock { $0.append(data) }
             }
         }
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    private func readLoop(_ handle: FileHandle) {
+    private static func readLoop(_ handle: FileHandle, owner: WorkerProcess?) {
+        weak let owner = owner
         var framer = LineFramer(maxLineBytes: 1 << 30)
         let fd = handle.fileDescriptor
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -104,10 +110,14 @@ final class WorkerProcess: @unchecked Sendable {
             buffer.withUnsafeBytes { bytes in
                 framer.feed(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { event in
                     guard case .line(let line) = event else { return }
-                    accept(line)
+                    owner?.accept(line)
                 }
             }
         }
+        owner?.finishReading()
+    }
+
+    private func finishReading() {
         let waiters = state.withLock { state in
             state.closed = true
             defer { state.waiters = [:] }
@@ -126,11 +136,11 @@ final class WorkerProcess: @unchecked Sendable {
             return
         }
         var toResume: [(CheckedContinuation<Response, any Error>, Response)] = []
-        var toValidate: [(message: JSONValue, method: String?)] = []
+        var toValidate: [(message: JSONValue, methods: [String])] = []
         state.withLock { state in
             state.lines.append(Received(value: value))
             let messages: [JSONValue] = if case .array(let items) = value { items } else { [value] }
-            toValidate = messages.map { message in (message, message["id"].flatMap(requestID).flatMap { state.methods[$0] }) }
+            toValidate = messages.map { message in (message, message["id"].flatMap(requestID).flatMap { state.methods[$0] } ?? []) }
             for message in messages where message["method"] == nil {
                 guard let id = message["id"].flatMap(requestID) else { continue }
                 let response = Response(raw: message)
@@ -141,7 +151,7 @@ final class WorkerProcess: @unchecked Sendable {
                 }
             }
         }
-        for (message, method) in toValidate { OpenRPCValidator.recordMismatches(in: message, method: method) }
+        for (message, methods) in toValidate { OpenRPCValidator.recordMismatches(in: message, methods: methods, test: testName) }
         for (waiter, response) in toResume { waiter.resume(returning: response) }
     }
 
@@ -174,7 +184,7 @@ final class WorkerProcess: @unchecked Sendable {
         object["id"] = .integer(id)
         object["method"] = .string(method)
         if let params { object["params"] = params }
-        state.withLock { $0.methods[.integer(id)] = method }
+        state.withLock { $0.methods[.integer(id), default: []].append(method) }
         write(JSONWriter.encode(.object(object)) + [0x0A])
         return id
     }
@@ -229,7 +239,7 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Everything the worker wrote to stderr so far.
-    var stderrText: String { state.withLock { String(decoding: $0.stderr, as: UTF8.self) } }
+    var stderrText: String { stderrBuffer.withLock { String(decoding: $0, as: UTF8.self) } }
 
     /// Closes stdin and waits for the process to exit; returns its status and how long it took.
     func closeInput(timeout: Duration = .seconds(5)) async throws -> (status: Int32, elapsed: Duration) {
@@ -319,4 +329,10 @@ extension JSONValue {
     var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     var object: JSONObject? { if case .object(let o) = self { o } else { nil } }
     subscript(index: Int) -> JSONValue? { array.flatMap { index < $0.count ? $0[index] : nil } }
+}
+
+/// What a worker wrote to stderr, shared with the thread that reads it.
+final class StderrBuffer: Sendable {
+    private let data = Mutex(Data())
+    func withLock<T>(_ body: (inout Data) -> T) -> T { data.withLock { body(&$0) } }
 }
