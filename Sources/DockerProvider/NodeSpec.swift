@@ -142,11 +142,15 @@ public struct CreateBodyBuilder: Sendable {
         for (key, _) in spec.runtime?.secretEnv?.entries ?? [] where !Validation.isShellName(key) {
             throw fail("runtime.secretEnv.\(key)", "must be a shell variable name ([A-Za-z_][A-Za-z0-9_]*)")
         }
-        if let cores = spec.cpu?.cores, !(cores > 0 && cores.isFinite) { throw fail("cpu.cores", "must be a positive number") }
-        if let size = spec.memory?.sizeGiB, !(size > 0 && size.isFinite) { throw fail("memory.sizeGiB", "must be a positive number") }
+        if let cores = spec.cpu?.cores, !(cores > 0 && cores <= 1_000_000) {
+            throw fail("cpu.cores", "must be a positive number no larger than 1000000")
+        }
+        if let size = spec.memory?.sizeGiB, !(size > 0 && size <= 1_000_000) {
+            throw fail("memory.sizeGiB", "must be a positive number no larger than 1000000")
+        }
         if let gpu = spec.gpu {
             guard gpuAvailable else { throw fail("gpu", "requested, but this engine has no GPU (no nvidia runtime; set gpuAvailable or call detectGpu)") }
-            if gpu.count < 1 { throw fail("gpu.count", "must be at least 1") }
+            if !(1...1024).contains(gpu.count) { throw fail("gpu.count", "must be between 1 and 1024") }
         }
         for (index, port) in (spec.network?.ports ?? []).enumerated() {
             if !(1...65535).contains(port.port) { throw fail("network.ports[\(index)].port", "must be between 1 and 65535") }

@@ -9,8 +9,8 @@ public enum RequestID: Hashable, Sendable, CustomStringConvertible {
         switch value {
         case .string(let string): self = .string(string)
         case .integer(let integer): self = .integer(integer)
-        case .double(let double): self = .double(double)
         case .null: self = .null
+        // Fractional or out-of-range numbers could not be echoed back exactly: not a usable id.
         default: return nil
         }
     }
@@ -154,7 +154,7 @@ enum IncomingMessage: Sendable {
         var id: RequestID? = nil
         if let rawID = object["id"] {
             guard let parsed = RequestID(rawID) else {
-                self = .invalid(id: .null, error: .invalidRequest("id must be a string, a number or null"))
+                self = .invalid(id: .null, error: .invalidRequest("id must be a string, an integer within 64 bits, or null"))
                 return
             }
             id = parsed
