@@ -48,6 +48,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A libFuzzer target for framing and JSON decoding (scripts/fuzz.sh builds it with
+        // -sanitize=fuzzer -parse-as-library -DFUZZING); in a plain build it replays inputs.
+        .executableTarget(name: "FuzzFraming", dependencies: ["JSONRPC"], swiftSettings: strict),
         .testTarget(
             name: "JSONRPCTests",
             dependencies: ["JSONRPC", .product(name: "Logging", package: "swift-log")],
