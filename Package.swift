@@ -49,7 +49,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // A libFuzzer target for framing and JSON decoding (scripts/fuzz.sh builds it with
-        // -sanitize=fuzzer -parse-as-library -DFUZZING); in a plain build it replays inputs.
+        // -sanitize=fuzzer -DFUZZING); in a plain build it replays inputs.
         .executableTarget(name: "FuzzFraming", dependencies: ["JSONRPC"], swiftSettings: strict),
         .testTarget(
             name: "JSONRPCTests",

@@ -4,10 +4,13 @@
 //
 // Fuzzing build (scripts/fuzz.sh does this):
 //   swift build -c debug --product FuzzFraming --scratch-path .build-fuzz \
-//     -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library -Xswiftc -DFUZZING
-//   .build-fuzz/debug/FuzzFraming -max_total_time=20 corpus-dir
-// In a plain `swift build` the same file is an ordinary executable that replays the files (or
-// folders of files) given as arguments, or a built-in seed set, through the same checks.
+//     -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING
+//   SWIFT_BACKTRACE=enable=no .build-fuzz/debug/FuzzFraming -max_total_time=20 corpus-dir
+// No -parse-as-library: SwiftPM renames an executable's entry point (and links `main` to it), so
+// libFuzzer's own `main` would never run; instead the top-level code below calls the libFuzzer
+// driver (LLVMFuzzerRunDriver) when FUZZING is defined. In a plain `swift build` the same file is
+// an ordinary executable that replays the files (or folders of files) given as arguments, or a
+// built-in seed set, through the same checks.
 
 import JSONRPC
 

@@ -129,7 +129,7 @@ final class RawWorker: @unchecked Sendable {
         self.fastPath = fastPath
         self.onResponse = onResponse
         stderrPath = NSTemporaryDirectory() + "olw-raw-\(UUID().uuidString.prefix(8)).stderr"
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: workerBinary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
