@@ -16,6 +16,8 @@ public final class DockerProvider: Sendable {
     let ownedIDs = Mutex<Set<String>>([])
     /// The engine's version details, read once per connection to it (cleared when it is unreachable).
     private let engineInfo = Mutex<HealthResult.EngineInfo?>(nil)
+    /// Writes to one path of one node take turns (see ``KeyedLock``).
+    let fileWrites = KeyedLock<String>()
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {
@@ -414,8 +416,14 @@ public final class DockerProvider: Sendable {
                 body: try encodeJSON(body), timeout: .seconds(600)),
             as: IDResponse.self)
         return SnapshotRef(
-            externalId: committed.id, createdAt: Timestamp.now(), image: "\(config.snapshotRepository):\(tag)",
+            externalId: Self.imageDigestID(committed.id), createdAt: Timestamp.now(), image: "\(config.snapshotRepository):\(tag)",
             excludedVolumes: (container.mounts ?? []).map(\.destination).sorted())
+    }
+
+    /// An image ID as Docker writes it, `sha256:<hex>`; Podman's commit answers the bare hex.
+    static func imageDigestID(_ id: String) -> String {
+        let isBareHex = id.utf8.count == 64 && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        return isBareHex ? "sha256:" + id : id
     }
 
     static let managedLabel = Labels.managed
@@ -436,7 +444,8 @@ public final class DockerProvider: Sendable {
     public func healthCheck() async -> HealthResult {
         let start = ContinuousClock.now
         do {
-            _ = try await client.ping(timeout: .seconds(5))
+            // A probe answers quickly: at most 5 s, sooner when the request timeout is shorter.
+            _ = try await client.ping(timeout: min(.seconds(5), .milliseconds(config.requestTimeoutMs)))
             let elapsed = ContinuousClock.now - start
             let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             var result = HealthResult(healthy: true, latencyMs: (latency * 1000).rounded() / 1000)

@@ -217,9 +217,12 @@ extension DockerProvider {
             tar.addDirectory(name: prefix, modifiedAt: now)
         }
         try tar.addFile(name: prefix + Self.base(path), contents: bytes, mode: mode, modifiedAt: now)
-        try await putArchive(request.externalId, at: anchor, tar.finished())
-        guard let written = try await stat(request.externalId, path), !written.isDirectory, written.size == bytes.count else {
-            throw ProviderError(code: .engineError, reason: "the write to \(request.path) did not land in full")
+        let archive = tar.finished()
+        try await fileWrites.withLock("\(request.externalId)\u{0}\(path)") {
+            try await putArchive(request.externalId, at: anchor, archive)
+            guard let written = try await stat(request.externalId, path), !written.isDirectory, written.size == bytes.count else {
+                throw ProviderError(code: .engineError, reason: "the write to \(request.path) did not land in full")
+            }
         }
         return WriteResult(size: bytes.count, sha256: SHA256.hex(bytes))
     }

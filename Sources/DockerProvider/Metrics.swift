@@ -101,8 +101,10 @@ extension DockerProvider {
             throw InvalidParams(field: "protocol", reason: "must be http, https or tcp")
         }
         guard (1...65535).contains(request.port) else { throw InvalidParams(field: "port", reason: "must be between 1 and 65535") }
+        let scope = request.scope ?? "host"
+        guard ["host", "internal"].contains(scope) else { throw InvalidParams(field: "scope", reason: "must be host or internal") }
         let endpoints = EndpointExtractor.endpoints(of: try await inspectContainer(request.externalId))
-        switch request.scope ?? "host" {
+        switch scope {
         case "host":
             guard let endpoint = endpoints.first(where: { $0.type == "tcp" && $0.containerPort == request.port }) else {
                 throw ProviderError(code: .notFound, reason: "port \(request.port) is not published on the host")

@@ -157,6 +157,8 @@ public struct JSONParser {
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let value = Int64(text) { return .integer(value) }
             guard let value = Double(text) else { throw ParseError(reason: "invalid number", offset: start) }
+            // 1e400 reads as infinity, which JSON cannot carry back: refuse it rather than answer null.
+            guard value.isFinite else { throw ParseError(reason: "number out of range", offset: start) }
             return .double(value)
         }
 

@@ -27,24 +27,39 @@ public struct LineFramer: Sendable {
             var newline = start
             while newline < count, bytes[newline] != 0x0A { newline += 1 }
             let segment = UnsafeRawBufferPointer(rebasing: bytes[start..<newline])
-            if !discarding {
-                if pending.count + segment.count > maxLineBytes {
-                    discarding = true
-                    pending = []
-                } else {
-                    pending.append(contentsOf: segment)
-                }
-            }
-            guard newline < count else { return }
+            let complete = newline < count
             if discarding {
-                emit(.tooLong)
-                discarding = false
+                // nothing kept
+            } else if pending.count + segment.count > maxLineBytes {
+                discarding = true
+                pending = []
+            } else if complete && pending.isEmpty {
+                // The whole line is in this read: no staging copy.
+                emit(.line(Array(segment)))
+                start = newline + 1
+                continue
             } else {
-                emit(.line(pending))
+                keep(segment)
             }
+            guard complete else { return }
+            emit(discarding ? .tooLong : .line(pending))
+            discarding = false
             pending = []
             start = newline + 1
         }
+    }
+
+    /// Appends part of a line that spans reads. Growth doubles, but once the buffer would pass half
+    /// the limit it jumps straight to the limit: each copy then moves at most half the limit, so a
+    /// line never costs more than about the limit in resident memory (untouched capacity is not resident).
+    private mutating func keep(_ segment: UnsafeRawBufferPointer) {
+        let needed = pending.count + segment.count
+        if needed > pending.capacity {
+            var capacity = max(needed, pending.capacity * 2)
+            if capacity > maxLineBytes / 2 { capacity = max(maxLineBytes, needed) }
+            pending.reserveCapacity(capacity)
+        }
+        pending.append(contentsOf: segment)
     }
 
     /// Ends the stream: a last line without a newline is still delivered.

@@ -2,9 +2,38 @@ import Foundation
 import JSONRPC
 
 /// The engine's own view, through the docker CLI (independent of the worker's client).
+///
+/// The tests' engine is the local dockerd unless `OPENLATTICE_TEST_DOCKER_HOST` names another one
+/// (`unix://…` or `tcp://…`); with `OPENLATTICE_TEST_DOCKER_CERT_PATH` (a `DOCKER_CERT_PATH`-style
+/// folder) it is reached with mutual TLS. Workers the tests start get the same engine through
+/// `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`, as an operator would give it.
 enum Docker {
+    private static let environment = ProcessInfo.processInfo.environment
     /// The engine the tests use.
-    static let host = ProcessInfo.processInfo.environment["OPENLATTICE_TEST_DOCKER_HOST"] ?? "unix:///var/run/docker.sock"
+    static let host = environment["OPENLATTICE_TEST_DOCKER_HOST"] ?? "unix:///var/run/docker.sock"
+    /// The client certificate folder (ca.pem, cert.pem, key.pem) for a TLS engine.
+    static let certPath = environment["OPENLATTICE_TEST_DOCKER_CERT_PATH"].flatMap { $0.isEmpty ? nil : $0 }
+    /// Whether the tests' engine is Podman's compatibility service (from its `/version`).
+    static let isPodman = api("/version").contains("Podman Engine")
+
+    /// The environment a worker needs to reach the tests' engine without any config (none for the
+    /// local engine, the worker's default).
+    static var workerEnvironment: [String: String] {
+        guard environment["OPENLATTICE_TEST_DOCKER_HOST"] != nil else { return [:] }
+        var env = ["DOCKER_HOST": host]
+        if let certPath { env["DOCKER_TLS_VERIFY"] = "1"; env["DOCKER_CERT_PATH"] = certPath }
+        return env
+    }
+
+    /// The docker CLI's flags for the tests' engine.
+    private static var cliFlags: [String] {
+        var flags = ["-H", host]
+        if let certPath {
+            flags += ["--tlsverify", "--tlscacert", certPath + "/ca.pem", "--tlscert", certPath + "/cert.pem", "--tlskey", certPath + "/key.pem"]
+        }
+        return flags
+    }
+
     /// The busybox test image built by scripts/setup.sh.
     static let image = "openlattice-test/busybox:latest"
     /// The image with stand-in tailscale binaries.
@@ -15,7 +44,7 @@ enum Docker {
     static func run(_ arguments: [String], input: Data? = nil) -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker", "-H", host] + arguments
+        process.arguments = ["docker"] + cliFlags + arguments
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -47,8 +76,16 @@ enum Docker {
     static func api(_ path: String) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let socket = host.hasPrefix("unix://") ? String(host.dropFirst("unix://".count)) : "/var/run/docker.sock"
-        process.arguments = ["curl", "-s", "--unix-socket", socket, "http://localhost\(path)"]
+        if host.hasPrefix("unix://") {
+            process.arguments = ["curl", "-s", "--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
+        } else {
+            let address = host.hasPrefix("tcp://") ? String(host.dropFirst("tcp://".count)) : host
+            var arguments = ["curl", "-s"]
+            if let certPath {
+                arguments += ["--cacert", certPath + "/ca.pem", "--cert", certPath + "/cert.pem", "--key", certPath + "/key.pem"]
+            }
+            process.arguments = arguments + ["\(certPath == nil ? "http" : "https")://\(address)\(path)"]
+        }
         let out = Pipe()
         process.standardOutput = out
         do { try process.run() } catch { return "" }

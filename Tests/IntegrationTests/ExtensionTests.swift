@@ -136,7 +136,7 @@ struct ExtensionTests {
         try await withWorker { worker, scope in
             let id = try await Self.node(
                 worker, scope,
-                extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "sleep 3; x=$(head -c 60000000 /dev/zero | tr '\\000' a); sleep 600"]]])
+                extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "until [ -e /tmp/go ]; do sleep 0.1; done; x=$(head -c 60000000 /dev/zero | tr '\\000' a); sleep 600 & wait"]]])
             let first = try await worker.result("metrics.getResourceUsage", ["externalId": .string(id)])
             for key in ["cpuPercent", "memoryUsedMiB", "memoryLimitMiB", "networkRxBytes", "networkTxBytes", "blockReadBytes", "blockWriteBytes", "pids"] {
                 #expect((first[key]?.double ?? -1) >= 0, "\(key)")
@@ -145,6 +145,9 @@ struct ExtensionTests {
             #expect((first["pids"]?.int ?? 0) >= 1)
             #expect(first["timestamp"]?.string.flatMap(Timestamp.parse) != nil)
             let before = first["memoryUsedMiB"]?.double ?? 0
+            // The shell allocates 60 MB only once told to, so the baseline is taken before it; it then
+            // waits rather than exec-ing its last command, which would free the 60 MB again.
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/tmp/go", "content": ""])
             try await eventually(timeout: .seconds(20)) {
                 let now = try await worker.result("metrics.getResourceUsage", ["externalId": .string(id)])
                 return (now["memoryUsedMiB"]?.double ?? 0) > before + 40

@@ -133,8 +133,8 @@ final class RawWorker: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: workerBinary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "DOCKER_HOST")
-        for (key, value) in environment { env[key] = value }
+        for key in ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"] { env.removeValue(forKey: key) }
+        for (key, value) in Docker.workerEnvironment.merging(environment, uniquingKeysWith: { $1 }) { env[key] = value }
         process.environment = env
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe

@@ -100,6 +100,7 @@ struct JSONParserTests {
     @Test(arguments: [
         "", " ", "\n", "nul", "tru", "True", "[1,]", "[1 2]", "{\"a\"}", "{\"a\":1,}", "{a:1}", "[", "{", "\"open",
         "01", "-", "+1", ".5", "1.", "1e", "1e+", "--1", "0x10", "'a'", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "NaN",
+        "1e400", "-1e400", "[1E+999]",
     ])
     func rejectsMalformedText(text: String) {
         #expect(throws: JSONParser.ParseError.self) { try parse(text) }

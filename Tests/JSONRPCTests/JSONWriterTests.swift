@@ -1,3 +1,4 @@
+import Foundation
 import JSONRPC
 import Testing
 
@@ -125,6 +126,16 @@ struct LineFramerTests {
         #expect(events([Array("123456\nok\n".utf8)], max: 5) == [.tooLong, line("ok")])
     }
 
+    @Test(arguments: [1, 7, 64, 1000])
+    func lineAtAnOddLimitSurvivesEveryGrowthStep(chunkSize: Int) {
+        let limit = 10_007
+        let text = (0..<limit).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+        var chunks = stride(from: 0, to: text.count, by: chunkSize).map { Array(text[$0..<min($0 + chunkSize, text.count)]) }
+        chunks.append(Array("\n".utf8))
+        #expect(events(chunks, max: limit) == [.line(text)])
+        #expect(events([[0x78]] + chunks, max: limit) == [.tooLong])
+    }
+
     @Test func overLongLineAcrossFeedsIsReportedOnce() {
         let chunks = ["123", "456", "789", "\nok", "\n"].map { Array($0.utf8) }
         #expect(events(chunks, max: 5) == [.tooLong, line("ok")])
@@ -137,5 +148,23 @@ struct LineFramerTests {
 
     @Test func overLongFinalLineIsReportedByFinish() {
         #expect(events([Array("ok\n123456".utf8)], max: 5) == [line("ok"), .tooLong])
+    }
+}
+
+@Suite("Base64")
+struct Base64Tests {
+    @Test func matchesFoundationForEveryTailLength() {
+        for count in 0..<300 {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString(), "\(count) bytes")
+            #expect(Base64.encode(bytes[...]) == Data(bytes).base64EncodedString(), "\(count) bytes as a slice")
+        }
+    }
+
+    @Test func appendsAfterWhatTheBufferHolds() {
+        var buffer = Array("prefix:".utf8)
+        Base64.append([0xFF, 0x00, 0x80], to: &buffer)
+        Base64.append(Array("hi".utf8), to: &buffer)
+        #expect(String(decoding: buffer, as: UTF8.self) == "prefix:/wCAaGk=")
     }
 }
