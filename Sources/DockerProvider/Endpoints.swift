@@ -2,8 +2,9 @@ import DockerEngine
 
 /// Reads a node's endpoints from the engine's view of its container.
 enum EndpointExtractor {
-    /// Networks that give no name-based reachability.
-    static let unnamedNetworks: Set<String> = ["bridge", "host", "none", "default"]
+    /// Networks that give no name-based reachability (`podman` is Podman's default network, which,
+    /// like Docker's `bridge`, resolves no container names).
+    static let unnamedNetworks: Set<String> = ["bridge", "host", "none", "default", "podman"]
 
     /// Host-published ports as `localhost` endpoints, and on named networks one
     /// `docker-internal` endpoint per exposed port.

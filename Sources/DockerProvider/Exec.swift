@@ -26,6 +26,12 @@ extension DockerProvider {
                 HTTPRequest(.post, "/containers/\(request.externalId)/exec", body: try encodeJSON(body)), as: IDResponse.self)
         } catch let error as EngineError where error.status == 404 {
             throw ProviderError.notFound(request.externalId)
+        } catch let error as EngineError where error.status == 500 {
+            // Podman answers an exec in a stopped container with 500 where Docker says 409.
+            if let state = try? await inspectContainer(request.externalId).state, state.running != true {
+                throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+            }
+            throw error
         }
         let sink = ExecOutputSink(
             streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)

@@ -42,6 +42,8 @@ extension EngineError: RPCErrorConvertible {
             switch status {
             case 404: .notFound
             case 409: .conflict
+            // Podman reports a name already taken as 500 where Docker says 409.
+            case 500 where engineMessage?.contains("already in use") == true: .conflict
             default: .engineError
             }
         case .unreachable, .tls: .engineUnreachable

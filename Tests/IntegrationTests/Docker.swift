@@ -94,6 +94,20 @@ enum Docker {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Whether two image references name the same image, allowing for Podman's qualified names
+    /// (`localhost/x` for a local image, `docker.io/library/x` for a short one).
+    static func sameImage(_ reference: String?, _ expected: String) -> Bool {
+        guard var name = reference else { return false }
+        for prefix in ["localhost/", "docker.io/library/"] where name.hasPrefix(prefix) { name.removeFirst(prefix.count) }
+        return name == expected
+    }
+
+    /// Whether two image ids are the same, with or without the `sha256:` prefix.
+    static func sameImageID(_ id: String?, _ expected: String) -> Bool {
+        func bare(_ id: String) -> Substring { id.hasPrefix("sha256:") ? id.dropFirst(7) : id[...] }
+        return id.map { bare($0) == bare(expected) } ?? false
+    }
+
     /// Whether a container exists.
     static func exists(_ id: String) -> Bool { inspect(id) != nil }
 }

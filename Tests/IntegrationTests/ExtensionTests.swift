@@ -211,31 +211,46 @@ struct ExtensionTests {
         }
     }
 
-    @Test func eventsReportDieWithExitCodeAndOOM() async throws {
+    @Test func eventsReportStartAndDieWithExitCode() async throws {
         try await withWorker { worker, scope in
             let subscription = worker.start("events.subscribe")
             try await Task.sleep(for: .milliseconds(300))
             let dying = try await Self.node(
                 worker, scope, extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "sleep 1; exit 3"]]])
+            try await eventually(timeout: .seconds(30)) {
+                worker.notifications(for: subscription).contains {
+                    $0["externalId"]?.string == dying && $0["action"] == "die" && $0["exitCode"] == 3
+                }
+            }
+            let events = worker.notifications(for: subscription)
+            #expect(events.contains { $0["externalId"]?.string == dying && $0["action"] == "start" })
+            #expect(events.allSatisfy { $0["nodeId"]?.string != nil && $0["time"]?.string.flatMap(Timestamp.parse) != nil })
+            // unmanaged containers are not reported
+            let foreign = Docker.lines(["run", "-d", "--label", "openlattice.test=\(scope.id)", Docker.image, "true"]).first ?? ""
+            try await Task.sleep(for: .seconds(1))
+            #expect(!worker.notifications(for: subscription).contains { $0["externalId"]?.string == foreign })
+            worker.notify("$/cancelRequest", ["id": .integer(subscription)])
+            #expect(try await worker.response(.integer(subscription)).errorCode == -32800)
+        }
+    }
+
+    @Test(
+        .disabled(
+            if: Docker.isPodman,
+            "Podman 4.3's Docker API reports neither an oom event nor State.OOMKilled for a container its memory limit killed (seen on cgroup v1)"))
+    func eventsReportOOM() async throws {
+        try await withWorker { worker, scope in
+            let subscription = worker.start("events.subscribe")
+            try await Task.sleep(for: .milliseconds(300))
             let hog = try await Self.node(
                 worker, scope,
                 extra: ["memory": ["sizeGiB": 0.02],
                         "runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "sleep 1; x=$(head -c 200000000 /dev/zero | tr '\\000' a); sleep 60"]]])
             try await eventually(timeout: .seconds(30)) {
-                let events = worker.notifications(for: subscription)
-                let died = events.contains { $0["externalId"]?.string == dying && $0["action"] == "die" && $0["exitCode"] == 3 }
-                let oom = events.contains { $0["externalId"]?.string == hog && $0["action"] == "oom" }
-                return died && oom
+                worker.notifications(for: subscription).contains { $0["externalId"]?.string == hog && $0["action"] == "oom" }
             }
-            let events = worker.notifications(for: subscription)
-            #expect(events.contains { $0["externalId"]?.string == dying && $0["action"] == "start" })
-            #expect(events.allSatisfy { $0["nodeId"]?.string != nil && $0["time"]?.string.flatMap(Timestamp.parse) != nil })
             let hogState = try await worker.result("inspect", ["externalId": .string(hog)])
             if hogState["status"] == "stopped" { #expect(hogState["oomKilled"] == true) }
-            // unmanaged containers are not reported
-            let foreign = Docker.lines(["run", "-d", "--label", "openlattice.test=\(scope.id)", Docker.image, "true"]).first ?? ""
-            try await Task.sleep(for: .seconds(1))
-            #expect(!worker.notifications(for: subscription).contains { $0["externalId"]?.string == foreign })
             worker.notify("$/cancelRequest", ["id": .integer(subscription)])
             #expect(try await worker.response(.integer(subscription)).errorCode == -32800)
         }

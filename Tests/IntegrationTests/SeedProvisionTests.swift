@@ -55,7 +55,7 @@ struct SeedProvisionTests {
             #expect(engine["State"]?["Running"] == true)
             #expect(node["status"] == "running")
             #expect(node["startedAt"]?.string?.hasSuffix("Z") == true)
-            #expect(engine["Config"]?["Image"]?.string == Docker.image)
+            #expect(Docker.sameImage(engine["Config"]?["Image"]?.string, Docker.image))
             // the seed's default command
             #expect(engine["Config"]?["Cmd"] == ["sh", "-c", "sleep infinity"])
         }
@@ -98,8 +98,12 @@ struct SeedProvisionTests {
             #expect(refused.raw["error"]?["data"]?["field"] == "spec.gpu")
             #expect(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty)
         }
-        // With gpuAvailable the request reaches the engine as DeviceRequests; this engine has no
-        // nvidia driver, so start fails and the created container must be gone.
+    }
+
+    /// With gpuAvailable the request reaches the engine as DeviceRequests; this engine has no
+    /// nvidia driver, so start fails and the created container must be gone.
+    @Test(.disabled(if: Docker.isPodman, "Podman 4.3's Docker API starts a container with an nvidia DeviceRequest on a host without a GPU"))
+    func gpuTheEngineCannotProvideLeavesNothing() async throws {
         try await withWorker(config: ["gpuAvailable": true]) { worker, scope in
             let failed = try await worker.call("provision", ["spec": spec(scope, extra: ["gpu": ["count": 2]])])
             #expect(failed.error != nil)
@@ -177,7 +181,7 @@ struct SeedProvisionTests {
             let node = try await worker.result(
                 "provision", ["spec": spec(scope, name: name, extra: ["network": ["ports": [["port": 8080, "hostPort": 0]]]])])
             let engine = try #require(Docker.inspect(name))
-            #expect(engine["HostConfig"]?["NetworkMode"]?.string == network)
+            #expect(engine["NetworkSettings"]?["Networks"]?[network] != nil)
             let endpoints = node["endpoints"]?.array ?? []
             #expect(endpoints.contains { $0["type"] == "tcp" && $0["host"] == "localhost" })
             let inner = try #require(endpoints.first { $0["type"] == "docker-internal" })
@@ -203,16 +207,17 @@ struct SeedProvisionTests {
             let nodeID = try #require(node["externalId"]?.string)
             let engine = try #require(Docker.inspect(nodeID))
             #expect(engine["HostConfig"]?["CapAdd"] == ["NET_ADMIN"])
+            // Podman shows the device's default permissions as "" where Docker writes "rwm"
             #expect(
                 engine["HostConfig"]?["Devices"]
-                    == [["PathOnHost": "/dev/net/tun", "PathInContainer": "/dev/net/tun", "CgroupPermissions": "rwm"]])
+                    == [["PathOnHost": "/dev/net/tun", "PathInContainer": "/dev/net/tun", "CgroupPermissions": Docker.isPodman ? "" : "rwm"]])
             #expect(engine["HostConfig"]?["PortBindings"]?["\(port)/tcp"]?[0]?["HostPort"]?.string == "\(port)")
 
             let plain = try await worker.result(
                 "provision", ["spec": spec(scope, extra: ["network": ["ports": [["port": 8080, "hostPort": 0]]]])])
             let plainID = try #require(plain["externalId"]?.string)
             let plainEngine = try #require(Docker.inspect(plainID))
-            #expect(plainEngine["HostConfig"]?["CapAdd"] == .null)
+            #expect((plainEngine["HostConfig"]?["CapAdd"]?.array ?? []).isEmpty)  // null on Docker, [] on Podman
             #expect((plainEngine["HostConfig"]?["Devices"]?.array ?? []).isEmpty)
         }
     }
