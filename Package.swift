@@ -24,6 +24,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // glibc's malloc tuning (the worker's mmap threshold).
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "JSONRPC",
             dependencies: [.product(name: "Logging", package: "swift-log")],
@@ -42,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "openlattice-docker-worker",
             dependencies: [
-                "DockerProvider", "JSONRPC",
+                "DockerProvider", "JSONRPC", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

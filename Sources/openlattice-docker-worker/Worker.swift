@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import DockerProvider
 import Foundation
 import JSONRPC
@@ -51,6 +52,13 @@ struct Worker: AsyncParsableCommand {
         let protocolFD = dup(STDOUT_FILENO)
         dup2(STDERR_FILENO, STDOUT_FILENO)
         signal(SIGPIPE, SIG_IGN)
+        // Buffers of a MiB or more (long lines, exec output, archives) come from mmap and go back to
+        // the system when freed. glibc otherwise raises this threshold as big blocks are freed, up to
+        // 32 MiB, and keeps the freed blocks resident in its heap: a discarded 64 MiB line then cost
+        // half as much again after it was gone. An explicit MALLOC_MMAP_THRESHOLD_ still wins.
+        if ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil {
+            _ = olw_malloc_set_mmap_threshold(1 << 20)
+        }
 
         let environment = ProcessInfo.processInfo.environment
         let level = logLevel.flatMap(Logger.Level.init(rawValue:))
