@@ -24,16 +24,18 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        // glibc's malloc tuning (the worker's mmap threshold).
-        .systemLibrary(name: "CMalloc"),
+        // The few glibc calls Swift cannot see without _GNU_SOURCE or through varargs: thread names, malloc tuning.
+        .systemLibrary(name: "CSystem"),
+        // Named, detached pthreads for the worker's three long-lived threads.
+        .target(name: "OSThread", dependencies: ["CSystem"], swiftSettings: strict),
         .target(
             name: "JSONRPC",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["OSThread", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "DockerEngine",
-            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCurl", "OSThread", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -44,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "openlattice-docker-worker",
             dependencies: [
-                "DockerProvider", "JSONRPC", "CMalloc",
+                "DockerProvider", "JSONRPC", "CSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

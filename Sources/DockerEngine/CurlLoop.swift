@@ -1,5 +1,6 @@
+import OSThread
 import CCurl
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// One libcurl multi handle driven by one thread. Every transfer of the process runs here, so
@@ -29,9 +30,12 @@ final class CurlLoop: @unchecked Sendable {
         }
         self.multi = multi
         _ = olw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 128)
-        let thread = Thread { [self] in run() }
-        thread.name = "olw-curl"
-        thread.start()
+        do {
+            try OSThread.detach(name: "olw-curl") { [self] in run() }
+        } catch {
+            curl_multi_cleanup(multi)
+            throw EngineError(code: .transport, reason: "\(error)")
+        }
     }
 
     /// A new transfer on a fresh easy handle, not yet started.

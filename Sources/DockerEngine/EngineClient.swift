@@ -1,5 +1,5 @@
 import CCurl
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 
@@ -122,7 +122,7 @@ public final class EngineClient: Sendable {
         struct Message: Decodable { var message: String }
         let engineMessage =
             (try? JSONDecoder().decode(Message.self, from: Data(body)))?.message
-            ?? String(decoding: body.prefix(512), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            ?? String(decoding: body.prefix(512), as: UTF8.self).trimmedOfWhitespace()
         let reason = engineMessage.isEmpty ? "the engine answered HTTP \(head.status)" : engineMessage
         return EngineError(code: .http, reason: reason, status: head.status, engineMessage: engineMessage.isEmpty ? nil : engineMessage)
     }
@@ -143,7 +143,7 @@ public struct APIVersion: Comparable, Sendable, CustomStringConvertible, Hashabl
 
     /// Parses "1.41" (a leading "v" is allowed).
     public init?(parsing text: String) {
-        let parts = text.trimmingCharacters(in: .whitespaces).drop { $0 == "v" }.split(separator: ".")
+        let parts = text.trimmedOfWhitespace().drop { $0 == "v" }.split(separator: ".")
         guard parts.count == 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
         self.init(major: major, minor: minor)
     }

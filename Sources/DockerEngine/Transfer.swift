@@ -1,5 +1,6 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// One HTTP exchange on a libcurl easy handle: the state shared between the I/O thread, which

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The engine endpoint of a Docker CLI context (`docker context create …`), read from the CLI's
 /// context store: `<config dir>/contexts/meta/<id>/meta.json` and `<config dir>/contexts/tls/<id>/docker/`.
@@ -92,11 +92,11 @@ public enum DockerContext {
     /// The store names each context's folders by the SHA-256 of its name; this finds the `meta.json`
     /// whose `Name` is `name` and takes its folder name as the id of the matching `tls/<id>/docker/` folder.
     public static func endpoint(named name: String, configDirectory: String) throws -> DockerContextEndpoint {
-        let metaRoot = (configDirectory as NSString).appendingPathComponent("contexts/meta")
+        let metaRoot = joinPath(configDirectory, "contexts/meta")
         let fileManager = FileManager.default
         let ids = ((try? fileManager.contentsOfDirectory(atPath: metaRoot)) ?? []).sorted()
         for id in ids {
-            let path = (metaRoot as NSString).appendingPathComponent("\(id)/meta.json")
+            let path = joinPath(metaRoot, "\(id)/meta.json")
             guard let data = fileManager.contents(atPath: path) else { continue }
             let meta: Meta
             do {
@@ -108,9 +108,9 @@ public enum DockerContext {
             guard let docker = meta.endpoints?["docker"], let host = docker.host, !host.isEmpty else {
                 throw DockerContextError(name: name, reason: "the Docker context \"\(name)\" has no docker endpoint host (\(path))")
             }
-            let tlsDir = (configDirectory as NSString).appendingPathComponent("contexts/tls/\(id)/docker")
+            let tlsDir = joinPath(configDirectory, "contexts/tls/\(id)/docker")
             func file(_ base: String) -> String? {
-                let candidate = (tlsDir as NSString).appendingPathComponent(base)
+                let candidate = joinPath(tlsDir, base)
                 return fileManager.fileExists(atPath: candidate) ? candidate : nil
             }
             return DockerContextEndpoint(

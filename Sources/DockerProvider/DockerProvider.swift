@@ -1,5 +1,5 @@
 import DockerEngine
-import Foundation
+import FoundationEssentials
 import JSONRPC
 import Logging
 import Synchronization
@@ -210,7 +210,7 @@ public final class DockerProvider: Sendable {
     static let secretEnvFile = ".openlattice-secret-env"
 
     private func writeSecretEnv(_ secrets: [(key: String, value: String)], containerID: String, readableByAll: Bool) async throws {
-        let script = secrets.map { "\($0.key)='\($0.value.replacingOccurrences(of: "'", with: "'\\''"))'\n" }.joined()
+        let script = secrets.map { "\($0.key)='\($0.value.replacing("'", with: "'\\''"))'\n" }.joined()
         var tar = TarWriter()
         try tar.addFile(name: Self.secretEnvFile, contents: Array(script.utf8), mode: readableByAll ? 0o444 : 0o400, modifiedAt: Int(Date().timeIntervalSince1970))
         try await client.send(
@@ -246,7 +246,7 @@ public final class DockerProvider: Sendable {
         let up = try await Self.runQuietly(
             client: client, containerID: containerID, command: ["tailscale", "up", "--auth-key=file:/\(keyFile)"])
         guard up.exitCode == 0 else {
-            let output = String(decoding: up.output.prefix(300), as: UTF8.self).replacingOccurrences(of: authKey, with: "[redacted]")
+            let output = String(decoding: up.output.prefix(300), as: UTF8.self).replacing(authKey, with: "[redacted]")
             throw ProviderError(code: .engineError, reason: "tailscale up exited with code \(up.exitCode): \(output)")
         }
     }

@@ -1,5 +1,5 @@
 import DockerEngine
-import Foundation
+import FoundationEssentials
 import JSONRPC
 import Logging
 
@@ -40,7 +40,7 @@ extension DockerProvider {
         while true {
             try Task.checkCancellation()
             var query = [("filters", filters)]
-            if let since { query.append(("since", String(format: "%d.%09d", since / 1_000_000_000, since % 1_000_000_000))) }
+            if let since { query.append(("since", unixSecondsText(nanoseconds: since))) }
             do {
                 let stream = try await client.stream(HTTPRequest(.get, target("/events", query)), highWater: 256 << 10)
                 delay = .milliseconds(100)

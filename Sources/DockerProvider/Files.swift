@@ -1,5 +1,5 @@
 import DockerEngine
-import Foundation
+import FoundationEssentials
 import JSONRPC
 
 // The `files` extension: read, write and mkdir go through the engine's archive endpoint (so they
@@ -312,7 +312,7 @@ extension DockerProvider {
         }
         let run = try await Self.runQuietly(client: client, containerID: request.externalId, command: command)
         guard run.exitCode == 0 else {
-            let output = String(decoding: run.output.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let output = String(decoding: run.output.prefix(300), as: UTF8.self).trimmedOfWhitespace()
             let code: ErrorCode = stat.isDirectory && request.recursive != true ? .conflict : .engineError
             throw ProviderError(code: code, reason: "removing \(request.path) failed: \(output)")
         }

@@ -1,5 +1,5 @@
 import DockerEngine
-import Foundation
+import FoundationEssentials
 import JSONRPC
 
 /// `logs`.
@@ -47,7 +47,7 @@ extension DockerProvider {
         }
         if let since = request.since {
             guard let date = Timestamp.parse(since) else { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
-            query.append(("since", String(format: "%.9f", date.timeIntervalSince1970)))
+            query.append(("since", unixSecondsText(nanoseconds: Int64((date.timeIntervalSince1970 * 1e9).rounded()))))
         }
         if request.timestamps == true { query.append(("timestamps", "true")) }
         let follow = request.follow == true

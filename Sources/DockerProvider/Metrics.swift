@@ -1,5 +1,5 @@
 import DockerEngine
-import Foundation
+import FoundationEssentials
 import JSONRPC
 
 /// `metrics.getResourceUsage`.

@@ -1,4 +1,5 @@
-import Foundation
+import DockerEngine
+import FoundationEssentials
 
 /// A user name and password for one registry, as the engine takes them in `X-Registry-Auth`.
 ///
@@ -130,8 +131,8 @@ public struct DockerCLIConfig: Decodable, Sendable, Equatable {
     /// The CLI's configuration directory: `DOCKER_CONFIG`, else `$HOME/.docker`.
     public static func directory(environment: [String: String]) -> String {
         if let dir = environment["DOCKER_CONFIG"], !dir.isEmpty { return dir }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return (home as NSString).appendingPathComponent(".docker")
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? FileManager.default.homeDirectoryForCurrentUser.path
+        return joinPath(home, ".docker")
     }
 
     /// Reads `config.json` from ``directory(environment:)``: nil when there is none; throws when it
@@ -142,7 +143,7 @@ public struct DockerCLIConfig: Decodable, Sendable, Equatable {
 
     /// Reads `config.json` in `directory`: nil when there is none.
     public static func load(directory: String) throws -> DockerCLIConfig? {
-        let path = (directory as NSString).appendingPathComponent("config.json")
+        let path = joinPath(directory, "config.json")
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return DockerCLIConfig() }
@@ -180,7 +181,7 @@ public enum RegistryAuth {
     /// A registry key reduced to its host: scheme and path dropped, lowercased, Docker Hub's aliases
     /// folded into `docker.io`.
     public static func normalizedHost(_ key: String) -> String {
-        var rest = Substring(key.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(key.trimmedOfWhitespace())
         for scheme in ["https://", "http://"] where rest.lowercased().hasPrefix(scheme) {
             rest = rest.dropFirst(scheme.count)
         }
@@ -242,8 +243,8 @@ public enum RegistryAuth {
 
     /// Splits base64 `user:password` (standard or URL alphabet, padding optional) at the first colon.
     static func decodeAuth(_ auth: String) -> (username: String, password: String)? {
-        var text = auth.trimmingCharacters(in: .whitespacesAndNewlines)
-            .replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var text = auth.trimmedOfWhitespace()
+            .replacing("-", with: "+").replacing("_", with: "/")
         while text.count % 4 != 0 { text += "=" }
         guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8),
             let colon = plain.firstIndex(of: ":")
@@ -256,6 +257,6 @@ public enum RegistryAuth {
 
     /// Base64 with the URL-safe alphabet (`-` and `_`), padded, as the engine's decoder expects.
     static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        data.base64EncodedString().replacing("+", with: "-").replacing("/", with: "_")
     }
 }

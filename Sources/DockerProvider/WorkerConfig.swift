@@ -1,5 +1,5 @@
 import DockerEngine
-import Foundation
+import FoundationEssentials
 
 /// The worker's settings: defaults, then the environment, then command-line flags, then
 /// `initialize`'s `config`, each overriding the one before.

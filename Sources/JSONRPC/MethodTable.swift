@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A request type: its params are the struct itself; its method name and result type ride on the type.
 public protocol RPCMethod: Decodable, Sendable {

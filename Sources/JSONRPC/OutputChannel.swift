@@ -1,4 +1,6 @@
-import Foundation
+import OSThread
+import FoundationEssentials
+import Glibc
 
 /// The one writer of protocol frames: a dedicated thread that writes whole frames to a file
 /// descriptor, batching what has queued up into one `write`.
@@ -8,7 +10,7 @@ import Foundation
 public final class OutputChannel: @unchecked Sendable {
     private let fd: Int32
     private let highWater: Int
-    private let condition = NSCondition()
+    private let condition = ThreadCondition()
     // Guarded by `condition`.
     private var queue: [[UInt8]] = []
     private var queuedBytes = 0
@@ -24,9 +26,11 @@ public final class OutputChannel: @unchecked Sendable {
         self.fd = fd
         self.highWater = highWater
         self.onBrokenPipe = onBrokenPipe
-        let thread = Thread { [self] in writerLoop() }
-        thread.name = "olw-stdout"
-        thread.start()
+        do {
+            try OSThread.detach(name: "olw-stdout") { [self] in writerLoop() }
+        } catch {
+            preconditionFailure("\(error)")
+        }
     }
 
     /// Queues one frame; a newline is appended. Never blocks.
@@ -134,7 +138,7 @@ public final class OutputChannel: @unchecked Sendable {
             guard let base = buffer.baseAddress else { return true }
             var offset = 0
             while offset < buffer.count {
-                let written = Foundation.write(fd, base + offset, buffer.count - offset)
+                let written = Glibc.write(fd, base + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR || errno == EAGAIN { continue }
                     return false

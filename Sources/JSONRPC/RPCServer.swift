@@ -1,4 +1,7 @@
-import Foundation
+import OSThread
+import FoundationEssentials
+import Dispatch
+import Glibc
 import Logging
 import Synchronization
 
@@ -82,9 +85,11 @@ public final class RPCServer: Sendable {
     /// Reads lines from `input` until end of file, `shutdown` or ``terminate()``, then cancels what is
     /// in flight, waits up to the grace period for it to wind down, and flushes the output.
     public func run(input: Int32) async {
-        let thread = Thread { [self] in readLoop(fd: input) }
-        thread.name = "olw-stdin"
-        thread.start()
+        do {
+            try OSThread.detach(name: "olw-stdin") { [self] in readLoop(fd: input) }
+        } catch {
+            preconditionFailure("\(error)")
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state in
                 if state.stopRequested { return true }

@@ -1,7 +1,9 @@
 import ArgumentParser
-import CMalloc
+import CSystem
 import DockerProvider
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import JSONRPC
 import Logging
 
@@ -57,7 +59,7 @@ struct Worker: AsyncParsableCommand {
         // 32 MiB, and keeps the freed blocks resident in its heap: a discarded 64 MiB line then cost
         // half as much again after it was gone. An explicit MALLOC_MMAP_THRESHOLD_ still wins.
         if ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil {
-            _ = olw_malloc_set_mmap_threshold(1 << 20)
+            _ = olw_system_set_mmap_threshold(1 << 20)
         }
 
         let environment = ProcessInfo.processInfo.environment
@@ -83,7 +85,7 @@ struct Worker: AsyncParsableCommand {
         let service = WorkerService(baseConfig: config, maxLineBytes: maxLineBytes, logger: logger)
         let output = OutputChannel(fd: protocolFD) {
             // The host closed our stdout: nobody can hear us any more.
-            Foundation.exit(0)
+            Glibc.exit(0)
         }
         let server = RPCServer(
             table: service.methodTable(), output: output,
@@ -106,6 +108,6 @@ struct Worker: AsyncParsableCommand {
         logger.debug("worker started", metadata: ["engine": "\(config.host)"])
         await server.run(input: STDIN_FILENO)
         logger.debug("worker stopped")
-        Foundation.exit(0)
+        Glibc.exit(0)
     }
 }
