@@ -54,15 +54,17 @@ struct Worker: AsyncParsableCommand {
         let protocolFD = dup(STDOUT_FILENO)
         dup2(STDERR_FILENO, STDOUT_FILENO)
         signal(SIGPIPE, SIG_IGN)
-        // Buffers of a MiB or more (long lines, exec output, archives) come from mmap and go back to
-        // the system when freed. glibc otherwise raises this threshold as big blocks are freed, up to
-        // 32 MiB, and keeps the freed blocks resident in its heap: a discarded 64 MiB line then cost
-        // half as much again after it was gone. An explicit MALLOC_MMAP_THRESHOLD_ still wins.
-        if ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil {
-            _ = olw_system_set_mmap_threshold(1 << 20)
-        }
-
+        // Buffers of a MiB or more (long lines, archives) come from mmap and go back to the system
+        // when freed. glibc otherwise raises this threshold as big blocks are freed, up to 32 MiB, and
+        // keeps the freed blocks resident in its heap: a discarded 64 MiB line then cost half as much
+        // again after it was gone. Pinning it also pins the heap's trim threshold at its 128 KiB
+        // default, and a stream's buffers then grow and shrink the heap top on every chunk (page
+        // faults, zeroed pages: a third of the worker's CPU per streamed MiB), so up to 8 MiB of free
+        // heap top is kept. MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ in the environment still win.
         let environment = ProcessInfo.processInfo.environment
+        if environment["MALLOC_MMAP_THRESHOLD_"] == nil { _ = olw_system_set_mmap_threshold(1 << 20) }
+        if environment["MALLOC_TRIM_THRESHOLD_"] == nil { _ = olw_system_set_trim_threshold(8 << 20) }
+
         let level = logLevel.flatMap(Logger.Level.init(rawValue:))
             ?? environment["OPENLATTICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
