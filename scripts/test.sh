@@ -29,6 +29,9 @@ if [ "${OLW_SKIP_SERVICES:-0}" != 1 ]; then
   started+=(registry); bash scripts/registry.sh start >&2; export OLW_REGISTRY=1
 fi
 
+log "swift format lint (the checked-in .swift-format)"
+swift format lint --strict --recursive Sources Tests Package.swift
+
 log "swift build"
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
 export OPENLATTICE_DOCKER_WORKER="$root/.build/debug/openlattice-docker-worker"

@@ -1,6 +1,6 @@
-import OSThread
 import CCurl
 import FoundationEssentials
+import OSThread
 import Synchronization
 
 /// One libcurl multi handle driven by one thread. Every transfer of the process runs here, so

@@ -102,7 +102,8 @@ public final class EngineClient: Sendable {
         } catch let error as EngineError where error.code == .timedOut {
             throw EngineError(
                 code: .timedOut,
-                reason: "The engine did not answer \(request.method.rawValue) \(request.target) within \(request.timeout ?? requestTimeout).",
+                reason:
+                    "The engine did not answer \(request.method.rawValue) \(request.target) within \(request.timeout ?? requestTimeout).",
                 curlCode: error.curlCode)
         }
         if response.head.status >= 400 { throw Self.httpError(head: response.head, body: response.body, request: request) }

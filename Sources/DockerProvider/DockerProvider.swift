@@ -79,7 +79,8 @@ public final class DockerProvider: Sendable {
         if !secrets.isEmpty {
             // The entrypoint reads the secrets from a file and then runs the image's own entrypoint.
             let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
-            body.entrypoint = ["sh", "-c", "set -a; . /\(Self.secretEnvFile); set +a; exec \"$@\"", "openlattice-env"]
+            body.entrypoint =
+                ["sh", "-c", "set -a; . /\(Self.secretEnvFile); set +a; exec \"$@\"", "openlattice-env"]
                 + (imageConfig.config?.entrypoint ?? [])
         }
 
@@ -212,7 +213,9 @@ public final class DockerProvider: Sendable {
     private func writeSecretEnv(_ secrets: [(key: String, value: String)], containerID: String, readableByAll: Bool) async throws {
         let script = secrets.map { "\($0.key)='\($0.value.replacing("'", with: "'\\''"))'\n" }.joined()
         var tar = TarWriter()
-        try tar.addFile(name: Self.secretEnvFile, contents: Array(script.utf8), mode: readableByAll ? 0o444 : 0o400, modifiedAt: Int(Date().timeIntervalSince1970))
+        try tar.addFile(
+            name: Self.secretEnvFile, contents: Array(script.utf8), mode: readableByAll ? 0o444 : 0o400,
+            modifiedAt: Int(Date().timeIntervalSince1970))
         try await client.send(
             HTTPRequest(
                 .put, target("/containers/\(containerID)/archive", [("path", "/")]), body: tar.finished(),
@@ -482,7 +485,8 @@ public final class DockerProvider: Sendable {
         let exec = try await client.send(
             HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(ExecCreateBody(cmd: command))),
             as: IDResponse.self)
-        let stream = try await client.stream(HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
+        let stream = try await client.stream(
+            HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
         var demuxer = StreamDemuxer()
         var output: [UInt8] = []
         for try await chunk in stream {
@@ -527,4 +531,3 @@ struct JSONLineSplitter {
         return lines
     }
 }
-

@@ -225,7 +225,8 @@ final class ExecOutputSink: Sendable {
                     if !rest.isEmpty {
                         var frame: [UInt8] = Array(#"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
                         frame.append(contentsOf: context.idJSON)
-                        frame.append(contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
+                        frame.append(
+                            contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
                         JSONWriter.appendString(rest, to: &frame)
                         frame.append(contentsOf: "}}".utf8)
                         await context.notify(frame: frame)

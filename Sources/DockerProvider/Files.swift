@@ -164,7 +164,9 @@ extension DockerProvider {
                 received += chunk.count
                 if received > Self.maxReadBytes + 1 << 20 {
                     stream.cancel()
-                    throw ProviderError(code: .invalidParams, reason: "\(request.path) is larger than \(Self.maxReadBytes) bytes; read it in parts with offset and length")
+                    throw ProviderError(
+                        code: .invalidParams,
+                        reason: "\(request.path) is larger than \(Self.maxReadBytes) bytes; read it in parts with offset and length")
                 }
                 for entry in try reader.feed(chunk) where file == nil { file = entry }
             }
@@ -270,7 +272,8 @@ extension DockerProvider {
             """#
         let run = try await Self.runQuietly(client: client, containerID: request.externalId, command: ["sh", "-c", script, "sh", path])
         guard run.exitCode == 0 else {
-            throw ProviderError(code: .engineError, reason: "listing \(request.path) failed: \(String(decoding: run.output.prefix(300), as: UTF8.self))")
+            throw ProviderError(
+                code: .engineError, reason: "listing \(request.path) failed: \(String(decoding: run.output.prefix(300), as: UTF8.self))")
         }
         var entries: [FileEntry] = []
         for line in String(decoding: run.output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
@@ -279,7 +282,9 @@ extension DockerProvider {
                 continue
             }
             let fields = line.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-            guard fields.count == 4, let rawMode = Int(fields[0], radix: 16), let size = Int(fields[1]), let mtime = Int(fields[2]) else { continue }
+            guard fields.count == 4, let rawMode = Int(fields[0], radix: 16), let size = Int(fields[1]), let mtime = Int(fields[2]) else {
+                continue
+            }
             let name = String(fields[3])
             let type: String
             switch rawMode & 0o170000 {

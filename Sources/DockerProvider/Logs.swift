@@ -23,7 +23,8 @@ public struct LogsRequest: RPCMethod {
             } else if let text = try? container.decode(String.self), text == "all" {
                 self = .all
             } else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "must be a non-negative number or \"all\""))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "must be a non-negative number or \"all\""))
             }
         }
     }

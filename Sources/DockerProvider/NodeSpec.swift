@@ -149,7 +149,9 @@ public struct CreateBodyBuilder: Sendable {
             throw fail("memory.sizeGiB", "must be a positive number no larger than 1000000")
         }
         if let gpu = spec.gpu {
-            guard gpuAvailable else { throw fail("gpu", "requested, but this engine has no GPU (no nvidia runtime; set gpuAvailable or call detectGpu)") }
+            guard gpuAvailable else {
+                throw fail("gpu", "requested, but this engine has no GPU (no nvidia runtime; set gpuAvailable or call detectGpu)")
+            }
             if !(1...1024).contains(gpu.count) { throw fail("gpu.count", "must be between 1 and 1024") }
         }
         for (index, port) in (spec.network?.ports ?? []).enumerated() {

@@ -23,7 +23,8 @@ public struct RegistryCredentials: Sendable, Equatable, CustomStringConvertible,
     /// base64url-encoded (with padding, as the Docker CLI sends it).
     public var headerValue: String {
         // Built by hand rather than with JSONEncoder so the key order is fixed and nothing is escaped needlessly.
-        let json = "{\"username\":\(Self.jsonString(username)),\"password\":\(Self.jsonString(password)),"
+        let json =
+            "{\"username\":\(Self.jsonString(username)),\"password\":\(Self.jsonString(password)),"
             + "\"serveraddress\":\(Self.jsonString(serverAddress))}"
         return RegistryAuth.base64URL(Data(json.utf8))
     }

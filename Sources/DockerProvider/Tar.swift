@@ -63,10 +63,13 @@ struct TarWriter {
             var length = body.utf8.count + 1
             while String(length).utf8.count + body.utf8.count != length { length = String(length).utf8.count + body.utf8.count }
             let record = Array((String(length) + body).utf8)
-            bytes.append(contentsOf: Self.header(name: Array("PaxHeaders/entry".utf8), type: .paxHeader, size: record.count, mode: 0o644, modifiedAt: modifiedAt))
+            bytes.append(
+                contentsOf: Self.header(
+                    name: Array("PaxHeaders/entry".utf8), type: .paxHeader, size: record.count, mode: 0o644, modifiedAt: modifiedAt))
             bytes.append(contentsOf: record)
             pad()
-            bytes.append(contentsOf: Self.header(name: Array(nameBytes.suffix(99)), type: type, size: size, mode: mode, modifiedAt: modifiedAt))
+            bytes.append(
+                contentsOf: Self.header(name: Array(nameBytes.suffix(99)), type: type, size: size, mode: mode, modifiedAt: modifiedAt))
         } else {
             bytes.append(contentsOf: Self.header(name: nameBytes, type: type, size: size, mode: mode, modifiedAt: modifiedAt))
         }

@@ -15,9 +15,9 @@
 import JSONRPC
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -140,7 +140,9 @@ enum FramingFuzz {
         let limit = 1 + Int(input.first ?? 0) % 96
         let expected = expectedEvents(input, maxLineBytes: limit)
         let framed = frame(input, maxLineBytes: limit, splits: &splits)
-        guard framed == expected else { fail("LineFramer (limit \(limit)) disagrees with a plain split: \(framed.count) vs \(expected.count) events", input) }
+        guard framed == expected else {
+            fail("LineFramer (limit \(limit)) disagrees with a plain split: \(framed.count) vs \(expected.count) events", input)
+        }
         // And without a limit: every line comes through whole, whatever the splits.
         let whole = frame(input, maxLineBytes: Int.max, splits: &splits)
         let lines = expectedEvents(input, maxLineBytes: Int.max)
@@ -199,19 +201,19 @@ extension FramingFuzz {
 }
 
 #if FUZZING
-// libFuzzer's driver, from the runtime that -sanitize=fuzzer links in. SwiftPM gives an executable's
-// entry point its own name (and points `main` at it), so libFuzzer's `main` is not the one used:
-// the top-level code below hands control to the driver instead.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
+    // libFuzzer's driver, from the runtime that -sanitize=fuzzer links in. SwiftPM gives an executable's
+    // entry point its own name (and points `main` at it), so libFuzzer's `main` is not the one used:
+    // the top-level code below hands control to the driver instead.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<Int32>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    ) -> Int32
 
-var fuzzArgc = CommandLine.argc
-var fuzzArgv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&fuzzArgc, &fuzzArgv, { data, size in fuzzFramingOneInput(data, size) }))
+    var fuzzArgc = CommandLine.argc
+    var fuzzArgv = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&fuzzArgc, &fuzzArgv, { data, size in fuzzFramingOneInput(data, size) }))
 #else
-FramingFuzz.replay(Array(CommandLine.arguments.dropFirst()))
+    FramingFuzz.replay(Array(CommandLine.arguments.dropFirst()))
 #endif

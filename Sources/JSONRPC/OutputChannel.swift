@@ -1,6 +1,6 @@
-import OSThread
 import FoundationEssentials
 import Glibc
+import OSThread
 
 /// The one writer of protocol frames: a dedicated thread that writes whole frames to a file
 /// descriptor, batching what has queued up into one `write`.

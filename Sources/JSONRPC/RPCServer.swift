@@ -1,8 +1,8 @@
-import OSThread
-import FoundationEssentials
 import Dispatch
+import FoundationEssentials
 import Glibc
 import Logging
+import OSThread
 import Synchronization
 
 /// A JSON-RPC 2.0 server over a line-framed byte stream.
@@ -231,7 +231,8 @@ public final class RPCServer: Sendable {
             case .uninitialized:
                 rejection = isInitialize ? nil : RPCError(code: .notInitialized, message: "not initialized: send initialize first")
             case .initializing:
-                rejection = isInitialize
+                rejection =
+                    isInitialize
                     ? .invalidRequest("initialize is already in progress")
                     : RPCError(code: .notInitialized, message: "not initialized: initialize is in progress")
             case .running:
@@ -347,7 +348,12 @@ public final class RPCServer: Sendable {
         let resumed = Mutex(false)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeOnce: @Sendable () -> Void = {
-                if resumed.withLock({ done in defer { done = true }; return !done }) { continuation.resume() }
+                if resumed.withLock({ done in
+                    defer { done = true }
+                    return !done
+                }) {
+                    continuation.resume()
+                }
             }
             Task {
                 for task in tasks { await task.value }

@@ -1,9 +1,9 @@
 import CSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The worker's long-lived OS threads (the stdin reader, the stdout writer, the libcurl loop),
@@ -20,13 +20,15 @@ public enum OSThread {
     public static func detach(name: String, _ body: @escaping @Sendable () -> Void) throws(Failure) {
         let context = Unmanaged.passRetained(Body(name: String(decoding: name.utf8.prefix(15), as: UTF8.self), run: body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            guard let raw else { return nil }
-            let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
-            _ = olw_system_name_this_thread(body.name)
-            body.run()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { raw in
+                guard let raw else { return nil }
+                let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
+                _ = olw_system_name_this_thread(body.name)
+                body.run()
+                return nil
+            }, context)
         guard result == 0 else {
             Unmanaged<Body>.fromOpaque(context).release()
             throw Failure(code: result)

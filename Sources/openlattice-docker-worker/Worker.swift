@@ -1,7 +1,7 @@
 import ArgumentParser
 import CSystem
-import DockerProvider
 import Dispatch
+import DockerProvider
 import FoundationEssentials
 import Glibc
 import JSONRPC
@@ -65,7 +65,8 @@ struct Worker: AsyncParsableCommand {
         if environment["MALLOC_MMAP_THRESHOLD_"] == nil { _ = olw_system_set_mmap_threshold(1 << 20) }
         if environment["MALLOC_TRIM_THRESHOLD_"] == nil { _ = olw_system_set_trim_threshold(8 << 20) }
 
-        let level = logLevel.flatMap(Logger.Level.init(rawValue:))
+        let level =
+            logLevel.flatMap(Logger.Level.init(rawValue:))
             ?? environment["OPENLATTICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

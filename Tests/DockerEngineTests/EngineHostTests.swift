@@ -1,6 +1,7 @@
 import CCurl
-@testable import DockerEngine
 import Testing
+
+@testable import DockerEngine
 
 @Suite("EngineHost(parsing:)")
 struct EngineHostTests {

@@ -107,7 +107,8 @@ struct CreateBodyBuilderMappingTests {
 
     @Test func portProtocolAndHostPort() throws {
         let body = try wire(#"{"network":{"ports":[{"port":53,"protocol":"udp","hostPort":5353},{"port":8080}]}}"#)
-        #expect(try canonical(try hostConfig(body)["PortBindings"]) == #"{"53/udp":[{"HostPort":"5353"}],"8080/tcp":[{"HostPort":"8080"}]}"#)
+        #expect(
+            try canonical(try hostConfig(body)["PortBindings"]) == #"{"53/udp":[{"HostPort":"5353"}],"8080/tcp":[{"HostPort":"8080"}]}"#)
         #expect(try canonical(body["ExposedPorts"]) == #"{"53/udp":{},"8080/tcp":{}}"#)
     }
 
@@ -176,14 +177,16 @@ struct CreateBodyBuilderMappingTests {
     }
 
     @Test func tailscaleCombinesWithPortBindings() throws {
-        let config = try hostConfig(try wire(#"{"runtime":{"image":"tailscale/alpine"},"network":{"tailscale":true,"ports":[{"port":3000}]}}"#))
+        let config = try hostConfig(
+            try wire(#"{"runtime":{"image":"tailscale/alpine"},"network":{"tailscale":true,"ports":[{"port":3000}]}}"#))
         #expect(config["CapAdd"] as? [String] == ["NET_ADMIN"])
         #expect((config["Devices"] as? [Any])?.count == 1)
         #expect(try canonical(config["PortBindings"]) == #"{"3000/tcp":[{"HostPort":"3000"}]}"#)
     }
 
     @Test func tailscaleAuthKeyAloneAddsCapability() throws {
-        let config = try hostConfig(try wire(#"{"runtime":{"image":"tailscale/alpine"},"network":{"tailscaleAuthKey":"tskey-auth-abc123"}}"#))
+        let config = try hostConfig(
+            try wire(#"{"runtime":{"image":"tailscale/alpine"},"network":{"tailscaleAuthKey":"tskey-auth-abc123"}}"#))
         #expect(config["CapAdd"] as? [String] == ["NET_ADMIN"])
         #expect((config["Devices"] as? [Any])?.count == 1)
     }
@@ -205,7 +208,9 @@ struct CreateBodyBuilderMappingTests {
     }
 
     @Test func mapsVolumesToMounts() throws {
-        let body = try wire(#"{"volumes":[{"source":"/srv/data","target":"/data","readOnly":true},{"source":"cache","target":"/cache"},{"target":"/tmp/x"}]}"#)
+        let body = try wire(
+            #"{"volumes":[{"source":"/srv/data","target":"/data","readOnly":true},{"source":"cache","target":"/cache"},{"target":"/tmp/x"}]}"#
+        )
         let labels = #"{"Labels":{"openlattice.managed":"true","openlattice.node-id":"node-1"}}"#
         #expect(
             try canonical(try hostConfig(body)["Mounts"])

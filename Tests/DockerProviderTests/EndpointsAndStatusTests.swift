@@ -1,7 +1,8 @@
 import DockerEngine
-@testable import DockerProvider
 import Foundation
 import Testing
+
+@testable import DockerProvider
 
 private func container(_ json: String) throws -> ContainerInspect {
     try JSONDecoder().decode(ContainerInspect.self, from: Data(json.utf8))
@@ -69,7 +70,10 @@ struct EndpointExtractorTests {
             {"Id":"a","Name":"/db","Config":{"ExposedPorts":{"5432/tcp":{}}},
              "NetworkSettings":{"Ports":{"6379/tcp":null,"9000/tcp":[]},"Networks":{"swarmhub":{}}}}
             """#)
-        #expect(EndpointExtractor.endpoints(of: inspect) == [dockerInternal("db", 5432), dockerInternal("db", 6379), dockerInternal("db", 9000)])
+        #expect(
+            EndpointExtractor.endpoints(of: inspect) == [
+                dockerInternal("db", 5432), dockerInternal("db", 6379), dockerInternal("db", 9000),
+            ])
     }
 
     @Test func unassignedHostPortsAreSkipped() throws {
@@ -106,16 +110,17 @@ struct EndpointExtractorTests {
 
 @Suite("StatusMapper")
 struct StatusMapperTests {
-    @Test(arguments: [
-        ("running", NodeStatus.running),
-        ("paused", .paused),
-        ("created", .starting),
-        ("restarting", .starting),
-        ("exited", .stopped),
-        ("dead", .stopped),
-        ("removing", .stopping),
-        ("something-new", .stopped),
-    ] as [(String?, NodeStatus)])
+    @Test(
+        arguments: [
+            ("running", NodeStatus.running),
+            ("paused", .paused),
+            ("created", .starting),
+            ("restarting", .starting),
+            ("exited", .stopped),
+            ("dead", .stopped),
+            ("removing", .stopping),
+            ("something-new", .stopped),
+        ] as [(String?, NodeStatus)])
     func mapsEngineState(engine: String?, expected: NodeStatus) {
         #expect(StatusMapper.status(engine) == expected)
     }

@@ -154,7 +154,8 @@ struct RegistryAuthTests {
             #expect(try DockerCLIConfig.load(directory: "\(dir)/empty") == DockerCLIConfig())
             try write("{not json", to: "\(dir)/broken/config.json")
             #expect(throws: (any Error).self) { try DockerCLIConfig.load(directory: "\(dir)/broken") }
-            #expect(RegistryAuth.headerValue(for: "127.0.0.1:5000/x", configured: nil, environment: ["DOCKER_CONFIG": "\(dir)/broken"]) == nil)
+            #expect(
+                RegistryAuth.headerValue(for: "127.0.0.1:5000/x", configured: nil, environment: ["DOCKER_CONFIG": "\(dir)/broken"]) == nil)
         }
     }
 }

@@ -1,6 +1,7 @@
-@testable import DockerProvider
 import Synchronization
 import Testing
+
+@testable import DockerProvider
 
 @Suite("snapshot ids and per-path write turns")
 struct SnapshotAndLockTests {
@@ -21,7 +22,10 @@ struct SnapshotAndLockTests {
             for _ in 0..<20 {
                 group.addTask {
                     try await lock.withLock("a") {
-                        inside.state.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                        inside.state.withLock {
+                            $0.now += 1
+                            $0.most = max($0.most, $0.now)
+                        }
                         try await Task.sleep(for: .milliseconds(2))
                         inside.state.withLock { $0.now -= 1 }
                     }

@@ -1,7 +1,8 @@
 import DockerEngine
-@testable import DockerProvider
 import Foundation
 import Testing
+
+@testable import DockerProvider
 
 private func sample(_ json: String) throws -> ContainerStats {
     try JSONDecoder().decode(ContainerStats.self, from: Data(json.utf8))
@@ -131,7 +132,8 @@ struct TimestampTests {
         #expect(Timestamp.normalize(engine) == expected)
     }
 
-    @Test(arguments: [nil, "", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000000000Z", "not a date", "2026-13-45T99:00:00Z"] as [String?])
+    @Test(
+        arguments: [nil, "", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000000000Z", "not a date", "2026-13-45T99:00:00Z"] as [String?])
     func zeroOrGarbageIsNil(engine: String?) {
         #expect(Timestamp.normalize(engine) == nil)
     }

@@ -1,7 +1,8 @@
 import DockerEngine
-@testable import DockerProvider
 import Foundation
 import Testing
+
+@testable import DockerProvider
 
 @Suite("query building, trimming and engine timestamps (without Foundation)")
 struct SupportTests {

@@ -1,6 +1,7 @@
-@testable import DockerProvider
 import Foundation
 import Testing
+
+@testable import DockerProvider
 
 /// Runs /usr/bin/tar with `arguments` (in `directory`, if given) and returns its standard output.
 @discardableResult
@@ -188,7 +189,9 @@ struct TarReaderTests {
 
     /// A compact description of the entries, for cheap comparisons in loops.
     private func summary(_ entries: [TarReader.Entry]) -> [String] {
-        entries.map { "\($0.header.name) \($0.header.type) \($0.header.mode) \($0.contents.count) \($0.contents.reduce(0) { $0 &* 31 &+ Int($1) })" }
+        entries.map {
+            "\($0.header.name) \($0.header.type) \($0.header.mode) \($0.contents.count) \($0.contents.reduce(0) { $0 &* 31 &+ Int($1) })"
+        }
     }
 
     @Test func splitPointsAroundEveryBlockBoundaryGiveTheSameEntries() throws {

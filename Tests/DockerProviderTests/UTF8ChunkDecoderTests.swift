@@ -39,13 +39,14 @@ struct UTF8ChunkDecoderTests {
         #expect(decoder.finish() == "")
     }
 
-    @Test(arguments: [
-        ([0x61, 0xFF, 0x62], "a\u{FFFD}b"),
-        ([0x80], "\u{FFFD}"),
-        ([0xC0, 0xAF], "\u{FFFD}\u{FFFD}"),
-        ([0xED, 0xA0, 0x80, 0x61], "\u{FFFD}\u{FFFD}\u{FFFD}a"),
-        ([0xE2, 0x82, 0x61], "\u{FFFD}a"),
-    ] as [([UInt8], String)])
+    @Test(
+        arguments: [
+            ([0x61, 0xFF, 0x62], "a\u{FFFD}b"),
+            ([0x80], "\u{FFFD}"),
+            ([0xC0, 0xAF], "\u{FFFD}\u{FFFD}"),
+            ([0xED, 0xA0, 0x80, 0x61], "\u{FFFD}\u{FFFD}\u{FFFD}a"),
+            ([0xE2, 0x82, 0x61], "\u{FFFD}a"),
+        ] as [([UInt8], String)])
     func invalidBytesBecomeReplacementCharacters(input: [UInt8], expected: String) {
         #expect(decode([input]) == expected)
         #expect(decode(input.map { [$0] }) == expected)

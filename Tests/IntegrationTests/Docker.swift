@@ -21,7 +21,10 @@ enum Docker {
     static var workerEnvironment: [String: String] {
         guard environment["OPENLATTICE_TEST_DOCKER_HOST"] != nil else { return [:] }
         var env = ["DOCKER_HOST": host]
-        if let certPath { env["DOCKER_TLS_VERIFY"] = "1"; env["DOCKER_CERT_PATH"] = certPath }
+        if let certPath {
+            env["DOCKER_TLS_VERIFY"] = "1"
+            env["DOCKER_CERT_PATH"] = certPath
+        }
         return env
     }
 
@@ -29,7 +32,9 @@ enum Docker {
     private static var cliFlags: [String] {
         var flags = ["-H", host]
         if let certPath {
-            flags += ["--tlsverify", "--tlscacert", certPath + "/ca.pem", "--tlscert", certPath + "/cert.pem", "--tlskey", certPath + "/key.pem"]
+            flags += [
+                "--tlsverify", "--tlscacert", certPath + "/ca.pem", "--tlscert", certPath + "/cert.pem", "--tlskey", certPath + "/key.pem",
+            ]
         }
         return flags
     }

@@ -117,7 +117,9 @@ struct EngineFaultTests {
             #expect(Docker.inspect(id)?["State"]?["Running"] == true, "the container itself is untouched")
 
             try proxy.set("forward")
-            let (back, backElapsed) = try await Self.timed { try await worker.call("exec", ["externalId": .string(id), "command": ["echo", "back"]]) }
+            let (back, backElapsed) = try await Self.timed {
+                try await worker.call("exec", ["externalId": .string(id), "command": ["echo", "back"]])
+            }
             print("[engine faults] engine back: exec in \(backElapsed)")
             #expect(back.result?["stdout"] == "back\n", "\(back.raw)")
             #expect(try await worker.result("healthCheck")["healthy"] == true)
@@ -135,7 +137,10 @@ struct EngineFaultTests {
             // The node comes from the engine directly (labelled as the worker's own): a provision is
             // several engine calls, any of which may exceed 1.5 s on a busy machine before the fault.
             let id = try #require(
-                Docker.lines(["run", "-d", "--label", "openlattice.managed=true", "--label", "openlattice.test=\(scope.id)", Docker.image, "sleep", "600"]).first)
+                Docker.lines([
+                    "run", "-d", "--label", "openlattice.managed=true", "--label", "openlattice.test=\(scope.id)", Docker.image, "sleep",
+                    "600",
+                ]).first)
             try proxy.set("hang")
             for (method, params) in [
                 ("inspect", ["externalId": JSONValue.string(id)]),
@@ -143,7 +148,9 @@ struct EngineFaultTests {
                 ("exec", ["externalId": .string(id), "command": ["true"]]),
             ] as [(String, JSONValue)] {
                 let (response, elapsed) = try await Self.timed { try await worker.call(method, params, timeout: .seconds(30)) }
-                print("[engine faults] engine hangs: \(method) → \(response.errorCode.map { "\($0)" } ?? "result") in \(elapsed): \(response.errorMessage)")
+                print(
+                    "[engine faults] engine hangs: \(method) → \(response.errorCode.map { "\($0)" } ?? "result") in \(elapsed): \(response.errorMessage)"
+                )
                 #expect(response.errorCode == -32008, "\(method): \(response.raw)")
                 #expect(elapsed >= .milliseconds(1400), "\(method) gave up before the timeout: \(elapsed)")
                 #expect(elapsed < .milliseconds(4500), "\(method) took \(elapsed) for a 1500 ms timeout")
@@ -170,8 +177,10 @@ struct EngineFaultTests {
             let id = try await Self.provision(worker, scope)
             let request = worker.start(
                 "exec",
-                ["externalId": .string(id), "command": ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done"],
-                 "options": ["stream": true]])
+                [
+                    "externalId": .string(id), "command": ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done"],
+                    "options": ["stream": true],
+                ])
             try await eventually { !worker.notifications(for: request).isEmpty }
             let execIDs = Docker.inspect(id)?["ExecIDs"]?.array?.compactMap(\.string) ?? []
             let execID = execIDs.first { Docker.api("/exec/\($0)/json").contains("tick") }
@@ -184,7 +193,9 @@ struct EngineFaultTests {
             let exitCode = response.result?["exitCode"]?.int
             let engineView = execID.flatMap { try? JSONParser.parse(Array(Docker.api("/exec/\($0)/json").utf8)) }
             let engineExitCode = engineView?["ExitCode"]?.int
-            print("[engine faults] container killed: exec answered in \(elapsed) with exit code \(exitCode.map { "\($0)" } ?? "none"); the engine says \(engineExitCode.map { "\($0)" } ?? "nothing")")
+            print(
+                "[engine faults] container killed: exec answered in \(elapsed) with exit code \(exitCode.map { "\($0)" } ?? "none"); the engine says \(engineExitCode.map { "\($0)" } ?? "nothing")"
+            )
             #expect(elapsed < .seconds(5), "the exec did not end promptly: \(elapsed)")
             #expect(response.result?["timedOut"] == false, "\(response.raw)")
             if let engineExitCode {

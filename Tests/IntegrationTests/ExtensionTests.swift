@@ -5,7 +5,9 @@ import Testing
 /// Issue 3's extension methods, against the real engine.
 @Suite("extensions")
 struct ExtensionTests {
-    static func node(_ worker: WorkerProcess, _ scope: TestScope, image: String = Docker.image, extra: [String: JSONValue] = [:]) async throws -> String {
+    static func node(_ worker: WorkerProcess, _ scope: TestScope, image: String = Docker.image, extra: [String: JSONValue] = [:])
+        async throws -> String
+    {
         var spec = JSONObject()
         spec["runtime"] = ["image": .string(image)]
         spec["labels"] = scope.labels
@@ -25,8 +27,11 @@ struct ExtensionTests {
             }
             for (path, data) in [("/tmp/all.bin", allBytes), ("/root/deep/er/random.bin", random)] {
                 let written = try await worker.result(
-                    "files.write", ["externalId": .string(id), "path": .string(path), "content": .string(data.base64EncodedString()),
-                                    "encoding": "base64", "mode": 0o600])
+                    "files.write",
+                    [
+                        "externalId": .string(id), "path": .string(path), "content": .string(data.base64EncodedString()),
+                        "encoding": "base64", "mode": 0o600,
+                    ])
                 #expect(written["size"]?.int == Int64(data.count))
                 #expect(written["sha256"]?.string == sha256Hex(data))
                 let read = try await worker.result("files.read", ["externalId": .string(id), "path": .string(path), "encoding": "base64"])
@@ -91,7 +96,8 @@ struct ExtensionTests {
             let notEmpty = try await worker.call("files.remove", ["externalId": .string(id), "path": "/srv/a"])
             #expect(notEmpty.errorCode == -32009)
             #expect(try await worker.call("files.remove", ["externalId": .string(id), "path": "/srv/a/file.txt"]).result == .null)
-            #expect(try await worker.call("files.remove", ["externalId": .string(id), "path": "/srv/a", "recursive": true]).result == .null)
+            #expect(
+                try await worker.call("files.remove", ["externalId": .string(id), "path": "/srv/a", "recursive": true]).result == .null)
             let gone = try await worker.result("exec", ["externalId": .string(id), "command": ["test", "-e", "/srv/a"]])
             #expect(gone["exitCode"] == 1)
         }
@@ -117,11 +123,14 @@ struct ExtensionTests {
 
     @Test func shellLessImageAndStoppedContainer() async throws {
         try await withWorker { worker, scope in
-            let id = try await Self.node(worker, scope, image: "openlattice-test/noshell:latest", extra: ["runtime": ["image": "openlattice-test/noshell:latest", "command": ["/busybox", "sleep", "600"]]])
+            let id = try await Self.node(
+                worker, scope, image: "openlattice-test/noshell:latest",
+                extra: ["runtime": ["image": "openlattice-test/noshell:latest", "command": ["/busybox", "sleep", "600"]]])
             let noShell = try await worker.result("exec", ["externalId": .string(id), "command": ["sh", "-c", "true"]])
             #expect([126, 127].contains(noShell["exitCode"]?.int ?? 0))
             #expect(try await worker.call("files.mkdir", ["externalId": .string(id), "path": "/data/in/here"]).result == .null)
-            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/data/in/here/f.txt", "content": "no shell needed"])
+            _ = try await worker.result(
+                "files.write", ["externalId": .string(id), "path": "/data/in/here/f.txt", "content": "no shell needed"])
             let read = try await worker.result("files.read", ["externalId": .string(id), "path": "/data/in/here/f.txt"])
             #expect(read["content"] == "no shell needed")
             // stopped: the archive endpoint still serves
@@ -136,9 +145,20 @@ struct ExtensionTests {
         try await withWorker { worker, scope in
             let id = try await Self.node(
                 worker, scope,
-                extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "until [ -e /tmp/go ]; do sleep 0.1; done; x=$(head -c 60000000 /dev/zero | tr '\\000' a); sleep 600 & wait"]]])
+                extra: [
+                    "runtime": [
+                        "image": .string(Docker.image),
+                        "command": [
+                            "sh", "-c",
+                            "until [ -e /tmp/go ]; do sleep 0.1; done; x=$(head -c 60000000 /dev/zero | tr '\\000' a); sleep 600 & wait",
+                        ],
+                    ]
+                ])
             let first = try await worker.result("metrics.getResourceUsage", ["externalId": .string(id)])
-            for key in ["cpuPercent", "memoryUsedMiB", "memoryLimitMiB", "networkRxBytes", "networkTxBytes", "blockReadBytes", "blockWriteBytes", "pids"] {
+            for key in [
+                "cpuPercent", "memoryUsedMiB", "memoryLimitMiB", "networkRxBytes", "networkTxBytes", "blockReadBytes", "blockWriteBytes",
+                "pids",
+            ] {
                 #expect((first[key]?.double ?? -1) >= 0, "\(key)")
             }
             #expect((first["cpuPercent"]?.double ?? 1000) <= 200)
@@ -184,7 +204,15 @@ struct ExtensionTests {
         try await withWorker { worker, scope in
             let id = try await Self.node(
                 worker, scope,
-                extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "echo one; echo two; echo err >&2; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo three; sleep 600"]]])
+                extra: [
+                    "runtime": [
+                        "image": .string(Docker.image),
+                        "command": [
+                            "sh", "-c",
+                            "echo one; echo two; echo err >&2; while [ ! -f /tmp/go ]; do sleep 0.1; done; echo three; sleep 600",
+                        ],
+                    ]
+                ])
             try await eventually {
                 (try await worker.result("logs", ["externalId": .string(id)]))["stdout"]?.string?.contains("two") == true
             }
@@ -237,15 +265,21 @@ struct ExtensionTests {
     @Test(
         .disabled(
             if: Docker.isPodman,
-            "Podman 4.3's Docker API reports neither an oom event nor State.OOMKilled for a container its memory limit killed (seen on cgroup v1)"))
+            "Podman 4.3's Docker API reports neither an oom event nor State.OOMKilled for a container its memory limit killed (seen on cgroup v1)"
+        ))
     func eventsReportOOM() async throws {
         try await withWorker { worker, scope in
             let subscription = worker.start("events.subscribe")
             try await Task.sleep(for: .milliseconds(300))
             let hog = try await Self.node(
                 worker, scope,
-                extra: ["memory": ["sizeGiB": 0.02],
-                        "runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "sleep 1; x=$(head -c 200000000 /dev/zero | tr '\\000' a); sleep 60"]]])
+                extra: [
+                    "memory": ["sizeGiB": 0.02],
+                    "runtime": [
+                        "image": .string(Docker.image),
+                        "command": ["sh", "-c", "sleep 1; x=$(head -c 200000000 /dev/zero | tr '\\000' a); sleep 60"],
+                    ],
+                ])
             try await eventually(timeout: .seconds(30)) {
                 worker.notifications(for: subscription).contains { $0["externalId"]?.string == hog && $0["action"] == "oom" }
             }
@@ -264,8 +298,12 @@ struct ExtensionTests {
             let name = scope.name("web")
             let node = try await worker.result(
                 "provision",
-                ["spec": ["name": .string(name), "runtime": ["image": .string(Docker.image)], "labels": scope.labels,
-                          "network": ["ports": [["port": 8080, "hostPort": 0], ["port": 9090]]]]])
+                [
+                    "spec": [
+                        "name": .string(name), "runtime": ["image": .string(Docker.image)], "labels": scope.labels,
+                        "network": ["ports": [["port": 8080, "hostPort": 0], ["port": 9090]]],
+                    ]
+                ])
             let id = try #require(node["externalId"]?.string)
             let hostPort = Docker.inspect(id)?["NetworkSettings"]?["Ports"]?["8080/tcp"]?[0]?["HostPort"]?.string ?? "?"
             let host = try await worker.result("network.getUrl", ["externalId": .string(id), "port": 8080])

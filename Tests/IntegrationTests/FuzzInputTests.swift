@@ -61,7 +61,9 @@ struct FuzzInputTests {
                 let before = worker.memory?.rss ?? 0
                 peakDuringHuge = await Self.writeHugeLine(to: worker, megabytes: 100)
                 let after = worker.memory?.rss ?? 0
-                print("[fuzz] 100 MB line: VmRSS \(before / 1_000_000) MB before, peak \(peakDuringHuge / 1_000_000) MB while discarding, \(after / 1_000_000) MB after")
+                print(
+                    "[fuzz] 100 MB line: VmRSS \(before / 1_000_000) MB before, peak \(peakDuringHuge / 1_000_000) MB while discarding, \(after / 1_000_000) MB after"
+                )
                 // The worker may hold up to --max-line-bytes (64 MiB) of a line before it knows the line is
                 // too long, never the whole 100 MB, and gives that memory back.
                 #expect(peakDuringHuge - before < (64 << 20) + 20_000_000, "the 100 MB line was buffered beyond the limit")
@@ -88,7 +90,8 @@ struct FuzzInputTests {
                         _ = try await worker.response(key, timeout: .seconds(60))
                     } catch {
                         guard worker.process.isRunning else {
-                            Issue.record("the worker died in the block starting at line \(blockStart): \(Self.crashSummary(worker.stderrText))")
+                            Issue.record(
+                                "the worker died in the block starting at line \(blockStart): \(Self.crashSummary(worker.stderrText))")
                             return
                         }
                         Issue.record("no answer to \(key) (\(line.label)): \(line.preview)")
@@ -152,7 +155,8 @@ struct FuzzInputTests {
         #expect(answers.count == 2, "\(answers.map { FuzzGenerator.text($0).prefix(200) })")
         for answer in answers {
             let code = answer["error"]?["code"]?.int
-            #expect(code == -32700 || code == -32600, "request with an out-of-range id was answered \(FuzzGenerator.text(answer).prefix(300))")
+            #expect(
+                code == -32700 || code == -32600, "request with an out-of-range id was answered \(FuzzGenerator.text(answer).prefix(300))")
         }
         worker.closeInput()
         _ = try await worker.waitForExit()
@@ -202,8 +206,12 @@ struct FuzzInputTests {
             if now.hwm > worst.hwm { worst = (first, now.hwm) }
         }
         let growth = worst.hwm - before.rss
-        print("[fuzz] 32 lines of 33 MB, 32 MiB limit: VmRSS before \(before.rss / 1_000_000) MB, VmHWM after \(worst.hwm / 1_000_000) MB (\(growth / 1_000_000) MB for a line; worst first read \(worst.first) bytes)")
-        #expect(growth < limit + 12_000_000, "an over-long line cost \(growth / 1_000_000) MB with a \(limit >> 20) MiB limit (first read \(worst.first) bytes)")
+        print(
+            "[fuzz] 32 lines of 33 MB, 32 MiB limit: VmRSS before \(before.rss / 1_000_000) MB, VmHWM after \(worst.hwm / 1_000_000) MB (\(growth / 1_000_000) MB for a line; worst first read \(worst.first) bytes)"
+        )
+        #expect(
+            growth < limit + 12_000_000,
+            "an over-long line cost \(growth / 1_000_000) MB with a \(limit >> 20) MiB limit (first read \(worst.first) bytes)")
         #expect(worker.messages.filter { $0.value["id"] == .null && $0.value["error"]?["code"] == -32600 }.count == 32)
         worker.closeInput()
         _ = try await worker.waitForExit()
@@ -237,7 +245,9 @@ struct FuzzInputTests {
     /// The lines of a crash report that say what and where.
     static func crashSummary(_ stderr: String) -> String {
         let lines = stderr.split(separator: "\n")
-        let interesting = lines.filter { $0.contains("Fatal error") || $0.contains("Crash") || $0.contains(" in openlattice") || $0.contains("at /work") }
+        let interesting = lines.filter {
+            $0.contains("Fatal error") || $0.contains("Crash") || $0.contains(" in openlattice") || $0.contains("at /work")
+        }
         return (interesting.isEmpty ? Array(lines.suffix(20)) : Array(interesting.prefix(14))).joined(separator: "\n")
     }
 
@@ -534,8 +544,10 @@ struct FuzzGenerator {
     ]
 
     /// Raw number texts at the edges: out of every range, beyond Int64, beyond 2^53.
-    static let hugeNumbers = ["1e400", "-1e400", "99999999999999999999999", "9223372036854775808", "-9223372036854775809", "1e23",
-                              "9223372036854775807", "18446744073709551616", "1e-400", "123456789012345678901234567890.5"]
+    static let hugeNumbers = [
+        "1e400", "-1e400", "99999999999999999999999", "9223372036854775808", "-9223372036854775809", "1e23",
+        "9223372036854775807", "18446744073709551616", "1e-400", "123456789012345678901234567890.5",
+    ]
 
     /// Whether a number text is an integer the worker can hold (as Int64, or a Double that is one exactly).
     static func fitsInt64(_ text: String) -> Bool { Int64(text) != nil || Double(text).flatMap { Int64(exactly: $0) } != nil }
@@ -592,7 +604,8 @@ struct FuzzGenerator {
             for (type, value) in Self.valuesByType where type != "object" {
                 let id = freshID()
                 let text = Self.requestText(id: id.json, method: method, params: Self.text(value))
-                lines.append(line(text, .tracked(id.key, outcome(for: method, .error(-32602, field: "params"))), "params as \(type) for \(method)"))
+                lines.append(
+                    line(text, .tracked(id.key, outcome(for: method, .error(-32602, field: "params"))), "params as \(type) for \(method)"))
             }
         }
         for (method, field) in fields {
@@ -621,7 +634,8 @@ struct FuzzGenerator {
             let id = freshID()
             let text = Self.requestText(id: id.json, method: method, params: Self.text(params))
             // A value outside the enum is refused; checking that the node exists may come first.
-            lines.append(line(text, .tracked(id.key, outcome(for: method, .oneOf([-32602, -32004]))), "\(method) \(field.name) outside its enum"))
+            lines.append(
+                line(text, .tracked(id.key, outcome(for: method, .oneOf([-32602, -32004]))), "\(method) \(field.name) outside its enum"))
         }
         if accepted.contains("integer") || accepted.contains("number") {
             let placeholder = "\"@@NUMBER@@\""
@@ -656,12 +670,19 @@ struct FuzzGenerator {
     mutating func requestLine(id: (json: String, key: String)?) -> (text: String, outcome: FuzzOutcome, method: String, label: String) {
         switch rng.next() % 8 {
         case 0:
-            return (Self.requestText(id: id?.json, method: "healthCheck", params: chance(50) ? nil : #"{"ignored":[1,{"x":null}]}"#), .result, "healthCheck", "healthCheck")
+            return (
+                Self.requestText(id: id?.json, method: "healthCheck", params: chance(50) ? nil : #"{"ignored":[1,{"x":null}]}"#), .result,
+                "healthCheck", "healthCheck"
+            )
         case 1:
-            let method = pick(["no.such.method", "", "Provision", "exec ", "files.read\u{0}", "\u{1F600}", "$/cancelRequest2", "rpc.discover"])
+            let method = pick([
+                "no.such.method", "", "Provision", "exec ", "files.read\u{0}", "\u{1F600}", "$/cancelRequest2", "rpc.discover",
+            ])
             return (Self.requestText(id: id?.json, method: method, params: "{}"), .error(-32601), method, "unknown method")
         default:
-            guard !fields.isEmpty else { return (Self.requestText(id: id?.json, method: "healthCheck", params: nil), .result, "healthCheck", "healthCheck") }
+            guard !fields.isEmpty else {
+                return (Self.requestText(id: id?.json, method: "healthCheck", params: nil), .result, "healthCheck", "healthCheck")
+            }
             let (method, field) = pick(fields)
             let wrong = wrongTypeLines(method: method, field: field).filter {
                 if case .tracked = $0.expectation { true } else { false }
@@ -698,8 +719,10 @@ struct FuzzGenerator {
             }
             return FuzzLine(bytes: bytes, expectation: .syncNull(-32700), label: "junk bytes")
         case 42..<49:  // invalid UTF-8, in a string or outside
-            let bad: [[UInt8]] = [[0xFF], [0xFE, 0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80],
-                                  [0xF8, 0x88, 0x80, 0x80, 0x80], [0xC3], [0xEF, 0xBF]]
+            let bad: [[UInt8]] = [
+                [0xFF], [0xFE, 0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80],
+                [0xF8, 0x88, 0x80, 0x80, 0x80], [0xC3], [0xEF, 0xBF],
+            ]
             let id = freshID()
             var bytes = Array(Self.requestText(id: id.json, method: "healthCheck", params: #"{"x":"ab"}"#).utf8)
             let sequence = pick(bad)
@@ -770,7 +793,9 @@ struct FuzzGenerator {
         case 4 where chance(50):
             // a number that is not an integer within 64 bits cannot be echoed exactly: -32600, id null;
             // one beyond Double's range is not JSON the worker can read back: -32700, id null
-            let number = pick(["2.5", "1.0", "-0.5", "1e3", "1E-7", "99999999999999999999999", "9223372036854775808", "-9223372036854775809", "1e400"])
+            let number = pick([
+                "2.5", "1.0", "-0.5", "1e3", "1E-7", "99999999999999999999999", "9223372036854775808", "-9223372036854775809", "1e400",
+            ])
             return line(withID(number), .syncNull(Self.isFinite(number) ? -32600 : -32700), "id \(number)")
         default:
             let id = freshID()
@@ -816,7 +841,8 @@ struct FuzzGenerator {
                 expectation: .syncNull(-32700), label: "\(depth) levels of ["
             )
         case 1:
-            return FuzzLine(bytes: Array(String(repeating: "[", count: depth).utf8), expectation: .syncNull(-32700), label: "\(depth) unclosed [")
+            return FuzzLine(
+                bytes: Array(String(repeating: "[", count: depth).utf8), expectation: .syncNull(-32700), label: "\(depth) unclosed [")
         case 2:
             let id = freshID()
             let deep = String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth)
@@ -829,7 +855,9 @@ struct FuzzGenerator {
             let deep = String(repeating: "[", count: inner) + String(repeating: "]", count: inner)
             let method = pick(["healthCheck", "inspect"])
             let text = Self.requestText(id: id.json, method: method, params: #"{"deep":\#(deep)}"#)
-            return line(text, .tracked(id.key, method == "healthCheck" ? .result : .error(-32602, field: "externalId")), "request with \(inner) nested arrays")
+            return line(
+                text, .tracked(id.key, method == "healthCheck" ? .result : .error(-32602, field: "externalId")),
+                "request with \(inner) nested arrays")
         }
     }
 
@@ -854,7 +882,9 @@ struct FuzzGenerator {
         case 7: return line(#"{"jsonrpc":2.0,"method":"healthCheck"}"#, .syncNull(-32600), "jsonrpc as a number, no id")
         case 8:
             let id = freshID()
-            return line(#"{"jsonrpc":"2.0","id":\#(id.json),"result":{"healthy":true}}"#, .tracked(id.key, .error(-32600)), "a response sent to the worker")
+            return line(
+                #"{"jsonrpc":"2.0","id":\#(id.json),"result":{"healthy":true}}"#, .tracked(id.key, .error(-32600)),
+                "a response sent to the worker")
         default: return line("[]", .syncNull(-32600), "empty batch")
         }
     }
@@ -874,7 +904,8 @@ struct FuzzGenerator {
                 slots.append(.tracked(id.key, request.outcome))
                 labels.append(request.label)
             case 2:
-                members.append(Self.requestText(id: nil, method: pick(["$/cancelRequest", "healthCheck", "x"]), params: #"{"id":"cancel-never-b"}"#))
+                members.append(
+                    Self.requestText(id: nil, method: pick(["$/cancelRequest", "healthCheck", "x"]), params: #"{"id":"cancel-never-b"}"#))
             case 3:
                 members.append(pick(["1", "\"s\"", "null", "true", "[]", "[1,2]", "{}", #"{"jsonrpc":"2.0"}"#]))
                 slots.append(.null(-32600))
@@ -924,7 +955,9 @@ enum FuzzChecker {
         // 1. Every tracked id: exactly one response, of the expected kind.
         var expectedKeys: Set<String> = ["s:fuzz-subscription", "s:final-health", "s:fence-huge"]
         for message in messages {
-            if let key = message.value["id"].flatMap(idKey), key.hasPrefix("s:fence-") || key.hasPrefix("s:raw-") { expectedKeys.insert(key) }
+            if let key = message.value["id"].flatMap(idKey), key.hasPrefix("s:fence-") || key.hasPrefix("s:raw-") {
+                expectedKeys.insert(key)
+            }
         }
         var optionalParseErrors: [String: Bool] = [:]  // key → answered by id
         func verify(_ key: String, _ outcome: FuzzOutcome, _ line: FuzzLine, optional: Bool = false) {
@@ -970,7 +1003,8 @@ enum FuzzChecker {
             problems.append("\(actualSequence.count) synchronous null-id errors, expected \(expectedSequence.count)")
         }
         for (index, (expected, actual)) in zip(expectedSequence, actualSequence).enumerated() where expected.code != actual {
-            problems.append("null-id answer #\(index): got \(actual), expected \(expected.code) for \(expected.line.label): \(expected.line.preview)")
+            problems.append(
+                "null-id answer #\(index): got \(actual), expected \(expected.code) for \(expected.line.label): \(expected.line.preview)")
             break  // after the first divergence the rest is shifted
         }
         // 4. Asynchronous null-id answers: one per null-id request.

@@ -8,7 +8,9 @@ struct HardeningTests {
     @Test func unlabelledContainersCannotBeTouched() async throws {
         try await withWorker { worker, scope in
             let foreign = try #require(
-                Docker.lines(["run", "-d", "--label", "openlattice.test=\(scope.id)", "--name", scope.name("foreign"), Docker.image, "sleep", "300"]).first)
+                Docker.lines([
+                    "run", "-d", "--label", "openlattice.test=\(scope.id)", "--name", scope.name("foreign"), Docker.image, "sleep", "300",
+                ]).first)
             for (method, params) in [
                 ("destroy", ["externalId": JSONValue.string(foreign)]),
                 ("exec", ["externalId": .string(foreign), "command": ["touch", "/tmp/touched"]]),
@@ -85,10 +87,16 @@ struct HardeningTests {
         try await withWorker(arguments: ["--log-level", "trace"]) { worker, scope in
             let node = try await worker.result(
                 "provision",
-                ["spec": ["runtime": ["image": .string(Docker.image), "env": ["PLAIN": "visible"],
-                                      "secretEnv": ["API_TOKEN": .string(secret), "QUOTED": "it's \"fine\" $HOME"],
-                                      "command": ["sh", "-c", "echo \"$API_TOKEN|$QUOTED\" > /tmp/seen; sleep 300"]],
-                          "labels": scope.labels]])
+                [
+                    "spec": [
+                        "runtime": [
+                            "image": .string(Docker.image), "env": ["PLAIN": "visible"],
+                            "secretEnv": ["API_TOKEN": .string(secret), "QUOTED": "it's \"fine\" $HOME"],
+                            "command": ["sh", "-c", "echo \"$API_TOKEN|$QUOTED\" > /tmp/seen; sleep 300"],
+                        ],
+                        "labels": scope.labels,
+                    ]
+                ])
             let id = try #require(node["externalId"]?.string)
             try await eventually {
                 let seen = try await worker.result("files.read", ["externalId": .string(id), "path": "/tmp/seen"])
@@ -103,7 +111,8 @@ struct HardeningTests {
             #expect(!worker.stderrText.contains(secret))
             // a bad secret key is named without its value
             let bad = try await worker.call(
-                "provision", ["spec": ["runtime": ["image": .string(Docker.image), "secretEnv": ["BAD-KEY": .string(secret)]], "labels": scope.labels]])
+                "provision",
+                ["spec": ["runtime": ["image": .string(Docker.image), "secretEnv": ["BAD-KEY": .string(secret)]], "labels": scope.labels]])
             #expect(bad.errorCode == -32602)
             #expect(!bad.errorMessage.contains(secret))
             #expect(!String(decoding: JSONWriter.encode(bad.raw), as: UTF8.self).contains(secret))
@@ -114,15 +123,20 @@ struct HardeningTests {
         try await withWorker { worker, scope in
             let response = try await worker.call(
                 "provision",
-                ["spec": ["runtime": ["image": .string(Docker.image), "command": ["/no/such/binary"]], "labels": scope.labels,
-                          "volumes": [["target": "/scratch"]]]])
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image), "command": ["/no/such/binary"]], "labels": scope.labels,
+                        "volumes": [["target": "/scratch"]],
+                    ]
+                ])
             #expect(response.error != nil)
             #expect(response.errorMessage.hasPrefix("[docker] provision failed:"))
             #expect(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty)
             let left = Docker.lines(["volume", "ls", "-q", "--filter", "label=openlattice.test=\(scope.id)"])
             #expect(left.isEmpty, "anonymous volumes left: \(left)")
             let missingImage = try await worker.call(
-                "provision", ["spec": ["runtime": ["image": "openlattice-test/does-not-exist:1", "pullPolicy": "never"], "labels": scope.labels]])
+                "provision",
+                ["spec": ["runtime": ["image": "openlattice-test/does-not-exist:1", "pullPolicy": "never"], "labels": scope.labels]])
             #expect(missingImage.errorCode == -32004)
         }
     }
@@ -132,7 +146,8 @@ struct HardeningTests {
             // Cancel at several points of the provision's progress.
             for delay in [0, 20, 60, 120, 250] {
                 let request = worker.start(
-                    "provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels, "volumes": [["target": "/v"]]]])
+                    "provision",
+                    ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels, "volumes": [["target": "/v"]]]])
                 try await Task.sleep(for: .milliseconds(delay))
                 worker.notify("$/cancelRequest", ["id": .integer(request)])
                 let response = try await worker.response(.integer(request))

@@ -105,8 +105,13 @@ struct OpenRPCDocumentTests {
             "createdAt": "2026-11-29T02:27:09.257Z", "type": "filesystem", "image": "openlattice-snapshot:t", "excludedVolumes": [],
         ]
         #expect(document.validate(snapshot, against: snapshotSchema).isEmpty)
-        #expect(document.validate(replacing(snapshot, "provider", with: "podman"), against: snapshotSchema).contains { $0.path == "$.provider" })
-        #expect(document.validate(replacing(snapshot, "externalId", with: "abc"), against: snapshotSchema).contains { $0.path == "$.externalId" })
+        #expect(
+            document.validate(replacing(snapshot, "provider", with: "podman"), against: snapshotSchema).contains { $0.path == "$.provider" }
+        )
+        #expect(
+            document.validate(replacing(snapshot, "externalId", with: "abc"), against: snapshotSchema).contains {
+                $0.path == "$.externalId"
+            })
         // anyOf (LogsResult), and a nullable anyOf (getExtension)
         let logsSchema = try #require(document.resultSchema(of: "logs"))
         #expect(document.validate(["stdout": "a\n", "stderr": ""], against: logsSchema).isEmpty)
@@ -136,7 +141,9 @@ struct OpenRPCDocumentTests {
     /// Whole messages: notifications, error objects, envelopes.
     @Test func validatorChecksMessages() throws {
         let document = try validator()
-        let output: JSONValue = ["jsonrpc": "2.0", "method": "exec.output", "params": ["requestId": 7, "stream": "stdout", "data": "hi\n"]]
+        let output: JSONValue = [
+            "jsonrpc": "2.0", "method": "exec.output", "params": ["requestId": 7, "stream": "stdout", "data": "hi\n"],
+        ]
         #expect(document.check(message: output, method: nil).isEmpty)
         let badStream: JSONValue = ["jsonrpc": "2.0", "method": "exec.output", "params": ["requestId": 7, "stream": "stdin", "data": ""]]
         #expect(document.check(message: badStream, method: nil).contains { $0.path == "$.params.stream" })
@@ -145,7 +152,9 @@ struct OpenRPCDocumentTests {
             "params": ["externalId": "abc", "nodeId": "abc", "action": "die", "time": "2026-11-29T02:32:00.000Z"],
         ]
         #expect(document.check(message: noRequestId, method: nil).contains { $0.reason.contains("requestId") })
-        let nullRequestId: JSONValue = ["jsonrpc": "2.0", "method": "logs.output", "params": ["requestId": .null, "stream": "stdout", "data": ""]]
+        let nullRequestId: JSONValue = [
+            "jsonrpc": "2.0", "method": "logs.output", "params": ["requestId": .null, "stream": "stdout", "data": ""],
+        ]
         #expect(document.check(message: nullRequestId, method: nil).contains { $0.path == "$.params.requestId" })
         let unknown: JSONValue = ["jsonrpc": "2.0", "method": "made.up", "params": [:]]
         #expect(!document.check(message: unknown, method: nil).isEmpty)

@@ -82,10 +82,11 @@ struct OpenRPCValidator: Sendable {
     /// The codes `components.errors` defines.
     var errorCodes: Set<Int64> {
         guard case .object(let errors)? = document["components"]?["errors"] else { return [] }
-        return Set(errors.members.compactMap { member -> Int64? in
-            if case .integer(let code)? = member.value["code"] { return code }
-            return nil
-        })
+        return Set(
+            errors.members.compactMap { member -> Int64? in
+                if case .integer(let code)? = member.value["code"] { return code }
+                return nil
+            })
     }
 
     /// Checks one message the worker wrote. `method` is the method of the request a response answers
@@ -128,7 +129,10 @@ struct OpenRPCValidator: Sendable {
     /// an error against `ErrorObject`, a notification against its `x-notifications` schema.
     static func recordMismatches(in message: JSONValue, methods: [String], test: String? = nil) {
         guard let validator = shared.validator else {
-            if !loadProblemReported.withLock({ reported in defer { reported = true }; return reported }) {
+            if !loadProblemReported.withLock({ reported in
+                defer { reported = true }
+                return reported
+            }) {
                 Issue.record("openrpc.json: \(shared.problem ?? "not loaded")")
             }
             return
@@ -144,7 +148,9 @@ struct OpenRPCValidator: Sendable {
             what = "response to \(method.isEmpty ? "a request sent raw" : method) (id \(brief(message["id"] ?? .null)))"
         }
         for problem in first.problems {
-            Issue.record("openrpc.json mismatch in \(test ?? "a test"): \(what) at \(problem.path): \(problem.reason) -- message: \(brief(message, limit: 400))")
+            Issue.record(
+                "openrpc.json mismatch in \(test ?? "a test"): \(what) at \(problem.path): \(problem.reason) -- message: \(brief(message, limit: 400))"
+            )
         }
     }
 
@@ -176,11 +182,12 @@ struct OpenRPCValidator: Sendable {
 
         // type
         if let type = schema["type"] {
-            let names: [String] = switch type {
-            case .string(let name): [name]
-            case .array(let items): items.compactMap(\.stringValue)
-            default: []
-            }
+            let names: [String] =
+                switch type {
+                case .string(let name): [name]
+                case .array(let items): items.compactMap(\.stringValue)
+                default: []
+                }
             if !names.isEmpty && !names.contains(where: { Self.has(value, type: $0) }) {
                 fail("expected \(names.joined(separator: " or ")), got \(Self.jsonType(value))")
                 return problems  // the other keywords would only repeat the mismatch
@@ -261,8 +268,12 @@ struct OpenRPCValidator: Sendable {
             let number = value.numberValue ?? 0
             if let limit = schema["minimum"]?.numberValue, number < limit { fail("\(Self.brief(value)) is less than the minimum \(limit)") }
             if let limit = schema["maximum"]?.numberValue, number > limit { fail("\(Self.brief(value)) is more than the maximum \(limit)") }
-            if let limit = schema["exclusiveMinimum"]?.numberValue, number <= limit { fail("\(Self.brief(value)) is not more than \(limit)") }
-            if let limit = schema["exclusiveMaximum"]?.numberValue, number >= limit { fail("\(Self.brief(value)) is not less than \(limit)") }
+            if let limit = schema["exclusiveMinimum"]?.numberValue, number <= limit {
+                fail("\(Self.brief(value)) is not more than \(limit)")
+            }
+            if let limit = schema["exclusiveMaximum"]?.numberValue, number >= limit {
+                fail("\(Self.brief(value)) is not less than \(limit)")
+            }
         case .string(let text):
             let length = text.unicodeScalars.count
             if let limit = schema["minLength"]?.integerValue, length < limit { fail("is \(length) characters long, shorter than \(limit)") }

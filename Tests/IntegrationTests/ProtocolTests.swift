@@ -53,7 +53,10 @@ struct ProtocolTests {
                 ("provision", ["spec": ["runtime": [:]]], "spec.runtime.image"),
                 ("provision", ["spec": ["runtime": ["image": "x", "env": ["A=B": "1"]], "labels": scope.labels]], "spec.runtime.env.A=B"),
                 ("provision", ["spec": ["name": "-bad", "runtime": ["image": "x"]]], "spec.name"),
-                ("provision", ["spec": ["runtime": ["image": "x"], "network": ["ports": [["port": 70000]]]]], "spec.network.ports[0].port"),
+                (
+                    "provision", ["spec": ["runtime": ["image": "x"], "network": ["ports": [["port": 70000]]]]],
+                    "spec.network.ports[0].port"
+                ),
                 ("provision", ["spec": ["runtime": ["image": "x"], "cpu": ["cores": 0]]], "spec.cpu.cores"),
                 ("provision", ["spec": ["runtime": ["image": "x", "command": []]]], "spec.runtime.command"),
                 ("exec", ["externalId": "abc", "command": []], "command"),
@@ -77,7 +80,10 @@ struct ProtocolTests {
 
     @Test func batches() async throws {
         try await withWorker { worker, _ in
-            worker.send(line: #"[{"jsonrpc":"2.0","id":"b1","method":"healthCheck"},{"jsonrpc":"2.0","method":"nothing"},{"jsonrpc":"2.0","id":"b2","method":"nope"},5]"#)
+            worker.send(
+                line:
+                    #"[{"jsonrpc":"2.0","id":"b1","method":"healthCheck"},{"jsonrpc":"2.0","method":"nothing"},{"jsonrpc":"2.0","id":"b2","method":"nope"},5]"#
+            )
             worker.send(line: "[]")
             try await eventually { worker.lines.contains { $0.value.array != nil } }
             let batch = try #require(worker.lines.first { $0.value.array != nil }?.value.array)
@@ -85,7 +91,9 @@ struct ProtocolTests {
             #expect(batch.contains { $0["id"] == "b1" && $0["result"]?["healthy"] == true })
             #expect(batch.contains { $0["id"] == "b2" && $0["error"]?["code"] == -32601 })
             #expect(batch.contains { $0["id"] == .null && $0["error"]?["code"] == -32600 })
-            try await eventually { worker.lines.contains { $0.id == .null && $0.value["error"]?["message"]?.string?.contains("empty batch") == true } }
+            try await eventually {
+                worker.lines.contains { $0.id == .null && $0.value["error"]?["message"]?.string?.contains("empty batch") == true }
+            }
         }
     }
 
@@ -103,7 +111,8 @@ struct ProtocolTests {
     @Test func overlongLinesAreDiscardedAndAnswered() async throws {
         let worker = try WorkerProcess(arguments: ["--max-line-bytes", "4096"])
         try await worker.initialize()
-        worker.send(line: #"{"jsonrpc":"2.0","id":5,"method":"healthCheck","params":{"pad":""# + String(repeating: "x", count: 100_000) + "\"}}")
+        worker.send(
+            line: #"{"jsonrpc":"2.0","id":5,"method":"healthCheck","params":{"pad":""# + String(repeating: "x", count: 100_000) + "\"}}")
         let healthy = try await worker.result("healthCheck")
         #expect(healthy["healthy"] == true)
         #expect(worker.lines.contains { $0.id == .null && $0.value["error"]?["code"] == -32600 })

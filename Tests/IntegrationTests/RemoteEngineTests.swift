@@ -126,8 +126,10 @@ private func skipAssertion(_ what: String, because reason: String) {
 
 /// The worker's TLS config for the second engine with the client material in `dir`.
 private func tlsConfig(_ dir: String) -> JSONValue {
-    ["host": .string(secondEngineTCP),
-     "tls": ["ca": .string(TLSFiles.ca), "cert": .string("\(dir)/cert.pem"), "key": .string("\(dir)/key.pem")]]
+    [
+        "host": .string(secondEngineTCP),
+        "tls": ["ca": .string(TLSFiles.ca), "cert": .string("\(dir)/cert.pem"), "key": .string("\(dir)/key.pem")],
+    ]
 }
 
 // MARK: - (a) a second dockerd over TCP with mutual TLS
@@ -187,8 +189,10 @@ struct RemoteEngineTLSTests {
         // The client trusts only the other CA, so the engine's certificate fails verification.
         let config: JSONValue = [
             "host": .string(secondEngineTCP),
-            "tls": ["ca": .string("\(TLSFiles.root)/other-ca/ca.pem"), "cert": .string("\(TLSFiles.clientDir)/cert.pem"),
-                    "key": .string("\(TLSFiles.clientDir)/key.pem")],
+            "tls": [
+                "ca": .string("\(TLSFiles.root)/other-ca/ca.pem"), "cert": .string("\(TLSFiles.clientDir)/cert.pem"),
+                "key": .string("\(TLSFiles.clientDir)/key.pem"),
+            ],
         ]
         try await withEngineWorker(config: config, engines: [.secondEngine]) { worker, _ in
             let health = try await worker.result("healthCheck", [:])
@@ -305,8 +309,10 @@ struct PodmanTests {
 
             let envAndCwd = try await worker.result(
                 "exec",
-                ["externalId": .string(id), "command": ["sh", "-c", "pwd; echo $OLW_VAR"],
-                 "options": ["cwd": "/tmp", "env": ["OLW_VAR": "podman"]]])
+                [
+                    "externalId": .string(id), "command": ["sh", "-c", "pwd; echo $OLW_VAR"],
+                    "options": ["cwd": "/tmp", "env": ["OLW_VAR": "podman"]],
+                ])
             #expect(envAndCwd["stdout"] == "/tmp\npodman\n")
 
             let streamed = worker.start(
@@ -368,8 +374,13 @@ struct PodmanTests {
     @Test func stoppedNodeSaysHowItEnded() async throws {
         try await withEngineWorker(config: Self.config, engines: [.podman]) { worker, scope in
             let node = try await worker.result(
-                "provision", ["spec": ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "exit 3"]],
-                                       "labels": scope.labels]])
+                "provision",
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "exit 3"]],
+                        "labels": scope.labels,
+                    ]
+                ])
             let id = try #require(node["externalId"]?.string)
             try await waitUntil { EngineCLI.podman.inspect(id)?["State"]?["Running"] == false }
             let stopped = try await worker.result("inspect", ["externalId": .string(id)])

@@ -55,8 +55,10 @@ struct ExecTests {
             let id = try await Self.node(worker, scope)
             let result = try await worker.result(
                 "exec",
-                ["externalId": .string(id), "command": ["sh", "-c", "pwd; echo $NODE_ENV; id -un"],
-                 "options": ["cwd": "/tmp", "env": ["NODE_ENV": "test"], "user": "nobody"]])
+                [
+                    "externalId": .string(id), "command": ["sh", "-c", "pwd; echo $NODE_ENV; id -un"],
+                    "options": ["cwd": "/tmp", "env": ["NODE_ENV": "test"], "user": "nobody"],
+                ])
             #expect(result["stdout"] == "/tmp\ntest\nnobody\n")
         }
     }
@@ -87,8 +89,10 @@ struct ExecTests {
             let id = try await Self.node(worker, scope)
             let request = worker.start(
                 "exec",
-                ["externalId": .string(id), "command": ["sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three"],
-                 "options": ["stream": true]])
+                [
+                    "externalId": .string(id), "command": ["sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three"],
+                    "options": ["stream": true],
+                ])
             let response = try await worker.response(.integer(request))
             #expect(response.result?["stdout"] == "")
             #expect(response.result?["exitCode"] == 0)
@@ -109,9 +113,11 @@ struct ExecTests {
             let id = try await Self.node(worker, scope)
             let request = worker.start(
                 "exec",
-                ["externalId": .string(id),
-                 "command": ["sh", "-c", #"printf 'caf\303'; sleep 0.3; printf '\251 \360\237'; sleep 0.3; printf '\230\200 \377end'"#],
-                 "options": ["stream": true]])
+                [
+                    "externalId": .string(id),
+                    "command": ["sh", "-c", #"printf 'caf\303'; sleep 0.3; printf '\251 \360\237'; sleep 0.3; printf '\230\200 \377end'"#],
+                    "options": ["stream": true],
+                ])
             _ = try await worker.response(.integer(request))
             let chunks = worker.notifications(for: request).compactMap { $0["data"]?.string }
             #expect(chunks.count >= 2)
@@ -125,8 +131,10 @@ struct ExecTests {
             let id = try await Self.node(worker, scope)
             let request = worker.start(
                 "exec",
-                ["externalId": .string(id), "command": ["sh", "-c", #"printf '\000\001\377\376'"#],
-                 "options": ["stream": true, "encoding": "base64"]])
+                [
+                    "externalId": .string(id), "command": ["sh", "-c", #"printf '\000\001\377\376'"#],
+                    "options": ["stream": true, "encoding": "base64"],
+                ])
             _ = try await worker.response(.integer(request))
             let bytes = worker.notifications(for: request).compactMap { $0["data"]?.string }.compactMap { Data(base64Encoded: $0) }
                 .reduce(Data(), +)
@@ -167,7 +175,10 @@ struct ExecTests {
             let id = try await Self.node(worker, scope)
             let request = worker.start(
                 "exec",
-                ["externalId": .string(id), "command": ["sh", "-c", "while true; do echo tick; sleep 0.1; done"], "options": ["stream": true]])
+                [
+                    "externalId": .string(id), "command": ["sh", "-c", "while true; do echo tick; sleep 0.1; done"],
+                    "options": ["stream": true],
+                ])
             try await eventually { !worker.notifications(for: request).isEmpty }
             worker.notify("$/cancelRequest", ["id": .integer(request)])
             let response = try await worker.response(.integer(request), timeout: .seconds(5))

@@ -58,8 +58,12 @@ struct SeedLifecycleTests {
         try await withWorker { worker, scope in
             let node = try await worker.result(
                 "provision",
-                ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels,
-                          "volumes": [["target": "/anon"], ["source": .string(volume), "target": "/named"]]]])
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image)], "labels": scope.labels,
+                        "volumes": [["target": "/anon"], ["source": .string(volume), "target": "/named"]],
+                    ]
+                ])
             let id = try #require(node["externalId"]?.string)
             let mounts = Docker.inspect(id)?["Mounts"]?.array ?? []
             let anonymous = try #require(mounts.first { $0["Destination"] == "/anon" }?["Name"]?.string)

@@ -65,10 +65,14 @@ struct SeedProvisionTests {
         try await withWorker { worker, scope in
             let node = try await worker.result(
                 "provision",
-                ["spec": spec(scope, runtime: [
-                    "command": ["sh", "-c", "echo hello; sleep 300"], "env": ["FOO": "bar", "BAZ": "qux"],
-                    "workdir": "/tmp", "user": "nobody",
-                ])])
+                [
+                    "spec": spec(
+                        scope,
+                        runtime: [
+                            "command": ["sh", "-c", "echo hello; sleep 300"], "env": ["FOO": "bar", "BAZ": "qux"],
+                            "workdir": "/tmp", "user": "nobody",
+                        ])
+                ])
             let nodeID = try #require(node["externalId"]?.string)
             let engine = try #require(Docker.inspect(nodeID))
             #expect(engine["Config"]?["Cmd"] == ["sh", "-c", "echo hello; sleep 300"])
@@ -131,7 +135,12 @@ struct SeedProvisionTests {
     @Test func extractsEndpointsOfEngineChosenPorts() async throws {
         try await withWorker { worker, scope in
             let node = try await worker.result(
-                "provision", ["spec": spec(scope, extra: ["network": ["ports": [["port": 8080, "hostPort": 0], ["port": 53, "protocol": "udp", "hostPort": 0]]]])])
+                "provision",
+                [
+                    "spec": spec(
+                        scope,
+                        extra: ["network": ["ports": [["port": 8080, "hostPort": 0], ["port": 53, "protocol": "udp", "hostPort": 0]]]])
+                ])
             let nodeID = try #require(node["externalId"]?.string)
             let engine = try #require(Docker.inspect(nodeID))
             let bound = engine["NetworkSettings"]?["Ports"]?["8080/tcp"]?[0]?["HostPort"]?.string
@@ -210,7 +219,12 @@ struct SeedProvisionTests {
             // Podman shows the device's default permissions as "" where Docker writes "rwm"
             #expect(
                 engine["HostConfig"]?["Devices"]
-                    == [["PathOnHost": "/dev/net/tun", "PathInContainer": "/dev/net/tun", "CgroupPermissions": Docker.isPodman ? "" : "rwm"]])
+                    == [
+                        [
+                            "PathOnHost": "/dev/net/tun", "PathInContainer": "/dev/net/tun",
+                            "CgroupPermissions": Docker.isPodman ? "" : "rwm",
+                        ]
+                    ])
             #expect(engine["HostConfig"]?["PortBindings"]?["\(port)/tcp"]?[0]?["HostPort"]?.string == "\(port)")
 
             let plain = try await worker.result(
@@ -257,9 +271,10 @@ struct SeedProvisionTests {
             #expect(!String(decoding: Docker.run(["inspect", id]).stdout, as: UTF8.self).contains(key))
             #expect(!worker.stderrText.contains(key))
             // nothing the worker said carries the key, except the test's own read of the stand-in's record
-            #expect(!worker.lines.filter { $0.id != .integer(seenID) }.contains {
-                String(decoding: JSONWriter.encode($0.value), as: UTF8.self).contains(key)
-            })
+            #expect(
+                !worker.lines.filter { $0.id != .integer(seenID) }.contains {
+                    String(decoding: JSONWriter.encode($0.value), as: UTF8.self).contains(key)
+                })
             // the key file is removed once tailscale is up
             try await eventually {
                 let check = try await worker.result(
@@ -307,7 +322,9 @@ func freePort() -> Int {
 }
 
 /// Retries `condition` for up to `timeout`.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation)
+    async throws
+{
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return }

@@ -36,7 +36,9 @@ struct SlowHostTests {
                 if frames % 1024 == 0 {
                     let valid = (try? JSONParser.parse(line)).map { RawWorker.protocolProblem($0) == nil } ?? false
                     if !valid {
-                        counts.withLock { $0.malformed.append("not a protocol message: \(String(decoding: line.prefix(200), as: UTF8.self))") }
+                        counts.withLock {
+                            $0.malformed.append("not a protocol message: \(String(decoding: line.prefix(200), as: UTF8.self))")
+                        }
                     }
                 }
                 var nonZero = 0
@@ -88,8 +90,10 @@ struct SlowHostTests {
         let calibrationStart = ContinuousClock.now
         let calibration = try await worker.call(
             "exec",
-            ["externalId": .string(id), "command": ["head", "-c", .string(String(calibrationBytes)), "/dev/zero"],
-             "options": ["stream": true, "encoding": "base64"]],
+            [
+                "externalId": .string(id), "command": ["head", "-c", .string(String(calibrationBytes)), "/dev/zero"],
+                "options": ["stream": true, "encoding": "base64"],
+            ],
             id: "calibration", timeout: .seconds(120))
         #expect(calibration["result"]?["exitCode"] == 0)
         #expect(calibrationTally.counts.withLock { $0.decoded } == calibrationBytes)
@@ -107,8 +111,10 @@ struct SlowHostTests {
         let start = ContinuousClock.now
         await worker.request(
             "exec",
-            ["externalId": .string(id), "command": ["head", "-c", .string(String(size)), "/dev/zero"],
-             "options": ["stream": true, "encoding": "base64"]],
+            [
+                "externalId": .string(id), "command": ["head", "-c", .string(String(size)), "/dev/zero"],
+                "options": ["stream": true, "encoding": "base64"],
+            ],
             id: .string(requestID))
         // Let it flow, then stop reading.
         try await eventuallyTrue(timeout: .seconds(60)) { tally.counts.withLock { $0.decoded } >= 16 << 20 }
@@ -177,7 +183,8 @@ struct SlowHostTests {
         let pid = worker.pid
         let children = childProcesses(of: pid)
         #expect(children.isEmpty, "the worker has child processes: \(children)")
-        let threads = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8))?
+        let threads =
+            (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("Threads:") } ?? ""
         print("[slow host] before closing stdin: \(worker.memory?.description ?? "?"), \(threads), children \(children)")
 

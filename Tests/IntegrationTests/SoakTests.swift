@@ -91,7 +91,9 @@ struct SoakTests {
             if let code = response["error"]?["code"]?.int {
                 let kind = "\(entry.operation.rawValue) \(code)"
                 if errors[kind] == nil || ProcessInfo.processInfo.environment["OLW_SOAK_VERBOSE"] != nil {
-                    print("[soak] \(String(format: "%.1f", elapsed())) s, node \(entry.node?.prefix(12) ?? "-"): \(FuzzGenerator.text(response).prefix(300))")
+                    print(
+                        "[soak] \(String(format: "%.1f", elapsed())) s, node \(entry.node?.prefix(12) ?? "-"): \(FuzzGenerator.text(response).prefix(300))"
+                    )
                 }
                 errors[kind, default: 0] += 1
                 return nil
@@ -100,11 +102,15 @@ struct SoakTests {
             let id = String(key.dropFirst(2))
             switch entry.operation {
             case .exec:
-                if result["stdout"]?.string != id + "\n" || result["exitCode"] != 0 { wrong.append("\(key): \(FuzzGenerator.text(result).prefix(200))") }
+                if result["stdout"]?.string != id + "\n" || result["exitCode"] != 0 {
+                    wrong.append("\(key): \(FuzzGenerator.text(result).prefix(200))")
+                }
             case .inspect:
                 if result["status"] != "running" { wrong.append("\(key): \(FuzzGenerator.text(result).prefix(200))") }
             case .filesRead:
-                if result["content"]?.string?.hasPrefix("root:x:0:0:") != true { wrong.append("\(key): \(FuzzGenerator.text(result).prefix(200))") }
+                if result["content"]?.string?.hasPrefix("root:x:0:0:") != true {
+                    wrong.append("\(key): \(FuzzGenerator.text(result).prefix(200))")
+                }
             case .filesWrite:
                 if result["size"]?.int != Int64(id.utf8.count) { wrong.append("\(key): \(FuzzGenerator.text(result).prefix(200))") }
             case .metrics:
@@ -165,7 +171,11 @@ struct SoakTests {
             lastAnswer = ContinuousClock.now
             received[key, default: 0] += 1
             guard let entry = inFlight.removeValue(forKey: key) else {
-                if sent[key] == nil { Issue.record("a response to an id never sent: \(key)") } else { Issue.record("a second response to \(key)") }
+                if sent[key] == nil {
+                    Issue.record("a response to an id never sent: \(key)")
+                } else {
+                    Issue.record("a second response to \(key)")
+                }
                 continue
             }
             if let node = entry.node { perNode[node, default: 1] -= 1 }
@@ -180,7 +190,9 @@ struct SoakTests {
                 completedOps += 1
                 if completedOps == window {
                     firstRound = worker.memory
-                    print("[soak] first round (\(window) answers) after \(String(format: "%.1f", elapsed())) s: \(firstRound?.description ?? "?")")
+                    print(
+                        "[soak] first round (\(window) answers) after \(String(format: "%.1f", elapsed())) s: \(firstRound?.description ?? "?")"
+                    )
                 }
             }
             if elapsed() - lastSample >= 5, let memory = worker.memory {
@@ -194,7 +206,9 @@ struct SoakTests {
         }
         let end = worker.memory
         let total = sent.count
-        print("[soak] \(total) requests in \(String(format: "%.1f", elapsed())) s (\(String(format: "%.0f", Double(total) / elapsed())) /s), mix \(countsByMethod.map { "\($0.key.rawValue): \($0.value)" }.sorted())")
+        print(
+            "[soak] \(total) requests in \(String(format: "%.1f", elapsed())) s (\(String(format: "%.0f", Double(total) / elapsed())) /s), mix \(countsByMethod.map { "\($0.key.rawValue): \($0.value)" }.sorted())"
+        )
         print("[soak] VmRSS every 5 s (MB): \(samples.map { "\(Int($0.0))s=\($0.1 / 1_000_000)" })")
         print("[soak] first round \(firstRound?.description ?? "?"); end \(end?.description ?? "?"); errors \(errors)")
 
@@ -234,4 +248,3 @@ struct SoakTests {
         #expect(try await worker.waitForExit() == 0)
     }
 }
-

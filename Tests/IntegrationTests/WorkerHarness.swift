@@ -129,8 +129,9 @@ final class WorkerProcess: @unchecked Sendable {
     private func accept(_ bytes: [UInt8]) {
         // Foundation must agree that this is JSON, independently of our own parser.
         let foundationOK = (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
-        guard foundationOK, let value = try? JSONParser.parse(bytes), case .string("2.0")? = value["jsonrpc"] ?? (
-            { if case .array(let a) = value { return a.first?["jsonrpc"] } else { return nil } }())
+        guard foundationOK, let value = try? JSONParser.parse(bytes),
+            case .string("2.0")? = value["jsonrpc"]
+                ?? ({ if case .array(let a) = value { return a.first?["jsonrpc"] } else { return nil } }())
         else {
             Issue.record("non-protocol bytes on stdout: \(String(decoding: bytes.prefix(300), as: UTF8.self))")
             return
@@ -173,7 +174,12 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// A fresh request id.
-    func newID() -> Int64 { state.withLock { $0.nextID += 1; return $0.nextID } }
+    func newID() -> Int64 {
+        state.withLock {
+            $0.nextID += 1
+            return $0.nextID
+        }
+    }
 
     /// Sends a request without waiting.
     @discardableResult

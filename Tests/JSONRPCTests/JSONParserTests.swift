@@ -80,13 +80,14 @@ struct JSONParserTests {
         #expect(throws: JSONParser.ParseError.self) { try parse(text) }
     }
 
-    @Test(arguments: [
-        [0x22, 0xFF, 0x22],
-        [0x22, 0xC0, 0x80, 0x22],  // overlong NUL
-        [0x22, 0xE2, 0x82, 0x22],  // truncated sequence
-        [0x22, 0xED, 0xA0, 0x80, 0x22],  // encoded surrogate
-        [0x22, 0x5C, 0x6E, 0xFF, 0x22],  // after an escape (slow path)
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x22, 0xFF, 0x22],
+            [0x22, 0xC0, 0x80, 0x22],  // overlong NUL
+            [0x22, 0xE2, 0x82, 0x22],  // truncated sequence
+            [0x22, 0xED, 0xA0, 0x80, 0x22],  // encoded surrogate
+            [0x22, 0x5C, 0x6E, 0xFF, 0x22],  // after an escape (slow path)
+        ] as [[UInt8]])
     func rejectsInvalidUTF8(bytes: [UInt8]) {
         #expect(throws: JSONParser.ParseError.self) { try JSONParser.parse(bytes) }
     }
@@ -128,14 +129,16 @@ struct JSONParserTests {
 
     @Test func nestingAtTheLimitIsAccepted() throws {
         #expect(throws: Never.self) { try parse(nested(depth: JSONParser.maximumDepth)) }
-        let objects = String(repeating: "{\"a\":", count: JSONParser.maximumDepth - 1) + "[]"
+        let objects =
+            String(repeating: "{\"a\":", count: JSONParser.maximumDepth - 1) + "[]"
             + String(repeating: "}", count: JSONParser.maximumDepth - 1)
         #expect(throws: Never.self) { try parse(objects) }
     }
 
     @Test func nestingBeyondTheLimitIsRejected() {
         #expect(throws: JSONParser.ParseError.self) { try parse(nested(depth: JSONParser.maximumDepth + 1)) }
-        let objects = String(repeating: "{\"a\":", count: JSONParser.maximumDepth) + "[]"
+        let objects =
+            String(repeating: "{\"a\":", count: JSONParser.maximumDepth) + "[]"
             + String(repeating: "}", count: JSONParser.maximumDepth)
         #expect(throws: JSONParser.ParseError.self) { try parse(objects) }
     }

@@ -215,13 +215,14 @@ struct RPCServerTests {
     }
 
     @Test func invalidMessagesAreInvalidRequests() async throws {
-        let frames = try await session([
-            initialize,
-            #"{"jsonrpc":"1.0","id":1,"method":"echo"}"#,
-            #"{"jsonrpc":"2.0","id":2,"method":7}"#,
-            #"{"jsonrpc":"2.0","id":{},"method":"echo"}"#,
-            "42",
-        ], answersBeforeEOF: 5)
+        let frames = try await session(
+            [
+                initialize,
+                #"{"jsonrpc":"1.0","id":1,"method":"echo"}"#,
+                #"{"jsonrpc":"2.0","id":2,"method":7}"#,
+                #"{"jsonrpc":"2.0","id":{},"method":"echo"}"#,
+                "42",
+            ], answersBeforeEOF: 5)
         #expect(errorCode(responses(frames, id: 1).first) == -32600)
         #expect(errorCode(responses(frames, id: 2).first) == -32600)
         #expect(frames.filter { $0["id"] == .null && errorCode($0) == -32600 }.count == 2)
@@ -248,12 +249,14 @@ struct RPCServerTests {
     }
 
     @Test func batchIsAnsweredAsOneArrayWithoutNotifications() async throws {
-        let batch = "[" + [
-            request(10, "echo", #"{"text":"a"}"#),
-            #"{"jsonrpc":"2.0","method":"echo","params":{"text":"note"}}"#,
-            request(11, "nope"),
-            request(12, "echo", #"{"text":"b"}"#),
-        ].joined(separator: ",") + "]"
+        let batch =
+            "["
+            + [
+                request(10, "echo", #"{"text":"a"}"#),
+                #"{"jsonrpc":"2.0","method":"echo","params":{"text":"note"}}"#,
+                request(11, "nope"),
+                request(12, "echo", #"{"text":"b"}"#),
+            ].joined(separator: ",") + "]"
         let frames = try await session([initialize, batch], answersBeforeEOF: 2)
         #expect(frames.count == 2)
         guard case .array(let answers)? = frames.last else {
@@ -274,9 +277,10 @@ struct RPCServerTests {
     }
 
     @Test func cancellingAnInFlightRequestAnswersItOnce() async throws {
-        let frames = try await session([
-            initialize, request(5, "sleep", #"{"ms":10000}"#), cancel(5), request(6, "echo", #"{"text":"still here"}"#),
-        ], answersBeforeEOF: 3)
+        let frames = try await session(
+            [
+                initialize, request(5, "sleep", #"{"ms":10000}"#), cancel(5), request(6, "echo", #"{"text":"still here"}"#),
+            ], answersBeforeEOF: 3)
         let answers = responses(frames, id: 5)
         #expect(answers.count == 1)
         #expect(errorCode(answers.first) == -32800)
