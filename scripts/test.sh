@@ -29,6 +29,26 @@ if [ "${OLW_SKIP_SERVICES:-0}" != 1 ]; then
   started+=(registry); bash scripts/registry.sh start >&2; export OLW_REGISTRY=1
 fi
 
+# Runs `swift test` with the given arguments, printing its results; fails when the tests fail or
+# when the selection matched no test at all (a renamed suite must not pass by being skipped).
+run_tests() {
+  local out
+  out=$(mktemp)
+  swift test --skip-build "$@" 2>&1 | grep -avE '^(􀟈|◇)|^\s*$' | grep -av ' started\.$' | tee "$out"
+  if grep -aqE 'Test run with 0 tests' "$out"; then
+    log "no test matched: swift test $*"
+    rm -f "$out"
+    return 1
+  fi
+  # With SUITES=N, exactly N suites must have run (each name in a --filter must match one).
+  if [ -n "${SUITES:-}" ] && ! grep -aqE "Test run with [0-9]+ tests? in $SUITES suites? passed" "$out"; then
+    log "expected $SUITES suites to run: swift test $*"
+    rm -f "$out"
+    return 1
+  fi
+  rm -f "$out"
+}
+
 log "swift format lint (the checked-in .swift-format)"
 swift format lint --strict --recursive Sources Tests Package.swift
 
@@ -37,11 +57,11 @@ swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
 export OPENLATTICE_DOCKER_WORKER="$root/.build/debug/openlattice-docker-worker"
 
 log "swift test: unit suites (parallel)"
-swift test --skip-build --skip IntegrationTests 2>&1 | grep -avE '^(􀟈|◇)|^\s*$' | grep -av ' started\.$'
+run_tests --skip IntegrationTests
 # The pipe-driven suites run one test at a time: several of them time the worker (exit within 2 s,
 # deadlines) and must not share two cores with forty other tests and their engines' containers.
 log "swift test: pipe-driven integration suites (one at a time)"
-swift test --skip-build --filter IntegrationTests --no-parallel 2>&1 | grep -avE '^(􀟈|◇)|^\s*$' | grep -av ' started\.$'
+run_tests --filter IntegrationTests --no-parallel
 
 # The core suites again, against the other engines: the tests' docker CLI and the workers they start
 # both follow OPENLATTICE_TEST_DOCKER_HOST (and _CERT_PATH for mutual TLS).
@@ -49,12 +69,12 @@ core='SeedProvisionTests|SeedExecTests|SeedLifecycleTests|ExtensionTests|Hardeni
 if [ "${OLW_SECOND_ENGINE:-0}" = 1 ]; then
   log "swift test: core suites against the second dockerd over TCP + mutual TLS"
   OPENLATTICE_TEST_DOCKER_HOST=tcp://127.0.0.1:23760 OPENLATTICE_TEST_DOCKER_CERT_PATH=/tmp/olw-tls/client \
-    swift test --skip-build --filter "$core" --no-parallel 2>&1 | grep -avE '^(􀟈|◇)|^\s*$' | grep -av ' started\.$'
+    SUITES=5 run_tests --filter "$core" --no-parallel
 fi
 if [ "${OLW_PODMAN:-0}" = 1 ]; then
   log "swift test: core suites against Podman (what its compatibility layer lacks is skipped, with the reason)"
   OPENLATTICE_TEST_DOCKER_HOST=unix:///var/run/olw-podman.sock \
-    swift test --skip-build --filter "$core" --no-parallel 2>&1 | grep -avE '^(􀟈|◇)|^\s*$' | grep -av ' started\.$'
+    SUITES=5 run_tests --filter "$core" --no-parallel
 fi
 
 log "libFuzzer: framing and JSON decoding, a short run"

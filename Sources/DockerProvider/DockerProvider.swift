@@ -103,7 +103,7 @@ public final class DockerProvider: Sendable {
             if !secrets.isEmpty {
                 try await writeSecretEnv(secrets, containerID: created.id, readableByAll: spec.runtime?.user != nil)
             }
-            try await client.send(HTTPRequest(.post, "/containers/\(created.id)/start"))
+            try await startFreshContainer(created.id)
             if let key = spec.network?.tailscaleAuthKey {
                 try await tailscaleUp(containerID: created.id, authKey: key)
             }
@@ -111,6 +111,19 @@ public final class DockerProvider: Sendable {
         } catch {
             await remove(created.id)
             throw error
+        }
+    }
+
+    /// Starts a container just created. Podman can answer 500 (reading the cgroup of a process that
+    /// already exited) when the command ends at once; the container did run, so that start counts.
+    private func startFreshContainer(_ id: String) async throws {
+        do {
+            try await client.send(HTTPRequest(.post, "/containers/\(id)/start"))
+        } catch let error as EngineError where error.status == 500 {
+            guard let state = try? await inspectContainer(id).state, let started = state.startedAt,
+                !started.isEmpty, !started.hasPrefix("0001-")
+            else { throw error }
+            logger.debug("start answered 500 but the container ran", metadata: ["container": "\(id)", "engine": "\(error.reason)"])
         }
     }
 

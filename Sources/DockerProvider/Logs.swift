@@ -48,7 +48,10 @@ extension DockerProvider {
         }
         if let since = request.since {
             guard let date = Timestamp.parse(since) else { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
-            query.append(("since", unixSecondsText(nanoseconds: Int64((date.timeIntervalSince1970 * 1e9).rounded()))))
+            // Before the epoch means everything; the year 9999 fits (Int64 nanoseconds end in 2262, so seconds are kept apart).
+            let seconds = max(0, date.timeIntervalSince1970)
+            let whole = seconds.rounded(.down)
+            query.append(("since", unixSecondsText(seconds: Int64(whole), nanoseconds: Int64(((seconds - whole) * 1e9).rounded(.down)))))
         }
         if request.timestamps == true { query.append(("timestamps", "true")) }
         let follow = request.follow == true

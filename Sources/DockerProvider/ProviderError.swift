@@ -42,8 +42,9 @@ extension EngineError: RPCErrorConvertible {
             switch status {
             case 404: .notFound
             case 409: .conflict
-            // Podman reports a name already taken as 500 where Docker says 409.
-            case 500 where engineMessage?.contains("already in use") == true: .conflict
+            // Podman reports a container name already taken as 500 ("the container name \"x\" is
+            // already in use") where Docker says 409; a port already taken stays an engine error.
+            case 500 where engineMessage.map { $0.contains("container name") && $0.contains("is already in use") } == true: .conflict
             default: .engineError
             }
         case .unreachable, .tls: .engineUnreachable

@@ -34,10 +34,17 @@ func joinPath(_ directory: String, _ name: String) -> String {
     directory.hasSuffix("/") ? directory + name : directory + "/" + name
 }
 
-/// Seconds since the epoch with nine decimals, as the engine's `since` parameters take them.
+/// Seconds since the epoch with nine decimals, as the engine's `since` parameters take them;
+/// negative values count as the epoch.
 func unixSecondsText(nanoseconds: Int64) -> String {
-    let fraction = String(nanoseconds % 1_000_000_000)
-    return "\(nanoseconds / 1_000_000_000)." + String(repeating: "0", count: 9 - fraction.count) + fraction
+    let clamped = max(0, nanoseconds)
+    return unixSecondsText(seconds: clamped / 1_000_000_000, nanoseconds: clamped % 1_000_000_000)
+}
+
+/// `seconds` plus `nanoseconds` (0 ..< 1e9) with nine decimals.
+func unixSecondsText(seconds: Int64, nanoseconds: Int64) -> String {
+    let fraction = String(min(max(0, nanoseconds), 999_999_999))
+    return "\(max(0, seconds))." + String(repeating: "0", count: 9 - fraction.count) + fraction
 }
 
 /// ISO 8601 dates as the protocol sends them: UTC, milliseconds, `Z`.

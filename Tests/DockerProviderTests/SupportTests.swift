@@ -26,6 +26,10 @@ struct SupportTests {
         #expect(unixSecondsText(nanoseconds: 1_700_000_000_000_000_123) == "1700000000.000000123")
         #expect(unixSecondsText(nanoseconds: 1_700_000_000_500_000_000) == "1700000000.500000000")
         #expect(unixSecondsText(nanoseconds: 0) == "0.000000000")
+        // before the epoch counts as the epoch, never a malformed or trapping number
+        #expect(unixSecondsText(nanoseconds: -1) == "0.000000000")
+        #expect(unixSecondsText(nanoseconds: -500_000_000) == "0.000000000")
+        #expect(unixSecondsText(seconds: 253_402_300_799, nanoseconds: 999_000_000) == "253402300799.999000000")
     }
 
     @Test func trimming() {

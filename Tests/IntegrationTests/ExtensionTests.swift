@@ -226,6 +226,11 @@ struct ExtensionTests {
             let future = Date().addingTimeInterval(3600).formatted(.iso8601)
             let since = try await worker.result("logs", ["externalId": .string(id), "since": .string(future)])
             #expect(since["stdout"] == "")
+            // any date the parser takes is a valid since: before the epoch means everything
+            let early = try await worker.result("logs", ["externalId": .string(id), "since": "1969-12-31T23:59:59.5Z"])
+            #expect(early["stdout"]?.string?.hasPrefix("one\ntwo\n") == true)
+            let last = try await worker.result("logs", ["externalId": .string(id), "since": "9999-12-31T23:59:59Z"])
+            #expect(last["stdout"] == "")
 
             let follow = worker.start("logs", ["externalId": .string(id), "follow": true, "tail": 0])
             try await Task.sleep(for: .milliseconds(300))

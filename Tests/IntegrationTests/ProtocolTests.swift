@@ -125,7 +125,7 @@ struct ProtocolTests {
             worker.notify("$/cancelRequest", ["id": 4242])
             let early = try await worker.response(.integer(worker.start("healthCheck", id: 4242)))
             #expect(early.errorCode == -32800)
-            let id = try await ExecTests.node(worker, scope)
+            let id = try await SeedExecTests.node(worker, scope)
             let slow = worker.start("exec", ["externalId": .string(id), "command": ["sleep", "2"]], id: 777)
             let duplicate = worker.start("healthCheck", id: slow)
             _ = duplicate
@@ -141,7 +141,7 @@ struct ProtocolTests {
         try await worker.initialize()
         let scope = TestScope()
         defer { scope.cleanUp() }
-        let id = try await ExecTests.node(worker, scope)
+        let id = try await SeedExecTests.node(worker, scope)
         let request = worker.start("exec", ["externalId": .string(id), "command": ["sleep", "60"]])
         try await Task.sleep(for: .milliseconds(300))
         let (status, elapsed) = try await worker.closeInput()

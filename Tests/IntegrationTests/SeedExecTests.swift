@@ -4,7 +4,7 @@ import Testing
 
 /// The seed suite's `describe("exec")`, and the exec behaviours the protocol adds.
 @Suite("exec")
-struct ExecTests {
+struct SeedExecTests {
     /// Provisions a busybox node for the test and returns its id.
     static func node(_ worker: WorkerProcess, _ scope: TestScope, command: JSONValue? = nil) async throws -> String {
         var runtime: JSONValue = ["image": .string(Docker.image)]

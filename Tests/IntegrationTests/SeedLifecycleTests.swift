@@ -8,7 +8,7 @@ import Testing
 struct SeedLifecycleTests {
     @Test func inspectRunningPausedStoppedAndMissing() async throws {
         try await withWorker { worker, scope in
-            let id = try await ExecTests.node(worker, scope)
+            let id = try await SeedExecTests.node(worker, scope)
             let running = try await worker.result("inspect", ["externalId": .string(id)])
             #expect(running["status"] == "running")
             let startedAt = try #require(running["startedAt"]?.string)
@@ -23,7 +23,7 @@ struct SeedLifecycleTests {
             #expect(try await worker.result("inspect", ["externalId": .string(id)])["status"] == "paused")
             #expect(try await worker.call("resume", ["externalId": .string(id)]).result == .null)
 
-            let exiting = try await ExecTests.node(worker, scope, command: ["sh", "-c", "exit 3"])
+            let exiting = try await SeedExecTests.node(worker, scope, command: ["sh", "-c", "exit 3"])
             try await eventually { Docker.inspect(exiting)?["State"]?["Status"] == "exited" }
             let stopped = try await worker.result("inspect", ["externalId": .string(exiting)])
             #expect(stopped["status"] == "stopped")
@@ -39,7 +39,7 @@ struct SeedLifecycleTests {
 
     @Test func secondInspectIsServedFromTheWarmStatsStream() async throws {
         try await withWorker { worker, scope in
-            let id = try await ExecTests.node(worker, scope)
+            let id = try await SeedExecTests.node(worker, scope)
             _ = try await worker.result("inspect", ["externalId": .string(id)])
             try await Task.sleep(for: .milliseconds(200))
             // A one-shot read would sample after the request; the warm stream already has a sample.
@@ -94,7 +94,7 @@ struct SeedLifecycleTests {
 
     @Test func stopStartAreIdempotent() async throws {
         try await withWorker { worker, scope in
-            let id = try await ExecTests.node(worker, scope)
+            let id = try await SeedExecTests.node(worker, scope)
             #expect(try await worker.call("stop", ["externalId": .string(id), "timeoutSeconds": 1]).result == .null)
             #expect(Docker.inspect(id)?["State"]?["Running"] == false)
             #expect(try await worker.call("stop", ["externalId": .string(id)]).result == .null)  // 304
@@ -112,7 +112,7 @@ struct SeedLifecycleTests {
     @Test func stopWaitsTheDefaultTenSecondGrace() async throws {
         try await withWorker { worker, scope in
             // PID 1 ignores SIGTERM, so only the grace period's SIGKILL ends it.
-            let id = try await ExecTests.node(worker, scope, command: ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"])
+            let id = try await SeedExecTests.node(worker, scope, command: ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"])
             let start = ContinuousClock.now
             #expect(try await worker.call("stop", ["externalId": .string(id)]).result == .null)
             let elapsed = ContinuousClock.now - start
@@ -124,7 +124,7 @@ struct SeedLifecycleTests {
 
     @Test func pauseResumeAreIdempotent() async throws {
         try await withWorker { worker, scope in
-            let id = try await ExecTests.node(worker, scope)
+            let id = try await SeedExecTests.node(worker, scope)
             #expect(try await worker.call("pause", ["externalId": .string(id)]).result == .null)
             #expect(try await worker.call("pause", ["externalId": .string(id)]).result == .null)  // engine: 409
             #expect(Docker.inspect(id)?["State"]?["Paused"] == true)
@@ -242,8 +242,8 @@ struct SeedLifecycleTests {
 
     @Test func listAdoptsManagedNodesOnly() async throws {
         try await withWorker { worker, scope in
-            let id = try await ExecTests.node(worker, scope)
-            let stopped = try await ExecTests.node(worker, scope, command: ["true"])
+            let id = try await SeedExecTests.node(worker, scope)
+            let stopped = try await SeedExecTests.node(worker, scope, command: ["true"])
             let foreign = Docker.lines(["create", "--label", "openlattice.test=\(scope.id)", Docker.image, "true"]).first ?? ""
             let nodes = try await worker.result("list", ["labels": scope.labels])
             let ids = Set(nodes.array?.compactMap { $0["externalId"]?.string } ?? [])
