@@ -60,10 +60,16 @@ struct Worker: AsyncParsableCommand {
         // again after it was gone. Pinning it also pins the heap's trim threshold at its 128 KiB
         // default, and a stream's buffers then grow and shrink the heap top on every chunk (page
         // faults, zeroed pages: a third of the worker's CPU per streamed MiB), so up to 8 MiB of free
-        // heap top is kept. MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ in the environment still win.
+        // heap top is kept. MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ or the same settings in
+        // GLIBC_TUNABLES still win.
         let environment = ProcessInfo.processInfo.environment
-        if environment["MALLOC_MMAP_THRESHOLD_"] == nil { _ = olw_system_set_mmap_threshold(1 << 20) }
-        if environment["MALLOC_TRIM_THRESHOLD_"] == nil { _ = olw_system_set_trim_threshold(8 << 20) }
+        let tunables = environment["GLIBC_TUNABLES"] ?? ""
+        if environment["MALLOC_MMAP_THRESHOLD_"] == nil && !tunables.contains("glibc.malloc.mmap_threshold") {
+            _ = olw_system_set_mmap_threshold(1 << 20)
+        }
+        if environment["MALLOC_TRIM_THRESHOLD_"] == nil && !tunables.contains("glibc.malloc.trim_threshold") {
+            _ = olw_system_set_trim_threshold(8 << 20)
+        }
 
         let level =
             logLevel.flatMap(Logger.Level.init(rawValue:))
