@@ -16,16 +16,20 @@ enum Docker {
     /// Whether the tests' engine is Podman's compatibility service (from its `/version`).
     static let isPodman = api("/version").contains("Podman Engine")
 
-    /// The environment a worker needs to reach the tests' engine without any config (none for the
-    /// local engine, the worker's default).
-    static var workerEnvironment: [String: String] {
-        guard environment["OPENLATTICE_TEST_DOCKER_HOST"] != nil else { return [:] }
-        var env = ["DOCKER_HOST": host]
-        if let certPath {
-            env["DOCKER_TLS_VERIFY"] = "1"
-            env["DOCKER_CERT_PATH"] = certPath
+    /// The whole environment of a worker the tests start: this process's, without any engine
+    /// selection of its own, plus what reaches the tests' engine (nothing for the local engine, the
+    /// worker's default), plus the test's `overrides`.
+    static func workerEnvironment(_ overrides: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        for key in ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"] { env.removeValue(forKey: key) }
+        if environment["OPENLATTICE_TEST_DOCKER_HOST"] != nil {
+            env["DOCKER_HOST"] = host
+            if let certPath {
+                env["DOCKER_TLS_VERIFY"] = "1"
+                env["DOCKER_CERT_PATH"] = certPath
+            }
         }
-        return env
+        return env.merging(overrides) { $1 }
     }
 
     /// The docker CLI's flags for the tests' engine.

@@ -132,10 +132,7 @@ final class RawWorker: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: workerBinary)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for key in ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"] { env.removeValue(forKey: key) }
-        for (key, value) in Docker.workerEnvironment.merging(environment, uniquingKeysWith: { $1 }) { env[key] = value }
-        process.environment = env
+        process.environment = Docker.workerEnvironment(environment)
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
         process.standardError = FileHandle(forWritingAtPath: stderrPath)

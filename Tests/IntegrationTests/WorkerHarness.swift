@@ -72,10 +72,7 @@ final class WorkerProcess: @unchecked Sendable {
     init(arguments: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: workerBinary)
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for key in ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT"] { env.removeValue(forKey: key) }
-        for (key, value) in Docker.workerEnvironment.merging(environment, uniquingKeysWith: { $1 }) { env[key] = value }
-        process.environment = env
+        process.environment = Docker.workerEnvironment(environment)
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe

@@ -161,6 +161,12 @@ struct Base64Tests {
         }
     }
 
+    @Test(arguments: [3071, 3072, 3073, 6144, 10_000])
+    func matchesFoundationAcrossBlocks(count: Int) {
+        let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString())
+    }
+
     @Test func appendsAfterWhatTheBufferHolds() {
         var buffer = Array("prefix:".utf8)
         Base64.append([0xFF, 0x00, 0x80], to: &buffer)
