@@ -3,9 +3,11 @@
 
     python3 Benchmarks/run.py [--worker PATH] [--quick]
 
-Measures items 1-7 of the benchmark issue side by side on the same engine and test image, prints a
-markdown table (median, min-max over repeated trials, with the ratios worker/SDK and worker/raw)
-and writes it to Benchmarks/results/latest.md.  Every container it creates is labelled
+Builds the release binary (swift build -c release --scratch-path .build-release; incremental) unless
+--worker names one, measures items 1-7 of the benchmark issue side by side on the same engine and
+test image, prints a markdown table (median, min-max over repeated trials, with the ratios
+worker/SDK and worker/raw) and writes it to Benchmarks/results/latest.md; a full run also puts the
+table into README.md between its benchmark-table markers.  Every container it creates is labelled
 openlattice.bench=1 and removed at the end, also on Ctrl-C or an exception.
 """
 
@@ -730,13 +732,14 @@ class Bench:
             f"raw-socket client `Benchmarks/rawdocker.py`",
             f"- image: `{IMAGE}`; figures are median (min–max) over the trials; the run took {self.total_s:.0f} s",
             "",
-            "| benchmark | worker | SDK | raw | worker/SDK | worker/raw | target | met? |",
-            "|---|---|---|---|---|---|---|---|",
         ]
+        table = ["| benchmark | worker | SDK | raw | worker/SDK | worker/raw | target | met? |",
+                 "|---|---|---|---|---|---|---|---|"]
         for r in self.rows:
             met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
-            lines.append(f"| {r['name']} | {r['worker']} | {r['sdk']} | {r['raw']} | {r.get('ws', '—')} | "
+            table.append(f"| {r['name']} | {r['worker']} | {r['sdk']} | {r['raw']} | {r.get('ws', '—')} | "
                          f"{r.get('wr', '—')} | {r['target']} | {met} |")
+        lines += table
         lines.append("")
         lines.append("Ratios are of medians: for times, < 1 means the worker is faster; for throughputs "
                      "(MiB/s, req/s), > 1 means the worker is faster.")
@@ -762,6 +765,10 @@ class Bench:
             f.write(text)
         print(text)
         log(f"written to {path}")
+        if not self.args.quick and not self.args.out:
+            update_readme(table, f"Run of {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, "
+                                 f"{rev}, load average {self.load_start} → {loadavg()} "
+                                 f"([`Benchmarks/results/latest.md`](Benchmarks/results/latest.md)):")
         return text
 
 
@@ -858,24 +865,48 @@ def git_rev():
         return "?"
 
 
-def default_worker():
-    for path in (".build-release/release/openlattice-docker-worker", ".build/release/openlattice-docker-worker",
-                 ".build/debug/openlattice-docker-worker"):
-        full = os.path.join(ROOT, path)
-        if os.access(full, os.X_OK):
-            return full
-    return os.path.join(ROOT, ".build-release/release/openlattice-docker-worker")
+RELEASE_SCRATCH = ".build-release"
+RELEASE_WORKER = os.path.join(ROOT, RELEASE_SCRATCH, "release", "openlattice-docker-worker")
+README = os.path.join(ROOT, "README.md")
+README_BEGIN = "<!-- benchmark table: begin (written by Benchmarks/run.py) -->"
+README_END = "<!-- benchmark table: end -->"
+
+
+def build_release():
+    """Builds (or brings up to date) the release binary the benchmark measures by default."""
+    log(f"building the release binary: swift build -c release --scratch-path {RELEASE_SCRATCH}")
+    done = subprocess.run(["swift", "build", "-c", "release", "--scratch-path", RELEASE_SCRATCH], cwd=ROOT,
+                          stdout=sys.stderr)
+    if done.returncode != 0:
+        sys.exit(f"the release build failed (exit {done.returncode})")
+    return RELEASE_WORKER
+
+
+def update_readme(table_lines, header):
+    """Replaces the table between the README's benchmark markers with this run's."""
+    with open(README) as f:
+        text = f.read()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        log("README.md has no benchmark-table markers; not updated")
+        return
+    block = "\n".join([README_BEGIN, header, ""] + table_lines + [README_END])
+    with open(README, "w") as f:
+        f.write(text[:begin] + block + text[end + len(README_END):])
+    log("README.md's benchmark table updated")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--worker", default=default_worker(), help="worker binary (default: the release build)")
+    ap.add_argument("--worker", help="worker binary to measure (default: build the release binary and measure it)")
     ap.add_argument("--quick", action="store_true", help="fewer trials and smaller streams (smoke test, ~1 min)")
     ap.add_argument("--out", help="where to write the markdown (default Benchmarks/results/latest.md, "
                                   "or latest-quick.md with --quick)")
     args = ap.parse_args()
+    if args.worker is None:
+        args.worker = build_release()
     if not os.access(args.worker, os.X_OK):
-        sys.exit(f"worker binary not found: {args.worker} (build it: swift build -c release --scratch-path .build-release)")
+        sys.exit(f"worker binary not found: {args.worker}")
     logging.getLogger("urllib3").setLevel(logging.ERROR)
 
     def on_term(signum, frame):
