@@ -10,12 +10,29 @@ log() { echo "[test] $*" >&2; }
 bash scripts/setup.sh
 
 started=()
+# Removes what the tests labelled (containers with their volumes, networks) and their snapshot
+# images from one engine, given as `docker` CLI arguments.
+clean_engine() {
+  local ids nets imgs
+  ids=$(docker "$@" ps -aq --filter label=openlattice.test 2>/dev/null || true)
+  [ -n "$ids" ] && docker "$@" rm -f -v $ids >/dev/null 2>&1 || true
+  nets=$(docker "$@" network ls -q --filter label=openlattice.test 2>/dev/null || true)
+  [ -n "$nets" ] && docker "$@" network rm $nets >/dev/null 2>&1 || true
+  imgs=$(docker "$@" images -q 'openlattice-snapshot' 2>/dev/null || true)
+  [ -n "$imgs" ] && docker "$@" rmi -f $imgs >/dev/null 2>&1 || true
+  return 0
+}
+clean_engines() {
+  clean_engine
+  if [ "${OLW_SKIP_SERVICES:-0}" != 1 ]; then
+    clean_engine -H unix:///var/run/olw-podman.sock
+    clean_engine -H tcp://127.0.0.1:23760 --tlsverify --tlscacert /tmp/olw-tls/client/ca.pem \
+      --tlscert /tmp/olw-tls/client/cert.pem --tlskey /tmp/olw-tls/client/key.pem
+  fi
+}
 cleanup() {
+  clean_engines
   for service in "${started[@]}"; do bash "scripts/$service.sh" stop >/dev/null 2>&1 || true; done
-  ids=$(docker ps -aq --filter label=openlattice.test 2>/dev/null || true)
-  [ -n "$ids" ] && docker rm -f -v $ids >/dev/null 2>&1 || true
-  imgs=$(docker images -q 'openlattice-snapshot' 2>/dev/null || true)
-  [ -n "$imgs" ] && docker rmi -f $imgs >/dev/null 2>&1 || true
   return 0
 }
 trap cleanup EXIT
@@ -28,6 +45,7 @@ if [ "${OLW_SKIP_SERVICES:-0}" != 1 ]; then
   started+=(podman-service); bash scripts/podman-service.sh start >&2; export OLW_PODMAN=1
   started+=(registry); bash scripts/registry.sh start >&2; export OLW_REGISTRY=1
 fi
+clean_engines  # what a killed earlier run left behind
 
 # Runs `swift test` with the given arguments, printing its results; fails when the tests fail or
 # when the selection matched no test at all (a renamed suite must not pass by being skipped).

@@ -28,19 +28,23 @@ extension DockerProvider {
     /// The actions reported, as the engine names them.
     static let reportedActions: Set<String> = ["start", "die", "oom", "stop", "pause", "unpause", "destroy", "restart"]
 
-    /// Sends `node.event` notifications for managed containers until cancelled; when the engine's
-    /// stream drops (engine restart), reconnects with `since` so no event in between is lost.
+    /// Sends `node.event` notifications for managed containers until cancelled. Events count from
+    /// the moment the request was read, not from when the engine's stream opened: the first request
+    /// asks for them `since` then. When the stream drops (engine restart), it reconnects with `since`
+    /// the last event delivered, so no event in between is lost and none is sent twice.
     public func subscribeEvents(context: RequestContext) async throws -> StreamEnd {
         let filters = #"{"type":["container"],"label":["\#(Labels.managed)=true"]}"#
+        let subscribedAt = Int64(context.receivedAt.timeIntervalSince1970 * 1e9)
         var since: Int64? = nil  // nanoseconds of the last event delivered
         var seen = Set<String>()  // events at exactly `since`, against duplicates after a reconnect
         var delay = Duration.milliseconds(100)
         var sent = 0
-        let subscribedAt = Int64(Date().timeIntervalSince1970 * 1e9)
         while true {
             try Task.checkCancellation()
-            var query = [("filters", filters)]
-            if let since { query.append(("since", unixSecondsText(nanoseconds: since))) }
+            // The engine's clock stamps the events. Docker filters only its replay by `since`, never
+            // live events; Podman filters both, so a remote Podman host whose clock runs behind ours
+            // by d would hold back the first d of events: engines here are local (one clock).
+            let query = [("filters", filters), ("since", unixSecondsText(nanoseconds: since ?? subscribedAt))]
             do {
                 let stream = try await client.stream(HTTPRequest(.get, target("/events", query)), highWater: 256 << 10)
                 delay = .milliseconds(100)
@@ -74,7 +78,6 @@ extension DockerProvider {
             } catch let error as EngineError where error.code != .cancelled && error.code != .http {
                 context.logger.info("event stream dropped; reconnecting", metadata: ["error": "\(error.reason)"])
             }
-            if since == nil { since = subscribedAt }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(2))
         }

@@ -74,7 +74,15 @@ extension DockerProvider {
                 exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
                 timedOut: true)
         }
-        let exitCode = try await Self.exitCode(client: client, execID: created.id)
+        let exitCode: Int
+        do {
+            exitCode = try await Self.exitCode(client: client, execID: created.id)
+        } catch let error as EngineError where error.status == 404 {
+            // The engine drops an exec's record when its container exits. The exec's processes then
+            // died with the container's PID namespace, killed by SIGKILL: 128 + 9.
+            guard let state = try? await inspectContainer(request.externalId).state, state.running != true else { throw error }
+            exitCode = 137
+        }
         let output = await sink.finish(exitCode: exitCode)
         return ExecResult(
             exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),

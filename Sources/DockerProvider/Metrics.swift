@@ -40,6 +40,9 @@ public struct URLResult: Encodable, Sendable {
 }
 
 extension DockerProvider {
+    /// The longest `metrics.getResourceUsage` waits for a node's first stats sample (at most the request timeout).
+    static let usageWait = Duration.seconds(15)
+
     /// A running node's current resource use (from its warm stats stream).
     public func resourceUsage(_ id: String) async throws -> ResourceUsage {
         try Validation.checkExternalID(id)
@@ -47,7 +50,10 @@ extension DockerProvider {
         guard container.state?.running == true, container.state?.paused != true else {
             throw ProviderError(code: .conflict, reason: "node \(id) is not running")
         }
-        guard let usage = await stats.usage(for: container.id) else {
+        // Usage is all this call is for, so it waits longer than an inspect for a first sample: a
+        // loaded engine's stats collector can lag many seconds (it waits on container locks).
+        let wait = min(Self.usageWait, .milliseconds(config.requestTimeoutMs))
+        guard let usage = await stats.usage(for: container.id, wait: wait) else {
             throw ProviderError(code: .timedOut, reason: "the engine sent no stats for \(id) in time")
         }
         return usage

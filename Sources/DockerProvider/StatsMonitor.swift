@@ -9,7 +9,7 @@ import Synchronization
 final class StatsMonitor: Sendable {
     /// How long a stream stays open without being asked for.
     static let idleLimit = Duration.seconds(60)
-    /// How long the first inspect of a node waits for a sample.
+    /// How long the first inspect of a node waits for a sample (it answers without resources after).
     static let firstSampleWait = Duration.seconds(5)
 
     private struct Entry {
@@ -28,8 +28,8 @@ final class StatsMonitor: Sendable {
         self.logger = logger
     }
 
-    /// The latest usage of a running container, waiting for the first sample if need be.
-    func usage(for id: String) async -> ResourceUsage? {
+    /// The latest usage of a running container, waiting up to `wait` for the first sample if need be.
+    func usage(for id: String, wait: Duration = firstSampleWait) async -> ResourceUsage? {
         let now = ContinuousClock.now
         let (latest, needsStart) = entries.withLock { entries -> (ResourceUsage?, Bool) in
             if var entry = entries[id] {
@@ -47,7 +47,7 @@ final class StatsMonitor: Sendable {
         }
         let token = UUID()
         let timer = Task {
-            try? await Task.sleep(for: Self.firstSampleWait)
+            try? await Task.sleep(for: wait)
             resolve(id, token: token, with: nil)
         }
         defer { timer.cancel() }

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Logging
 import Synchronization
 
@@ -13,6 +14,8 @@ public final class RequestContext: Sendable {
     public let logger: Logger
     /// The id as JSON bytes, ready to splice into hot-path notifications.
     public let idJSON: [UInt8]
+    /// When the request's line was read (wall clock): the moment a subscription counts from.
+    public let receivedAt = Date()
 
     private let output: OutputChannel
     private let sink: ResponseSink

@@ -169,8 +169,8 @@ struct ExtensionTests {
             // waits rather than exec-ing its last command, which would free the 60 MB again.
             _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/tmp/go", "content": ""])
             try await eventually(timeout: .seconds(20)) {
-                let now = try await worker.result("metrics.getResourceUsage", ["externalId": .string(id)])
-                return (now["memoryUsedMiB"]?.double ?? 0) > before + 40
+                let now = try await worker.call("metrics.getResourceUsage", ["externalId": .string(id)])
+                return (now.result?["memoryUsedMiB"]?.double ?? 0) > before + 40
             }
         }
     }
@@ -232,12 +232,16 @@ struct ExtensionTests {
             let last = try await worker.result("logs", ["externalId": .string(id), "since": "9999-12-31T23:59:59Z"])
             #expect(last["stdout"] == "")
 
-            let follow = worker.start("logs", ["externalId": .string(id), "follow": true, "tail": 0])
-            try await Task.sleep(for: .milliseconds(300))
+            // Follow from a moment after "one" and "two": however late the engine's stream opens,
+            // "three" (written once /tmp/go exists) comes, and the earlier lines do not.
+            let now = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+            let follow = worker.start("logs", ["externalId": .string(id), "follow": true, "since": .string(now)])
             _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/tmp/go", "content": ""])
             try await eventually(timeout: .seconds(10)) {
                 worker.notifications(for: follow).compactMap { $0["data"]?.string }.joined().contains("three")
             }
+            let followed = worker.notifications(for: follow).compactMap { $0["data"]?.string }.joined()
+            #expect(!followed.contains("two"), "lines from before since: \(followed)")
             _ = Docker.run(["stop", "-t", "0", id])
             let end = try await worker.response(.integer(follow), timeout: .seconds(15))
             #expect(end.result?["reason"] == "stopped")
@@ -246,8 +250,8 @@ struct ExtensionTests {
 
     @Test func eventsReportStartAndDieWithExitCode() async throws {
         try await withWorker { worker, scope in
+            // No pause after subscribing: events count from when the worker read the request.
             let subscription = worker.start("events.subscribe")
-            try await Task.sleep(for: .milliseconds(300))
             let dying = try await Self.node(
                 worker, scope, extra: ["runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "sleep 1; exit 3"]]])
             try await eventually(timeout: .seconds(30)) {
@@ -275,7 +279,6 @@ struct ExtensionTests {
     func eventsReportOOM() async throws {
         try await withWorker { worker, scope in
             let subscription = worker.start("events.subscribe")
-            try await Task.sleep(for: .milliseconds(300))
             let hog = try await Self.node(
                 worker, scope,
                 extra: [
@@ -297,7 +300,7 @@ struct ExtensionTests {
 
     @Test func urlsOfPublishedAndInternalPorts() async throws {
         let network = "olw-net-\(UUID().uuidString.prefix(8).lowercased())"
-        #expect(Docker.run(["network", "create", network]).status == 0)
+        #expect(Docker.run(["network", "create", "--label", "openlattice.test=net", network]).status == 0)
         defer { Docker.run(["network", "rm", network]) }
         try await withWorker(config: ["network": .string(network)]) { worker, scope in
             let name = scope.name("web")
@@ -306,7 +309,7 @@ struct ExtensionTests {
                 [
                     "spec": [
                         "name": .string(name), "runtime": ["image": .string(Docker.image)], "labels": scope.labels,
-                        "network": ["ports": [["port": 8080, "hostPort": 0], ["port": 9090]]],
+                        "network": ["ports": [["port": 8080, "hostPort": 0], ["port": 9090, "hostPort": 0]]],
                     ]
                 ])
             let id = try #require(node["externalId"]?.string)

@@ -99,8 +99,9 @@ struct HardeningTests {
                 ])
             let id = try #require(node["externalId"]?.string)
             try await eventually {
-                let seen = try await worker.result("files.read", ["externalId": .string(id), "path": "/tmp/seen"])
-                return seen["content"]?.string == "\(secret)|it's \"fine\" $HOME\n"
+                // -32004 until the container's shell has written the file: retry, do not fail.
+                let seen = try await worker.call("files.read", ["externalId": .string(id), "path": "/tmp/seen"])
+                return seen.result?["content"]?.string == "\(secret)|it's \"fine\" $HOME\n"
             }
             let engineView = String(decoding: Docker.run(["inspect", id]).stdout, as: UTF8.self)
             #expect(engineView.contains("PLAIN=visible"))
@@ -152,7 +153,8 @@ struct HardeningTests {
                 worker.notify("$/cancelRequest", ["id": .integer(request)])
                 let response = try await worker.response(.integer(request))
                 if response.errorCode == -32800 {
-                    try await eventually {
+                    // The -32800 comes first; the clean-up (a create already sent finishes, then is removed) follows.
+                    try await eventually(timeout: .seconds(30)) {
                         Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty
                             && Docker.lines(["volume", "ls", "-q", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty
                     }

@@ -251,6 +251,14 @@ final class WorkerProcess: @unchecked Sendable {
         return (try await waitForExit(timeout: timeout), ContinuousClock.now - start)
     }
 
+    /// Closes stdin so the worker winds down (cancelling what is in flight), killing it if it lingers.
+    func stop() async {
+        if (try? await closeInput()) == nil, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            _ = try? await waitForExit()
+        }
+    }
+
     /// Waits for exit.
     func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
@@ -270,10 +278,17 @@ func withWorker<T>(
     let scope = TestScope()
     let worker = try WorkerProcess(arguments: arguments, environment: environment)
     defer { scope.cleanUp() }
-    try await worker.initialize(config)
-    let value = try await body(worker, scope)
-    _ = try? await worker.closeInput()
-    return value
+    // The worker is gone before the clean-up looks, also when the body throws with a provision in
+    // flight: nothing it creates can appear after the clean-up's listing.
+    do {
+        try await worker.initialize(config)
+        let value = try await body(worker, scope)
+        await worker.stop()
+        return value
+    } catch {
+        await worker.stop()
+        throw error
+    }
 }
 
 /// A test's own label value and names, and the cleanup of what carries them.
