@@ -222,7 +222,7 @@ struct SoakTests {
         // Every call succeeds, except that under this load the engine itself can send a node's stats many
         // seconds late (its stats collector waits on the container lock that archive and exec calls
         // hold; `curl …/stats?stream=true` beside the test saw gaps of 8–40 s), which the worker
-        // answers -32008 after waiting 5 s for the first sample: a correct answer, counted and shown.
+        // answers -32008 after waiting 15 s for the first sample: a correct answer, counted and shown.
         let unexpected = errors.filter { $0.key != "metrics.getResourceUsage -32008" }
         #expect(unexpected.isEmpty, "errors by method and code: \(errors)")
         #expect(wrong.isEmpty, "wrong answers: \(wrong.prefix(5))")
