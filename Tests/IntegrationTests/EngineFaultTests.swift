@@ -170,6 +170,33 @@ struct EngineFaultTests {
         }
     }
 
+    /// (b2) The engine goes away while `events.subscribe` streams, and an event happens meanwhile:
+    /// once the engine is back the worker reconnects with `since`, so that event still arrives, and
+    /// the ones delivered before the drop do not come twice.
+    @Test func eventsMissedWhileTheEngineIsAwayArriveAfterIt() async throws {
+        let proxy = try EngineProxy()
+        try await withWorker(config: ["host": .string(proxy.host)]) { worker, scope in
+            let subscription = worker.start("events.subscribe")
+            let id = try await Self.provision(worker, scope)
+            let forNode = { worker.notifications(for: subscription).filter { $0["externalId"]?.string == id } }
+            try await eventually(timeout: .seconds(30)) { forNode().contains { $0["action"] == "start" } }
+
+            try proxy.set("refuse")  // the worker's event stream drops
+            #expect(Docker.run(["stop", "-t", "0", id]).status == 0)  // on the real engine, unseen by the worker
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(!forNode().contains { $0["action"] == "die" }, "the stream was down")
+            try proxy.set("forward")
+
+            try await eventually(timeout: .seconds(30)) { forNode().contains { $0["action"] == "die" } }
+            let actions = forNode().compactMap { $0["action"]?.string }
+            print("[engine faults] events across the outage: \(actions)")
+            #expect(actions.filter { $0 == "start" }.count == 1, "no event twice: \(actions)")
+            #expect(actions.filter { $0 == "die" }.count == 1, "no event twice: \(actions)")
+            worker.notify("$/cancelRequest", ["id": .integer(subscription)])
+            #expect(try await worker.response(.integer(subscription)).errorCode == -32800)
+        }
+    }
+
     /// (c) The container is killed while an exec streams: the exec ends promptly with the exit code
     /// the engine reports for it (137 for SIGKILL), not a hang.
     @Test func containerKilledDuringStreamingExecEndsWithTheRealExitCode() async throws {
