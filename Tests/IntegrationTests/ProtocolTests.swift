@@ -152,6 +152,14 @@ struct ProtocolTests {
         #expect(!worker.process.isRunning)
     }
 
+    @Test func stdoutPipeIsEnlargedForStreams() async throws {
+        let worker = try WorkerProcess()
+        try await worker.initialize()
+        // 1 MiB instead of the kernel's 64 KiB: fewer, larger writes and reads for streamed output.
+        #expect(worker.stdoutPipeCapacity == 1 << 20)
+        await worker.stop()
+    }
+
     @Test func sigtermExitsCleanly() async throws {
         let worker = try WorkerProcess()
         try await worker.initialize()

@@ -251,6 +251,9 @@ final class WorkerProcess: @unchecked Sendable {
         return (try await waitForExit(timeout: timeout), ContinuousClock.now - start)
     }
 
+    /// The capacity of the pipe the worker writes its frames into (F_GETPIPE_SZ, 1032, on our end).
+    var stdoutPipeCapacity: Int32 { fcntl(stdoutPipe.fileHandleForReading.fileDescriptor, 1032) }
+
     /// Closes stdin so the worker winds down (cancelling what is in flight), killing it if it lingers.
     func stop() async {
         if (try? await closeInput()) == nil, process.isRunning {
