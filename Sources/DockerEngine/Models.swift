@@ -326,6 +326,8 @@ public struct ImageInspect: Decodable, Sendable {
     enum CodingKeys: String, CodingKey { case id = "Id", config = "Config" }
     public struct Config: Decodable, Sendable {
         public var entrypoint: [String]?
-        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint" }
+        /// The user the image runs as (`USER` in its Dockerfile); empty or absent for root.
+        public var user: String?
+        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", user = "User" }
     }
 }

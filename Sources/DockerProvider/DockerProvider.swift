@@ -76,12 +76,29 @@ public final class DockerProvider: Sendable {
         try await ensureImage(image, policy: pullPolicy, context: context)
         try await ensureVolumes(spec.volumes ?? [])
         let secrets = spec.runtime?.secretEnv?.entries ?? []
+        var secretsReadableByAll = spec.runtime?.user != nil
         if !secrets.isEmpty {
             // The entrypoint reads the secrets from a file and then runs the image's own entrypoint.
+            // The file lives on an anonymous volume of the container: restarts keep it, a commit
+            // (snapshot) does not capture it, and destroy removes it with the container. A restored
+            // snapshot without secretEnv finds no file and runs as the image would.
             let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
+            let file = "\(Self.secretEnvDirectory)/\(Self.secretEnvFile)"
             body.entrypoint =
-                ["sh", "-c", "set -a; . /\(Self.secretEnvFile); set +a; exec \"$@\"", "openlattice-env"]
+                ["sh", "-c", "set -a; if [ -e \(file) ]; then . \(file); fi; set +a; exec \"$@\"", "openlattice-env"]
                 + (imageConfig.config?.entrypoint ?? [])
+            body.hostConfig.mounts =
+                (body.hostConfig.mounts ?? []) + [
+                    .init(
+                        type: "volume", source: nil, target: Self.secretEnvDirectory, readOnly: nil,
+                        volumeOptions: .init(labels: body.labels))
+                ]
+            // An image that runs as a non-root USER must be able to read it too.
+            if let user = imageConfig.config?.user, !user.isEmpty, user != "root", user != "0", !user.hasPrefix("0:"),
+                !user.hasPrefix("root:")
+            {
+                secretsReadableByAll = true
+            }
         }
 
         var query: [(String, String)] = []
@@ -101,7 +118,7 @@ public final class DockerProvider: Sendable {
         do {
             try Task.checkCancellation()
             if !secrets.isEmpty {
-                try await writeSecretEnv(secrets, containerID: created.id, readableByAll: spec.runtime?.user != nil)
+                try await writeSecretEnv(secrets, containerID: created.id, readableByAll: secretsReadableByAll)
             }
             try await startFreshContainer(created.id)
             if let key = spec.network?.tailscaleAuthKey {
@@ -220,8 +237,10 @@ public final class DockerProvider: Sendable {
         }
     }
 
-    /// Where `runtime.secretEnv` is written in the container (0400, or 0444 for a non-root `user`; read by the entrypoint).
-    static let secretEnvFile = ".openlattice-secret-env"
+    /// The anonymous volume `runtime.secretEnv` is written to, and the file in it (0400, or 0444 when the
+    /// node runs as a non-root user; read by the entrypoint).
+    static let secretEnvDirectory = "/.openlattice-secrets"
+    static let secretEnvFile = "env"
 
     private func writeSecretEnv(_ secrets: [(key: String, value: String)], containerID: String, readableByAll: Bool) async throws {
         let script = secrets.map { "\($0.key)='\($0.value.replacing("'", with: "'\\''"))'\n" }.joined()
@@ -231,7 +250,7 @@ public final class DockerProvider: Sendable {
             modifiedAt: Int(Date().timeIntervalSince1970))
         try await client.send(
             HTTPRequest(
-                .put, target("/containers/\(containerID)/archive", [("path", "/")]), body: tar.finished(),
+                .put, target("/containers/\(containerID)/archive", [("path", Self.secretEnvDirectory)]), body: tar.finished(),
                 headers: [("Content-Type", "application/x-tar")]))
     }
 
@@ -433,7 +452,7 @@ public final class DockerProvider: Sendable {
             as: IDResponse.self)
         return SnapshotRef(
             externalId: Self.imageDigestID(committed.id), createdAt: Timestamp.now(), image: "\(config.snapshotRepository):\(tag)",
-            excludedVolumes: (container.mounts ?? []).map(\.destination).sorted())
+            excludedVolumes: (container.mounts ?? []).map(\.destination).filter { $0 != Self.secretEnvDirectory }.sorted())
     }
 
     /// An image ID as Docker writes it, `sha256:<hex>`; Podman's commit answers the bare hex.

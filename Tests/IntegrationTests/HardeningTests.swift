@@ -120,6 +120,61 @@ struct HardeningTests {
         }
     }
 
+    /// The secrets file lives on an anonymous volume: a restart keeps it, a snapshot does not carry it,
+    /// and an image whose USER is not root can read it.
+    @Test func secretEnvSurvivesARestartButNotASnapshot() async throws {
+        let secret = "s3cr3t-\(UUID().uuidString)"
+        let second = "other-\(UUID().uuidString)"
+        try await withWorker { worker, scope in
+            func seen(_ id: String) async throws -> String {
+                try await worker.call("files.read", ["externalId": .string(id), "path": "/tmp/seen"]).result?["content"]?.string ?? ""
+            }
+            let command: JSONValue = ["sh", "-c", "echo \"$API_TOKEN\" >> /tmp/seen; sleep 300"]
+            let node = try await worker.result(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": [
+                            "image": .string(Docker.image), "user": "nobody", "secretEnv": ["API_TOKEN": .string(secret)],
+                            "command": command,
+                        ],
+                        "labels": scope.labels,
+                    ]
+                ])
+            let id = try #require(node["externalId"]?.string)
+            try await eventually { try await seen(id) == "\(secret)\n" }
+            #expect(try await worker.call("restart", ["externalId": .string(id), "timeoutSeconds": 0]).result == .null)
+            try await eventually(timeout: .seconds(20)) { try await seen(id) == "\(secret)\n\(secret)\n" }
+
+            let snapshot = try await worker.result("snapshot", ["externalId": .string(id)])
+            let image = try #require(snapshot["externalId"]?.string)
+            scope.onCleanUp { Docker.run(["rmi", "-f", image]) }
+            #expect(snapshot["excludedVolumes"] == [], "the secrets volume is the worker's own: \(snapshot)")
+            let inside = Docker.run([
+                "run", "--rm", "--label", "openlattice.test=\(scope.id)", "--entrypoint", "sh", image, "-c",
+                "cat /.openlattice-secrets/* /.openlattice-secret-env 2>&1; ls -la / /.openlattice-secrets 2>&1",
+            ])
+            let listing = String(decoding: inside.stdout, as: UTF8.self)
+            #expect(listing.contains("openlattice-secrets"), "the image was run: \(listing)")
+            #expect(!listing.contains(secret), "the snapshot carries the secret: \(listing)")
+
+            // Restored with other secrets and no runtime.user: the image's USER (nobody) reads them.
+            let restored = try await worker.result(
+                "restore",
+                [
+                    "ref": ["externalId": .string(image)],
+                    "spec": ["runtime": ["secretEnv": ["API_TOKEN": .string(second)], "command": command], "labels": scope.labels],
+                ])
+            let restoredID = try #require(restored["externalId"]?.string)
+            try await eventually(timeout: .seconds(20)) { try await seen(restoredID).hasSuffix("\(second)\n") }
+            // Restored without secrets: the entrypoint finds no file and runs the command all the same.
+            let plain = try await worker.result(
+                "restore", ["ref": ["externalId": .string(image)], "spec": ["runtime": ["command": command], "labels": scope.labels]])
+            let plainID = try #require(plain["externalId"]?.string)
+            try await eventually(timeout: .seconds(20)) { try await seen(plainID).hasSuffix("\(secret)\n\n") }
+        }
+    }
+
     @Test func failedStartLeavesNoContainerOrVolume() async throws {
         try await withWorker { worker, scope in
             let response = try await worker.call(
