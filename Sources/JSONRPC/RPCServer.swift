@@ -51,6 +51,9 @@ public final class RPCServer: Sendable {
     private struct State {
         var lifecycle = Lifecycle.uninitialized
         var inFlight: [RequestID: InFlight] = [:]
+        /// Requests with a null id: they cannot be cancelled or told apart by id, but shutdown and
+        /// end of input still answer them, so they are kept by the identity of their context.
+        var nullIDInFlight: [ObjectIdentifier: InFlight] = [:]
         var earlyCancels: Set<RequestID> = []
         var earlyCancelOrder: [RequestID] = []
         /// Ids answered recently: a cancel for one of them is late, not early, and is ignored.
@@ -260,6 +263,7 @@ public final class RPCServer: Sendable {
                 await execute(handler, params: params, context: context, isInitialize: isInitialize)
                 self.state.withLock { state in
                     if state.inFlight[key]?.context === context { state.inFlight[key] = nil }
+                    state.nullIDInFlight[ObjectIdentifier(context)] = nil
                     if state.answered.insert(key).inserted {
                         state.answeredOrder.append(key)
                         if state.answeredOrder.count > Self.earlyCancelLimit {
@@ -270,6 +274,8 @@ public final class RPCServer: Sendable {
             }
             if id != .null {
                 state.inFlight[id] = InFlight(context: context, task: task)
+            } else {
+                state.nullIDInFlight[ObjectIdentifier(context)] = InFlight(context: context, task: task)
             }
             return task
         }
@@ -334,7 +340,7 @@ public final class RPCServer: Sendable {
     private func cancelAll() -> [Task<Void, Never>] {
         let entries = state.withLock { state in
             state.lifecycle = .stopping
-            return Array(state.inFlight.values)
+            return Array(state.inFlight.values) + Array(state.nullIDInFlight.values)
         }
         for entry in entries {
             entry.context.respond(.failure(RPCError(code: .requestCancelled, message: "request cancelled: the worker is shutting down")))

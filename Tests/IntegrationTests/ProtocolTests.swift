@@ -152,6 +152,23 @@ struct ProtocolTests {
         #expect(!worker.process.isRunning)
     }
 
+    @Test func nullIDRequestsInFlightAreAnsweredAtEndOfInput() async throws {
+        let worker = try WorkerProcess()
+        try await worker.initialize()
+        // A subscription runs until cancelled; one with a null id cannot be cancelled by id, but end of
+        // input still answers it, in a batch too (where its answer completes the batch's reply).
+        worker.send(line: #"{"jsonrpc":"2.0","id":null,"method":"events.subscribe"}"#)
+        worker.send(
+            line: #"[{"jsonrpc":"2.0","id":"b1","method":"events.subscribe"},{"jsonrpc":"2.0","id":null,"method":"events.subscribe"}]"#)
+        try await Task.sleep(for: .milliseconds(300))
+        let (status, _) = try await worker.closeInput()
+        #expect(status == 0)
+        let single = worker.lines.filter { $0.id == .null && $0.value["error"]?["code"] == -32800 }
+        #expect(single.count == 1, "\(worker.lines.map(\.value))")
+        let batch = worker.lines.compactMap(\.value.array).first
+        #expect(batch?.count == 2 && batch?.allSatisfy { $0["error"]?["code"] == -32800 } == true, "\(worker.lines.map(\.value))")
+    }
+
     @Test func stdoutPipeIsEnlargedForStreams() async throws {
         let worker = try WorkerProcess()
         try await worker.initialize()
