@@ -281,7 +281,8 @@ public final class DockerProvider: Sendable {
         let up = try await Self.runQuietly(
             client: client, containerID: containerID, command: ["tailscale", "up", "--auth-key=file:/\(keyFile)"])
         guard up.exitCode == 0 else {
-            let output = String(decoding: up.output.prefix(300), as: UTF8.self).replacing(authKey, with: "[redacted]")
+            // Redacted before it is cut short, so no part of the key survives at the cut.
+            let output = String(String(decoding: up.output, as: UTF8.self).replacing(authKey, with: "[redacted]").prefix(300))
             throw ProviderError(code: .engineError, reason: "tailscale up exited with code \(up.exitCode): \(output)")
         }
     }

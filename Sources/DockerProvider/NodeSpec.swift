@@ -142,11 +142,12 @@ public struct CreateBodyBuilder: Sendable {
         for (key, _) in spec.runtime?.secretEnv?.entries ?? [] where !Validation.isShellName(key) {
             throw fail("runtime.secretEnv.\(key)", "must be a shell variable name ([A-Za-z_][A-Za-z0-9_]*)")
         }
-        if let cores = spec.cpu?.cores, !(cores > 0 && cores <= 1_000_000) {
-            throw fail("cpu.cores", "must be a positive number no larger than 1000000")
+        // Bounds in whole engine units: a value that rounds to 0 would mean "unlimited" to the engine.
+        if let cores = spec.cpu?.cores, !((cores * 1e9).rounded() >= 1 && cores <= 1_000_000) {
+            throw fail("cpu.cores", "must be between 0.000000001 and 1000000")
         }
-        if let size = spec.memory?.sizeGiB, !(size > 0 && size <= 1_000_000) {
-            throw fail("memory.sizeGiB", "must be a positive number no larger than 1000000")
+        if let size = spec.memory?.sizeGiB, !((size * 1_073_741_824).rounded() >= 1 && size <= 1_000_000) {
+            throw fail("memory.sizeGiB", "must be a positive number of bytes' worth, no larger than 1000000")
         }
         if let gpu = spec.gpu {
             guard gpuAvailable else {

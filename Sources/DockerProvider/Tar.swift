@@ -218,7 +218,9 @@ struct TarReader {
         var index = 0
         while index < data.count {
             guard let space = data[index...].firstIndex(of: 0x20),
-                let length = Int(String(decoding: data[index..<space], as: UTF8.self)), length > 0, index + length <= data.count
+                let length = Int(String(decoding: data[index..<space], as: UTF8.self)),
+                // A record holds at least its length, a space and its closing newline.
+                length >= space - index + 2, index + length <= data.count
             else { break }
             let record = data[(space + 1)..<(index + length - 1)]
             if let equals = record.firstIndex(of: UInt8(ascii: "=")) {

@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONRPC
 
 /// The worker's settings: defaults, then the environment, then command-line flags, then
 /// `initialize`'s `config`, each overriding the one before.
@@ -80,7 +81,7 @@ public struct WorkerConfig: Sendable {
         public var ownerId: String?
     }
 
-    /// Applies what `overrides` sets.
+    /// Applies what `overrides` sets; ``Overrides/validate()`` first.
     public mutating func apply(_ overrides: Overrides) {
         if let value = overrides.host { host = value }
         if let value = overrides.apiVersion { apiVersion = value }
@@ -99,5 +100,21 @@ public struct WorkerConfig: Sendable {
     public func engineHost() throws -> EngineHost {
         let tls = self.tls.map { EngineHost.TLS(caPath: $0.ca, certPath: $0.cert, keyPath: $0.key, verify: $0.verify ?? true) }
         return try EngineHost(parsing: host, tls: tls)
+    }
+}
+
+extension WorkerConfig.Overrides {
+    /// Checks what `initialize` sets before anything uses it: -32602 naming the field. A zero timeout
+    /// would mean none at all to libcurl, and an empty name would reach the engine as "no network".
+    public func validate() throws {
+        if let value = requestTimeoutMs, value < 1 {
+            throw InvalidParams(field: "config.requestTimeoutMs", reason: "must be a positive number of milliseconds")
+        }
+        for (field, value) in [("network", network), ("snapshotRepository", snapshotRepository), ("ownerId", ownerId)] {
+            if let value, value.isEmpty { throw InvalidParams(field: "config.\(field)", reason: "must not be empty") }
+        }
+        if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
+            throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)
+        }
     }
 }

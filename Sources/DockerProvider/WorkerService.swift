@@ -183,7 +183,10 @@ public final class WorkerService: Sendable {
                     ])))
         }
         var config = baseConfig
-        if let overrides = request.config { config.apply(overrides) }
+        if let overrides = request.config {
+            try overrides.validate()
+            config.apply(overrides)
+        }
         let made: DockerProvider
         do {
             made = try DockerProvider(config: config, logger: logger)

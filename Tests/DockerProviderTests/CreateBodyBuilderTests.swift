@@ -233,6 +233,8 @@ struct CreateBodyBuilderValidationTests {
         (#"{"runtime":{"command":[]}}"#, "spec.runtime.command"),
         (#"{"runtime":{"command":["a\u0000b"]}}"#, "spec.runtime.command"),
         (#"{"cpu":{"cores":0}}"#, "spec.cpu.cores"),
+        (#"{"cpu":{"cores":1e-10}}"#, "spec.cpu.cores"),
+        (#"{"memory":{"sizeGiB":1e-12}}"#, "spec.memory.sizeGiB"),
         (#"{"cpu":{"cores":-1}}"#, "spec.cpu.cores"),
         (#"{"memory":{"sizeGiB":0}}"#, "spec.memory.sizeGiB"),
         (#"{"network":{"ports":[{"port":70000}]}}"#, "spec.network.ports[0].port"),

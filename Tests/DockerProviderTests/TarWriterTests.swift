@@ -242,6 +242,12 @@ struct TarReaderTests {
         #expect(throws: Tar.FormatError.self) { try read([archive]) }
     }
 
+    @Test(arguments: ["1 x", "0 \n", "2 \n", "3 x", "9999 path=a\n", "x path=a\n", "6 a=b\n7 short"])
+    func malformedPaxRecordsStopTheParseWithoutATrap(_ text: String) {
+        let parsed = TarReader.parsePax(Array(text.utf8))
+        #expect(parsed.isEmpty || parsed == ["a": "b"])
+    }
+
     @Test func paxRecordsAreParsed() {
         let records = Array("29 path=some/where/long/name\n19 linkpath=target\n".utf8)
         #expect(TarReader.parsePax(records) == ["path": "some/where/long/name", "linkpath": "target"])

@@ -46,6 +46,29 @@ struct ProtocolTests {
         }
     }
 
+    @Test func initializeRejectsBadConfigNamingTheField() async throws {
+        let worker = try WorkerProcess()
+        let password = "pw-\(UUID().uuidString)"
+        let cases: [(JSONValue, String)] = [
+            (["requestTimeoutMs": 0], "config.requestTimeoutMs"),
+            (["requestTimeoutMs": -5], "config.requestTimeoutMs"),
+            (["network": ""], "config.network"),
+            (["snapshotRepository": ""], "config.snapshotRepository"),
+            (["ownerId": ""], "config.ownerId"),
+            (["registryAuth": ["127.0.0.1:5000": ["password": .string(password)]]], "config.registryAuth.127.0.0.1:5000"),
+        ]
+        for (config, field) in cases {
+            let response = try await worker.call("initialize", ["protocolVersion": "1.0", "config": config])
+            #expect(response.errorCode == -32602, "\(config): \(response.raw)")
+            #expect(response.raw["error"]?["data"]?["field"]?.string == field, "\(config): \(response.raw)")
+            #expect(!String(decoding: JSONWriter.encode(response.raw), as: UTF8.self).contains(password))
+        }
+        // A refused initialize leaves the worker ready for a good one.
+        #expect(try await worker.initialize(["requestTimeoutMs": 5000])["protocolVersion"] == "1.0")
+        #expect(!worker.stderrText.contains(password))
+        await worker.stop()
+    }
+
     @Test func invalidParamsNameTheField() async throws {
         try await withWorker { worker, scope in
             let cases: [(String, JSONValue, String)] = [
