@@ -514,10 +514,15 @@ public final class DockerProvider: Sendable {
     // MARK: helpers
 
     /// Runs a short command in a container and collects its combined output (for the provider's own use).
-    static func runQuietly(client: EngineClient, containerID: String, command: [String]) async throws -> (exitCode: Int, output: [UInt8]) {
+    /// By default as root, whatever the container's user: listing or removing what the archive API
+    /// wrote (as root) and `tailscale up` need it; `user: nil` runs as the container's own user.
+    static func runQuietly(client: EngineClient, containerID: String, command: [String], user: String? = "0") async throws -> (
+        exitCode: Int, output: [UInt8]
+    ) {
+        var body = ExecCreateBody(cmd: command)
+        body.user = user
         let exec = try await client.send(
-            HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(ExecCreateBody(cmd: command))),
-            as: IDResponse.self)
+            HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
         let stream = try await client.stream(
             HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
         var demuxer = StreamDemuxer()

@@ -62,13 +62,13 @@ extension DockerProvider {
         } catch {
             // Cancelled by the host (or the stream failed): the process must not outlive the request.
             stream.cancel()
-            terminateInBackground(containerID: request.externalId, marker: marker)
+            terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
             throw error
         }
         if !finished {
             // Answer at the deadline; the processes are killed right after, without holding the answer.
             stream.cancel()
-            terminateInBackground(containerID: request.externalId, marker: marker)
+            terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
             let output = await sink.finish(exitCode: -1)
             return ExecResult(
                 exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
@@ -94,19 +94,22 @@ extension DockerProvider {
         return Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
-    private func terminateInBackground(containerID: String, marker: String) {
-        Task.detached { [self] in await terminate(containerID: containerID, marker: marker) }
+    private func terminateInBackground(containerID: String, marker: String, user: String?) {
+        Task.detached { [self] in await terminate(containerID: containerID, marker: marker, user: user) }
     }
 
     /// Kills every process in the container that carries the exec's marker (its whole process tree).
-    func terminate(containerID: String, marker: String) async {
+    /// The search runs as the exec's own user: the kernel shows a process's environment to its own
+    /// user, while even root may not read it across users without CAP_SYS_PTRACE, which containers lack.
+    func terminate(containerID: String, marker: String, user: String?) async {
         let script =
             "for p in /proc/[0-9]*; do if tr '\\000' '\\n' < $p/environ 2>/dev/null | grep -qx '\(Self.execMarkerVariable)=\(marker)'; then kill -9 ${p#/proc/} 2>/dev/null; fi; done; true"
         let client = self.client
         let logger = self.logger
         await Task.detached {
             do {
-                _ = try await DockerProvider.runQuietly(client: client, containerID: containerID, command: ["sh", "-c", script])
+                _ = try await DockerProvider.runQuietly(
+                    client: client, containerID: containerID, command: ["sh", "-c", script], user: user)
             } catch {
                 logger.warning("could not terminate an exec's processes", metadata: ["container": "\(containerID)", "error": "\(error)"])
             }

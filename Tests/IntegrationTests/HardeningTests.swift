@@ -175,6 +175,31 @@ struct HardeningTests {
         }
     }
 
+    /// The worker's helper commands run as the user they need, not the node's: a timed-out exec that
+    /// ran as another user than the node's is still killed (the search runs as the exec's user, the
+    /// only one the kernel shows its environment to), and a file the archive API wrote as root in
+    /// sticky /tmp of a node running as nobody can be removed (the helper runs as root).
+    @Test func helpersWorkWhateverUserTheNodeRunsAs() async throws {
+        try await withWorker { worker, scope in
+            let rootNode = try await SeedExecTests.node(worker, scope)
+            let timedOut = try await worker.result(
+                "exec", ["externalId": .string(rootNode), "command": ["sleep", "919"], "options": ["user": "nobody", "timeoutMs": 1000]])
+            #expect(timedOut["timedOut"] == true)
+            try await eventually {
+                let ps = try await worker.call("exec", ["externalId": .string(rootNode), "command": ["ps", "-o", "args"]])
+                return ps.result?["stdout"]?.string.map { !$0.contains("sleep 919") } ?? false
+            }
+
+            let node = try await worker.result(
+                "provision", ["spec": ["runtime": ["image": .string(Docker.image), "user": "nobody"], "labels": scope.labels]])
+            let id = try #require(node["externalId"]?.string)
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/tmp/by-root", "content": "x"])
+            #expect(try await worker.call("files.remove", ["externalId": .string(id), "path": "/tmp/by-root"]).result == .null)
+            let listed = try await worker.result("files.list", ["externalId": .string(id), "path": "/tmp"])
+            #expect(!(listed["entries"]?.array ?? []).contains { $0["name"] == "by-root" })
+        }
+    }
+
     @Test func failedStartLeavesNoContainerOrVolume() async throws {
         try await withWorker { worker, scope in
             let response = try await worker.call(
