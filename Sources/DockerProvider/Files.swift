@@ -259,24 +259,27 @@ extension DockerProvider {
             throw ProviderError(code: .notFound, reason: "no such folder: \(request.path)", status: 404)
         }
         guard stat.isDirectory || stat.isSymlink else { throw ProviderError(code: .conflict, reason: "\(request.path) is not a directory") }
-        // Names cannot contain "/", so it separates the fields; the name comes last.
+        // Names cannot contain "/" or NUL (they may contain newlines): "/" separates the fields, the
+        // name comes last, and NUL ends each record.
         let script = #"""
-            cd -- "$1" || exit 2
+            cd -- "$1" 2>/dev/null || exit 20
             for f in * .*; do
               [ "$f" = . ] || [ "$f" = .. ] && continue
               [ -e "$f" ] || [ -L "$f" ] || continue
-              printf '%s/%s\n' "$(stat -c '%f/%s/%Y' -- "$f")" "$f"
-              [ -L "$f" ] && printf '>%s\n' "$(readlink -- "$f")"
+              printf '%s/%s\0' "$(stat -c '%f/%s/%Y' -- "$f")" "$f"
+              [ -L "$f" ] && printf '>%s\0' "$(readlink -- "$f")"
             done
             exit 0
             """#
         let run = try await Self.runQuietly(client: client, containerID: request.externalId, command: ["sh", "-c", script, "sh", path])
         guard run.exitCode == 0 else {
+            if run.exitCode == 20 { throw ProviderError(code: .conflict, reason: "\(request.path) is not a directory") }
             throw ProviderError(
                 code: .engineError, reason: "listing \(request.path) failed: \(String(decoding: run.output.prefix(300), as: UTF8.self))")
         }
         var entries: [FileEntry] = []
-        for line in String(decoding: run.output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+        for record in run.output.split(separator: 0, omittingEmptySubsequences: true) {
+            let line = Substring(String(decoding: record, as: UTF8.self))
             if line.hasPrefix(">"), !entries.isEmpty {
                 entries[entries.count - 1].linkTarget = String(line.dropFirst())
                 continue

@@ -92,6 +92,14 @@ struct ExtensionTests {
             #expect(entries[2]["linkTarget"] == "/srv/a/file.txt")
             let viaLink = try await worker.result("files.read", ["externalId": .string(id), "path": "/srv/a/link"])
             #expect(viaLink["content"] == "12345")
+            // Listing a link to a file is a conflict, as listing the file is.
+            #expect(try await worker.call("files.list", ["externalId": .string(id), "path": "/srv/a/link"]).errorCode == -32009)
+            // A name may hold a newline, even one that looks like the listing's own syntax.
+            _ = try await worker.result(
+                "exec", ["externalId": .string(id), "command": ["sh", "-c", "mkdir /srv/n && cd /srv/n && touch 'two\nlines' 'x\n>evil'"]])
+            let odd = try await worker.result("files.list", ["externalId": .string(id), "path": "/srv/n"])
+            #expect(odd["entries"]?.array?.compactMap { $0["name"]?.string } == ["two\nlines", "x\n>evil"], "\(odd)")
+            #expect(odd["entries"]?.array?.allSatisfy { $0["type"] == "file" && $0["linkTarget"] == nil } == true, "\(odd)")
 
             let notEmpty = try await worker.call("files.remove", ["externalId": .string(id), "path": "/srv/a"])
             #expect(notEmpty.errorCode == -32009)
