@@ -156,6 +156,10 @@ extension DockerProvider {
                 continue
             }
             if stat.isDirectory { throw ProviderError(code: .conflict, reason: "\(request.path) is a directory") }
+            if stat.size > Self.maxReadBytes {
+                // Too big to take whole through the archive endpoint: a part of it, read in the container.
+                return try await readRange(request, path: path, stat: stat)
+            }
             let stream = try await client.stream(HTTPRequest(.get, target("/containers/\(request.externalId)/archive", [("path", path)])))
             var reader = TarReader()
             var file: TarReader.Entry?
@@ -165,8 +169,10 @@ extension DockerProvider {
                 if received > Self.maxReadBytes + 1 << 20 {
                     stream.cancel()
                     throw ProviderError(
-                        code: .invalidParams,
-                        reason: "\(request.path) is larger than \(Self.maxReadBytes) bytes; read it in parts with offset and length")
+                        code: .conflict,
+                        reason:
+                            "\(request.path) grew past \(Self.maxReadBytes) bytes while it was read; read it in parts with offset and length"
+                    )
                 }
                 for entry in try reader.feed(chunk) where file == nil { file = entry }
             }
@@ -175,20 +181,49 @@ extension DockerProvider {
             let start = min(request.offset ?? 0, bytes.count)
             bytes = bytes.dropFirst(start)
             if let length = request.length { bytes = bytes.prefix(length) }
-            let slice = Array(bytes)
-            var encoding = request.encoding ?? .utf8
-            var content: String
-            if encoding == .utf8, let text = String(validating: slice, as: UTF8.self) {
-                content = text
-            } else {
-                encoding = .base64
-                content = Data(slice).base64EncodedString()
-            }
-            return FileContent(
-                content: content, encoding: encoding, size: file.header.size, mode: stat.permissions,
-                modifiedAt: Timestamp.normalize(stat.mtime), sha256: SHA256.hex(slice))
+            return Self.fileContent(Array(bytes), request: request, size: file.header.size, stat: stat)
         }
         throw ProviderError(code: .engineError, reason: "too many levels of symbolic links at \(request.path)")
+    }
+
+    private static func fileContent(_ slice: [UInt8], request: FilesReadRequest, size: Int, stat: PathStat) -> FileContent {
+        var encoding = request.encoding ?? .utf8
+        var content: String
+        if encoding == .utf8, let text = String(validating: slice, as: UTF8.self) {
+            content = text
+        } else {
+            encoding = .base64
+            content = Data(slice).base64EncodedString()
+        }
+        return FileContent(
+            content: content, encoding: encoding, size: size, mode: stat.permissions, modifiedAt: Timestamp.normalize(stat.mtime),
+            sha256: SHA256.hex(slice))
+    }
+
+    /// `offset`/`length` of a file over ``maxReadBytes``, cut out in the container by `tail` and
+    /// `head` (as root), so only the part travels; the byte count is checked against the file's size.
+    private func readRange(_ request: FilesReadRequest, path: String, stat: PathStat) async throws -> FileContent {
+        let offset = min(request.offset ?? 0, stat.size)
+        guard let length = request.length, length <= Self.maxReadBytes else {
+            throw InvalidParams(
+                field: "length",
+                reason:
+                    "\(request.path) has \(stat.size) bytes, more than \(Self.maxReadBytes) can be read at once: read parts of at most that many bytes with offset and length"
+            )
+        }
+        let expected = min(length, stat.size - offset)
+        let run = try await Self.runQuietly(
+            client: client, containerID: request.externalId,
+            command: [
+                "sh", "-c", #"tail -c "+$2" -- "$1" 2>/dev/null | head -c "$3" 2>/dev/null"#, "sh", path, "\(offset + 1)", "\(length)",
+            ])
+        guard run.output.count == expected else {
+            throw ProviderError(
+                code: .engineError,
+                reason: "reading \(expected) bytes of \(request.path) at \(offset) gave \(run.output.count) (the image needs tail and head)"
+            )
+        }
+        return Self.fileContent(run.output, request: request, size: stat.size, stat: stat)
     }
 
     /// `files.write`: one file, whole or not at all; parents made on request; size checked back.

@@ -68,6 +68,31 @@ struct ExtensionTests {
         }
     }
 
+    @Test func partsOfAFileTooBigToReadWhole() async throws {
+        try await withWorker { worker, scope in
+            let id = try await Self.node(worker, scope)
+            let size = 60 << 20
+            _ = try await worker.result(
+                "exec", ["externalId": .string(id), "command": ["sh", "-c", .string("head -c \(size) /dev/urandom > /tmp/big")]])
+            let whole = try await worker.call("files.read", ["externalId": .string(id), "path": "/tmp/big"])
+            #expect(whole.errorCode == -32602)
+            #expect(whole.raw["error"]?["data"]?["field"] == "length", "\(whole.raw)")
+            let part = try await worker.result(
+                "files.read", ["externalId": .string(id), "path": "/tmp/big", "offset": 50_000_000, "length": 1000, "encoding": "base64"])
+            #expect(part["size"]?.int == Int64(size))
+            #expect(part["encoding"] == "base64")
+            #expect(Data(base64Encoded: part["content"]?.string ?? "")?.count == 1000)
+            let theirs = try await worker.result(
+                "exec", ["externalId": .string(id), "command": ["sh", "-c", "tail -c +50000001 /tmp/big | head -c 1000 | sha256sum"]])
+            #expect(theirs["stdout"]?.string?.hasPrefix(part["sha256"]?.string ?? "-") == true, "\(theirs) \(part["sha256"] ?? nil)")
+            let tail = try await worker.result(
+                "files.read",
+                ["externalId": .string(id), "path": "/tmp/big", "offset": .integer(Int64(size - 10)), "length": 100, "encoding": "base64"])
+            #expect(Data(base64Encoded: tail["content"]?.string ?? "")?.count == 10)
+            #expect(tail["sha256"]?.string?.count == 64)
+        }
+    }
+
     @Test func mkdirListAndRemove() async throws {
         try await withWorker { worker, scope in
             let id = try await Self.node(worker, scope)
