@@ -144,9 +144,8 @@ extension DockerProvider {
     /// `files.read`: the bytes of one file (symlinks followed), by the archive endpoint.
     public func readFile(_ request: FilesReadRequest) async throws -> FileContent {
         try Validation.checkExternalID(request.externalId)
+        try request.validate()
         var path = try Self.containerPath(request.path)
-        if let offset = request.offset, offset < 0 { throw InvalidParams(field: "offset", reason: "must not be negative") }
-        if let length = request.length, length < 0 { throw InvalidParams(field: "length", reason: "must not be negative") }
         for _ in 0..<8 {
             guard let stat = try await stat(request.externalId, path) else {
                 throw ProviderError(code: .notFound, reason: "no such file: \(request.path)", status: 404)
@@ -229,8 +228,8 @@ extension DockerProvider {
     /// `files.write`: one file, whole or not at all; parents made on request; size checked back.
     public func writeFile(_ request: FilesWriteRequest) async throws -> WriteResult {
         try Validation.checkExternalID(request.externalId)
+        try request.validate()
         let path = try Self.containerPath(request.path)
-        guard path != "/" else { throw InvalidParams(field: "path", reason: "must name a file") }
         let bytes: [UInt8]
         switch request.encoding ?? .utf8 {
         case .utf8: bytes = Array(request.content.utf8)
@@ -241,7 +240,6 @@ extension DockerProvider {
             bytes = Array(data)
         }
         let mode = request.mode ?? 0o644
-        guard (0...0o7777).contains(mode) else { throw InvalidParams(field: "mode", reason: "must be between 0 and 0o7777") }
         let (anchor, missing) = try await existingAncestor(request.externalId, Self.parent(path))
         if !missing.isEmpty && request.createParents == false {
             throw ProviderError(code: .notFound, reason: "the folder \(Self.parent(path)) does not exist", status: 404)

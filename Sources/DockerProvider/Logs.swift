@@ -46,8 +46,8 @@ extension DockerProvider {
         case .lines(let count): query.append(("tail", String(count)))
         case .all, nil: query.append(("tail", "all"))
         }
-        if let since = request.since {
-            guard let date = Timestamp.parse(since) else { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
+        try request.validate()
+        if let since = request.since, let date = Timestamp.parse(since) {
             // Before the epoch means everything; the year 9999 fits (Int64 nanoseconds end in 2262, so seconds are kept apart).
             let seconds = max(0, date.timeIntervalSince1970)
             let whole = seconds.rounded(.down)
@@ -89,5 +89,12 @@ extension DockerProvider {
             }
         }
         return LogsResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+extension LogsRequest {
+    /// Checks the params before any engine call.
+    func validate() throws {
+        if let since, Timestamp.parse(since) == nil { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
     }
 }

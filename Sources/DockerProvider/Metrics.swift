@@ -63,9 +63,8 @@ extension DockerProvider {
     /// the container stopping, or cancellation.
     public func streamMetrics(_ request: StreamMetricsRequest, context: RequestContext) async throws -> StreamEnd {
         try Validation.checkExternalID(request.externalId)
+        try request.validate()
         let interval = request.intervalMs ?? 1000
-        guard interval > 0 else { throw InvalidParams(field: "intervalMs", reason: "must be positive") }
-        if let max = request.maxSamples, max < 1 { throw InvalidParams(field: "maxSamples", reason: "must be at least 1") }
         let container = try await inspectContainer(request.externalId)
         guard container.state?.running == true else { return StreamEnd(samples: 0, reason: "stopped") }
         let stream = try await client.stream(HTTPRequest(.get, "/containers/\(container.id)/stats?stream=true"), highWater: 256 << 10)
@@ -102,13 +101,9 @@ extension DockerProvider {
     /// The URL of a node's port: host-published, or by name on its Docker network.
     public func url(_ request: GetURLRequest) async throws -> URLResult {
         try Validation.checkExternalID(request.externalId)
+        try request.validate()
         let scheme = request.protocol ?? "http"
-        guard ["http", "https", "tcp"].contains(scheme) else {
-            throw InvalidParams(field: "protocol", reason: "must be http, https or tcp")
-        }
-        guard (1...65535).contains(request.port) else { throw InvalidParams(field: "port", reason: "must be between 1 and 65535") }
         let scope = request.scope ?? "host"
-        guard ["host", "internal"].contains(scope) else { throw InvalidParams(field: "scope", reason: "must be host or internal") }
         let endpoints = EndpointExtractor.endpoints(of: try await inspectContainer(request.externalId))
         switch scope {
         case "host":
@@ -123,6 +118,27 @@ extension DockerProvider {
             }
             return URLResult(url: "\(scheme)://\(endpoint.host):\(endpoint.port)")
         default:
+            throw InvalidParams(field: "scope", reason: "must be host or internal")
+        }
+    }
+}
+
+extension StreamMetricsRequest {
+    /// Checks the params before any engine call.
+    func validate() throws {
+        if let interval = intervalMs, interval <= 0 { throw InvalidParams(field: "intervalMs", reason: "must be positive") }
+        if let max = maxSamples, max < 1 { throw InvalidParams(field: "maxSamples", reason: "must be at least 1") }
+    }
+}
+
+extension GetURLRequest {
+    /// Checks the params before any engine call.
+    func validate() throws {
+        guard ["http", "https", "tcp"].contains(self.protocol ?? "http") else {
+            throw InvalidParams(field: "protocol", reason: "must be http, https or tcp")
+        }
+        guard (1...65535).contains(port) else { throw InvalidParams(field: "port", reason: "must be between 1 and 65535") }
+        guard ["host", "internal"].contains(scope ?? "host") else {
             throw InvalidParams(field: "scope", reason: "must be host or internal")
         }
     }

@@ -215,8 +215,19 @@ extension NodeRequest {
     func validate() throws {}
 }
 
-extension FilesReadRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
-extension FilesWriteRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesReadRequest {
+    func validate() throws {
+        _ = try DockerProvider.containerPath(path)
+        if let offset, offset < 0 { throw InvalidParams(field: "offset", reason: "must not be negative") }
+        if let length, length < 0 { throw InvalidParams(field: "length", reason: "must not be negative") }
+    }
+}
+extension FilesWriteRequest {
+    func validate() throws {
+        guard try DockerProvider.containerPath(path) != "/" else { throw InvalidParams(field: "path", reason: "must name a file") }
+        if let mode, !(0...0o7777).contains(mode) { throw InvalidParams(field: "mode", reason: "must be between 0 and 0o7777") }
+    }
+}
 extension FilesListRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
 extension FilesRemoveRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
 extension FilesMkdirRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }

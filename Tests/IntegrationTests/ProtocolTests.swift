@@ -87,6 +87,14 @@ struct ProtocolTests {
                 ("exec", ["externalId": "a/../b", "command": ["true"]], "externalId"),
                 ("inspect", [:], "externalId"),
                 ("stop", ["externalId": "abc", "timeoutSeconds": "ten"], "timeoutSeconds"),
+                // checked before the node is looked up: a bad param on a missing node is -32602, not -32004
+                ("files.read", ["externalId": "abc", "path": "/x", "offset": -1], "offset"),
+                ("files.write", ["externalId": "abc", "path": "/x", "content": "", "mode": 70000], "mode"),
+                ("files.write", ["externalId": "abc", "path": "/", "content": ""], "path"),
+                ("network.getUrl", ["externalId": "abc", "port": 0], "port"),
+                ("network.getUrl", ["externalId": "abc", "port": 80, "protocol": "ftp"], "protocol"),
+                ("metrics.streamMetrics", ["externalId": "abc", "intervalMs": 0], "intervalMs"),
+                ("logs", ["externalId": "abc", "since": "yesterday"], "since"),
             ]
             for (method, params, field) in cases {
                 let response = try await worker.call(method, params)
