@@ -65,6 +65,9 @@ public final class DockerProvider: Sendable {
     /// Provisions a new node from a snapshot image.
     public func restore(_ request: RestoreRequest, context: RequestContext) async throws -> Node {
         guard !request.ref.externalId.isEmpty else { throw InvalidParams(field: "ref.externalId", reason: "is required") }
+        if let provider = request.ref.provider, provider != "docker" {
+            throw InvalidParams(field: "ref.provider", reason: "must be docker: this worker restores only its own snapshots")
+        }
         return try await provision(request.spec ?? NodeSpec(), image: request.ref.externalId, pullPolicy: .never, context: context)
     }
 

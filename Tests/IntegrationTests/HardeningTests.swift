@@ -200,6 +200,20 @@ struct HardeningTests {
         }
     }
 
+    /// A configured network that does not exist is named in the error, not taken for a missing image.
+    @Test func aMissingConfiguredNetworkIsNamed() async throws {
+        try await withWorker(config: ["network": "olw-no-such-network"]) { worker, scope in
+            let response = try await worker.call(
+                "provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
+            // Docker answers 404 (-32004), Podman 500 (-32000); both name the network.
+            #expect(response.errorCode == (Docker.isPodman ? -32000 : -32004))
+            #expect(
+                response.errorMessage.contains("olw-no-such-network") && response.errorMessage.contains("not found"),
+                "\(response.errorMessage)")
+            #expect(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty)
+        }
+    }
+
     @Test func failedStartLeavesNoContainerOrVolume() async throws {
         try await withWorker { worker, scope in
             let response = try await worker.call(

@@ -95,6 +95,7 @@ struct ProtocolTests {
                 ("network.getUrl", ["externalId": "abc", "port": 80, "protocol": "ftp"], "protocol"),
                 ("metrics.streamMetrics", ["externalId": "abc", "intervalMs": 0], "intervalMs"),
                 ("logs", ["externalId": "abc", "since": "yesterday"], "since"),
+                ("restore", ["ref": ["externalId": "sha256:abc", "provider": "aws"]], "ref.provider"),
             ]
             for (method, params, field) in cases {
                 let response = try await worker.call(method, params)
