@@ -61,6 +61,8 @@ public final class RPCServer: Sendable {
         var answeredOrder: [RequestID] = []
         var stopContinuation: CheckedContinuation<Void, Never>?
         var stopRequested = false
+        /// Whether the reader thread is handing out a chunk of input (a batch may be half dispatched).
+        var dispatching = false
     }
 
     /// The method that must come first.
@@ -101,6 +103,9 @@ public final class RPCServer: Sendable {
             }
             if resumeNow { continuation.resume() }
         }
+        // A `shutdown` inside a batch stops the session while the reader still hands out the batch's
+        // other requests: let it finish, so each of them is answered and the batch's reply completes.
+        await waitWhileDispatching(limit: configuration.shutdownGrace)
         let tasks = cancelAll()
         await waitForTasks(tasks, grace: configuration.shutdownGrace)
         output.close()
@@ -121,7 +126,9 @@ public final class RPCServer: Sendable {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
+            state.withLock { $0.dispatching = true }
             framer.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) { handle($0) }
+            state.withLock { $0.dispatching = false }
         }
         framer.finish { handle($0) }
         requestStop()
@@ -347,6 +354,13 @@ public final class RPCServer: Sendable {
             entry.task?.cancel()
         }
         return entries.compactMap(\.task)
+    }
+
+    private func waitWhileDispatching(limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while state.withLock({ $0.dispatching }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     private func waitForTasks(_ tasks: [Task<Void, Never>], grace: Duration) async {

@@ -184,6 +184,18 @@ struct ProtocolTests {
         #expect(!worker.process.isRunning)
     }
 
+    @Test func shutdownInsideABatchStillAnswersTheWholeBatch() async throws {
+        let worker = try WorkerProcess()
+        try await worker.initialize()
+        let rest = (2...40).map { #"{"jsonrpc":"2.0","id":\#($0),"method":"healthCheck"}"# }
+        worker.send(line: "[" + ([#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#] + rest).joined(separator: ",") + "]")
+        #expect(try await worker.waitForExit(timeout: .seconds(10)) == 0)
+        let batch = worker.lines.compactMap(\.value.array).first ?? []
+        #expect(batch.count == 40, "\(worker.lines.map(\.value))")
+        #expect(batch.first { $0["id"] == 1 }?["result"] == .null)
+        #expect(batch.filter { $0["id"] != 1 }.allSatisfy { $0["error"]?["code"] == -32800 || $0["result"] != nil })
+    }
+
     @Test func nullIDRequestsInFlightAreAnsweredAtEndOfInput() async throws {
         let worker = try WorkerProcess()
         try await worker.initialize()
