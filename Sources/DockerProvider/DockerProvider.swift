@@ -79,7 +79,7 @@ public final class DockerProvider: Sendable {
         try await ensureImage(image, policy: pullPolicy, context: context)
         try await ensureVolumes(spec.volumes ?? [])
         let secrets = spec.runtime?.secretEnv?.entries ?? []
-        var secretsReadableByAll = spec.runtime?.user != nil
+        var secretsReadableByAll = false
         if !secrets.isEmpty {
             // The entrypoint reads the secrets from a file and then runs the image's own entrypoint.
             // The file lives on an anonymous volume of the container: restarts keep it, a commit
@@ -96,12 +96,9 @@ public final class DockerProvider: Sendable {
                         type: "volume", source: nil, target: Self.secretEnvDirectory, readOnly: nil,
                         volumeOptions: .init(labels: body.labels))
                 ]
-            // An image that runs as a non-root USER must be able to read it too.
-            if let user = imageConfig.config?.user, !user.isEmpty, user != "root", user != "0", !user.hasPrefix("0:"),
-                !user.hasPrefix("root:")
-            {
-                secretsReadableByAll = true
-            }
+            // The node's user (its own, else the image's USER) must be able to read it.
+            let user = spec.runtime?.user ?? imageConfig.config?.user ?? ""
+            secretsReadableByAll = !["", "root", "0"].contains(user.prefix { $0 != ":" })
         }
 
         var query: [(String, String)] = []
@@ -241,7 +238,7 @@ public final class DockerProvider: Sendable {
     }
 
     /// The anonymous volume `runtime.secretEnv` is written to, and the file in it (0400, or 0444 when the
-    /// node runs as a non-root user; read by the entrypoint).
+    /// node's user, `runtime.user` or else the image's USER, is not root; read by the entrypoint).
     static let secretEnvDirectory = "/.openlattice-secrets"
     static let secretEnvFile = "env"
 

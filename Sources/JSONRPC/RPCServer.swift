@@ -122,13 +122,17 @@ public final class RPCServer: Sendable {
         var framer = LineFramer(maxLineBytes: configuration.maxLineBytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
         defer { buffer.deallocate() }
-        while !state.withLock({ $0.stopRequested }) {
+        var stop = state.withLock { $0.stopRequested }
+        while !stop {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             state.withLock { $0.dispatching = true }
             framer.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) { handle($0) }
-            state.withLock { $0.dispatching = false }
+            stop = state.withLock { state in
+                state.dispatching = false
+                return state.stopRequested
+            }
         }
         framer.finish { handle($0) }
         requestStop()
