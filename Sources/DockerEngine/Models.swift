@@ -41,9 +41,17 @@ public struct ContainerInspect: Decodable, Sendable {
         public var error: String?
         public var startedAt: String?
         public var finishedAt: String?
+        /// The image's `HEALTHCHECK` state, when it has one.
+        public var health: Health?
         enum CodingKeys: String, CodingKey {
             case status = "Status", running = "Running", paused = "Paused", oomKilled = "OOMKilled", pid = "Pid"
             case exitCode = "ExitCode", error = "Error", startedAt = "StartedAt", finishedAt = "FinishedAt"
+            case health = "Health"
+        }
+        /// `State.Health`: `Status` is `starting`, `healthy` or `unhealthy`.
+        public struct Health: Decodable, Sendable {
+            public var status: String?
+            enum CodingKeys: String, CodingKey { case status = "Status" }
         }
     }
 
@@ -137,10 +145,13 @@ public struct ContainerCreateBody: Encodable, Sendable {
         public var devices: [DeviceMapping]?
         public var deviceRequests: [DeviceRequest]?
         public var mounts: [MountSpec]?
+        /// Run an init process as PID 1 that reaps orphans (`docker run --init`).
+        public var `init`: Bool?
         public init() {}
         enum CodingKeys: String, CodingKey {
             case nanoCpus = "NanoCpus", memory = "Memory", portBindings = "PortBindings", networkMode = "NetworkMode"
             case capAdd = "CapAdd", devices = "Devices", deviceRequests = "DeviceRequests", mounts = "Mounts"
+            case `init` = "Init"
         }
     }
 

@@ -18,6 +18,12 @@ public final class DockerProvider: Sendable {
     private let engineInfo = Mutex<HealthResult.EngineInfo?>(nil)
     /// Writes to one path of one node take turns (see ``KeyedLock``).
     let fileWrites = KeyedLock<String>()
+    /// Armed node lifetimes (see ``LifetimeManager``).
+    let lifetimes = LifetimeManager()
+    /// The `events.subscribe` requests in flight.
+    let subscribers = EventSubscribers()
+    /// Containers this session provisioned and has not destroyed (for `config.onHostExit`).
+    let sessionNodes = Mutex<Set<String>>([])
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {
@@ -34,6 +40,7 @@ public final class DockerProvider: Sendable {
             host: try config.engineHost(), apiVersion: apiVersion,
             requestTimeout: .milliseconds(config.requestTimeoutMs), logger: logger)
         self.stats = StatsMonitor(client: client, logger: logger)
+        lifetimes.onExpire { [weak self] id, record in await self?.expireNode(id, record) }
     }
 
     /// What the provider can do now.
@@ -68,7 +75,12 @@ public final class DockerProvider: Sendable {
         if let provider = request.ref.provider, provider != "docker" {
             throw InvalidParams(field: "ref.provider", reason: "must be docker: this worker restores only its own snapshots")
         }
-        return try await provision(request.spec ?? NodeSpec(), image: request.ref.externalId, pullPolicy: .never, context: context)
+        // The node comes back as it was: the spec recorded on the snapshot, the restore's own fields winning.
+        var spec = request.spec ?? NodeSpec()
+        if let recorded = try await recordedSpec(ofImage: request.ref.externalId) {
+            spec = CreateBodyBuilder.merged(recorded: recorded, over: spec)
+        }
+        return try await provision(spec, image: request.ref.externalId, pullPolicy: .never, context: context)
     }
 
     private func provision(_ spec: NodeSpec, image: String, pullPolicy: NodeSpec.PullPolicy, context: RequestContext)
@@ -124,10 +136,17 @@ public final class DockerProvider: Sendable {
             if let key = spec.network?.tailscaleAuthKey {
                 try await tailscaleUp(containerID: created.id, authKey: key)
             }
+            sessionNodes.withLock { _ = $0.insert(created.id) }
+            if let readiness = spec.readiness { try await waitUntilReady(created.id, readiness) }
+            if let record = LifetimeRecord.parse(body.labels[Labels.lifetime]) { lifetimes.arm(created.id, record) }
             return try await node(created.id)
+        } catch let timeout as ReadinessTimeout where timeout.keepNode {
+            if let record = LifetimeRecord.parse(body.labels[Labels.lifetime]) { lifetimes.arm(created.id, record) }
+            throw timeout.error
         } catch {
+            sessionNodes.withLock { _ = $0.remove(created.id) }
             await remove(created.id)
-            throw error
+            throw (error as? ReadinessTimeout)?.error ?? error
         }
     }
 
@@ -337,6 +356,7 @@ public final class DockerProvider: Sendable {
         if status == .running {
             result.resources = await stats.usage(for: container.id)?.resources
         }
+        result.expiresAt = lifetimes.info(container.id)?.expiresAt
         return result
     }
 
@@ -368,6 +388,8 @@ public final class DockerProvider: Sendable {
     /// Force-removes a node with its anonymous volumes; a missing node is success.
     public func destroy(_ id: String) async throws {
         stats.forget(id)
+        lifetimes.disarm(id)
+        sessionNodes.withLock { _ = $0.remove(id) }
         do {
             try await client.send(HTTPRequest(.delete, target("/containers/\(id)", [("force", "true"), ("v", "true")])))
         } catch let error as EngineError where error.status == 404 {
@@ -443,8 +465,11 @@ public final class DockerProvider: Sendable {
         let tag = tag ?? "\(nodeID)-\(stamp)"
         guard Self.isValidTag(tag) else { throw InvalidParams(field: "tag", reason: "must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}") }
         struct CommitConfig: Encodable { var Labels: [String: String] }
-        let body = CommitConfig(
-            Labels: [DockerProvider.managedLabel: "true", DockerProvider.nodeIDLabel: nodeID].merging(ownerLabels) { $1 })
+        let excluded = (container.mounts ?? []).map(\.destination).filter { $0 != Self.secretEnvDirectory }.sorted()
+        var labels = [DockerProvider.managedLabel: "true", DockerProvider.nodeIDLabel: nodeID].merging(ownerLabels) { $1 }
+        labels[Labels.excludedVolumes] = excluded.joined(separator: ",")
+        if let record = container.config?.labels?[Labels.spec] { labels[Labels.spec] = record }
+        let body = CommitConfig(Labels: labels)
         let committed = try await client.send(
             HTTPRequest(
                 .post,

@@ -33,6 +33,8 @@ extension DockerProvider {
     /// asks for them `since` then. When the stream drops (engine restart), it reconnects with `since`
     /// the last event delivered, so no event in between is lost and none is sent twice.
     public func subscribeEvents(context: RequestContext) async throws -> StreamEnd {
+        subscribers.add(context)
+        defer { subscribers.remove(context) }
         let filters = #"{"type":["container"],"label":["\#(Labels.managed)=true"]}"#
         let subscribedAt = Int64(context.receivedAt.timeIntervalSince1970 * 1e9)
         var since: Int64? = nil  // nanoseconds of the last event delivered

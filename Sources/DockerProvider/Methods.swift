@@ -217,6 +217,8 @@ public struct InspectResult: Encodable, Sendable {
     public var error: String?
     public var resources: Resources?
     public var endpoints: [Endpoint]
+    /// When the node's lifetime ends (RFC 3339), if it has one armed in this worker.
+    public var expiresAt: String?
 }
 
 /// Resource use of a running node.
@@ -235,6 +237,10 @@ public struct SnapshotRef: Encodable, Sendable {
     public var type = "filesystem"
     public var image: String
     public var excludedVolumes: [String]
+    /// The image's size in bytes (`snapshots.list`).
+    public var size: Int64?
+    /// The node the snapshot was taken of (`snapshots.list`).
+    public var nodeId: String?
 }
 
 /// What `healthCheck` answers.

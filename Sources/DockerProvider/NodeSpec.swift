@@ -1,8 +1,9 @@
 import DockerEngine
+import FoundationEssentials
 import JSONRPC
 
 /// What the orchestrator asks for: a node to run.
-public struct NodeSpec: Decodable, Sendable {
+public struct NodeSpec: Codable, Sendable {
     public var name: String?
     public var runtime: Runtime?
     public var cpu: CPU?
@@ -11,9 +12,13 @@ public struct NodeSpec: Decodable, Sendable {
     public var network: Network?
     public var labels: [String: String]?
     public var volumes: [Volume]?
+    /// When the node ends by itself (see ``Lifetime``).
+    public var lifetime: Lifetime?
+    /// What must hold before `provision` answers (see ``Readiness``).
+    public var readiness: Readiness?
 
     /// The image and process.
-    public struct Runtime: Decodable, Sendable {
+    public struct Runtime: Codable, Sendable {
         public var image: String?
         public var command: [String]?
         public var env: OrderedStringMap?
@@ -23,26 +28,28 @@ public struct NodeSpec: Decodable, Sendable {
         public var user: String?
         public var workdir: String?
         public var pullPolicy: PullPolicy?
+        /// Runs the engine's init process as PID 1 (`HostConfig.Init`), which reaps orphaned children.
+        public var `init`: Bool?
     }
     /// When to pull the image.
-    public enum PullPolicy: String, Decodable, Sendable {
+    public enum PullPolicy: String, Codable, Sendable {
         case missing, always, never
     }
-    public struct CPU: Decodable, Sendable { public var cores: Double }
-    public struct Memory: Decodable, Sendable { public var sizeGiB: Double }
-    public struct GPU: Decodable, Sendable { public var count: Int }
-    public struct Network: Decodable, Sendable {
+    public struct CPU: Codable, Sendable { public var cores: Double }
+    public struct Memory: Codable, Sendable { public var sizeGiB: Double }
+    public struct GPU: Codable, Sendable { public var count: Int }
+    public struct Network: Codable, Sendable {
         public var ports: [Port]?
         public var tailscale: Bool?
         public var tailscaleAuthKey: String?
     }
-    public struct Port: Decodable, Sendable {
+    public struct Port: Codable, Sendable {
         public var port: Int
         public var `protocol`: PortProtocol?
         public var hostPort: Int?
     }
-    public enum PortProtocol: String, Decodable, Sendable { case tcp, udp }
-    public struct Volume: Decodable, Sendable {
+    public enum PortProtocol: String, Codable, Sendable { case tcp, udp }
+    public struct Volume: Codable, Sendable {
         public var source: String?
         public var target: String
         public var readOnly: Bool?
@@ -95,6 +102,9 @@ public struct CreateBodyBuilder: Sendable {
         body.user = spec.runtime?.user
         body.workingDir = spec.runtime?.workdir
         body.hostname = spec.name
+        if spec.runtime?.`init` == true { body.hostConfig.`init` = true }
+        if let record = try? Self.record(of: spec) { body.labels[Labels.spec] = record }
+        if let lifetime = spec.lifetime { body.labels[Labels.lifetime] = lifetime.label(nodeID: nodeID, from: Date()) }
         if let ports = spec.network?.ports, !ports.isEmpty {
             var exposed: [String: EmptyObject] = [:]
             var bindings: [String: [PortBinding]] = [:]
@@ -164,6 +174,8 @@ public struct CreateBodyBuilder: Sendable {
         for key in (spec.labels ?? [:]).keys where key.isEmpty || key.contains("\0") {
             throw fail("labels", "keys must be non-empty and contain no NUL")
         }
+        try spec.lifetime?.validate(prefix: "\(prefix).lifetime")
+        try spec.readiness?.validate(prefix: "\(prefix).readiness")
         for (index, volume) in (spec.volumes ?? []).enumerated() {
             if !volume.target.hasPrefix("/") { throw fail("volumes[\(index)].target", "must be an absolute path") }
             if let source = volume.source, source.isEmpty { throw fail("volumes[\(index)].source", "must not be empty") }
@@ -177,6 +189,10 @@ public enum Labels {
     public static let managed = "openlattice.managed"
     /// The orchestrator-facing node id.
     public static let nodeID = "openlattice.node-id"
+    /// The spec a node was provisioned with, without its secrets (JSON), replayed by `restore`.
+    public static let spec = "openlattice.spec"
+    /// A node's lifetime: `{"node","expiresAt"?,"idleSeconds"?,"onExpire"}` (JSON), see ``NodeSpec/Lifetime``.
+    public static let lifetime = "openlattice.lifetime"
 }
 
 /// Checks shared by the methods.

@@ -13,6 +13,8 @@ public struct ReapRequest: RPCMethod {
 /// What `reap` answers.
 public struct ReapResult: Encodable, Sendable {
     public var removed: [String]
+    /// Snapshot image ids removed by `config.snapshotRetentionSeconds`, when it is set.
+    public var snapshots: [String]?
 }
 
 extension DockerProvider {
@@ -61,6 +63,7 @@ extension DockerProvider {
             try await destroy(container.id)
             removed.append(container.id)
         }
-        return ReapResult(removed: removed.sorted())
+        let snapshots = config.snapshotRetentionSeconds == nil ? nil : try await reapSnapshots()
+        return ReapResult(removed: removed.sorted(), snapshots: snapshots)
     }
 }

@@ -28,6 +28,14 @@ public struct WorkerConfig: Sendable {
     /// Names this worker instance: every container, volume and snapshot it makes carries
     /// `openlattice.owner=<ownerId>`, and `reap` removes only those.
     public var ownerId: String?
+    /// What happens to the nodes this session provisioned when input ends without `shutdown`
+    /// (the host died): `keep` them (default) or `destroy` them.
+    public var onHostExit: HostExitAction = .keep
+    /// `reap` also removes this owner's snapshots older than this many seconds, when set.
+    public var snapshotRetentionSeconds: Int?
+
+    /// What `config.onHostExit` asks for.
+    public enum HostExitAction: String, Codable, Sendable { case keep, destroy }
 
     /// Paths of TLS material.
     public struct TLSPaths: Decodable, Sendable {
@@ -79,6 +87,8 @@ public struct WorkerConfig: Sendable {
         public var registryAuth: [String: RegistryAuthEntry]?
         public var manageUnlabeled: Bool?
         public var ownerId: String?
+        public var onHostExit: HostExitAction?
+        public var snapshotRetentionSeconds: Int?
     }
 
     /// Applies what `overrides` sets; ``Overrides/validate()`` first.
@@ -94,6 +104,8 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.registryAuth { registryAuth = value }
         if let value = overrides.manageUnlabeled { manageUnlabeled = value }
         if let value = overrides.ownerId { ownerId = value }
+        if let value = overrides.onHostExit { onHostExit = value }
+        if let value = overrides.snapshotRetentionSeconds { snapshotRetentionSeconds = value }
     }
 
     /// The engine address and TLS settings, parsed.
@@ -112,6 +124,9 @@ extension WorkerConfig.Overrides {
         }
         for (field, value) in [("network", network), ("snapshotRepository", snapshotRepository), ("ownerId", ownerId)] {
             if let value, value.isEmpty { throw InvalidParams(field: "config.\(field)", reason: "must not be empty") }
+        }
+        if let value = snapshotRetentionSeconds, value < 1 {
+            throw InvalidParams(field: "config.snapshotRetentionSeconds", reason: "must be a positive number of seconds")
         }
         if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
             throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)

@@ -6,7 +6,9 @@ import Synchronization
 /// Binds the protocol's methods to a provider that `initialize` creates from its config.
 public final class WorkerService: Sendable {
     /// The protocol version this worker speaks.
-    public static let protocolVersion = "1.0"
+    public static let protocolVersion = "1.1"
+    /// The versions `initialize` accepts; a session answers with the one it asked for.
+    public static let supportedProtocolVersions = ["1.0", "1.1"]
     /// The worker's version.
     public static let version = "0.1.0"
 
@@ -39,6 +41,9 @@ public final class WorkerService: Sendable {
         }
         table.register(ExecRequest.self) { [self] request, context in
             let (provider, request) = try await ownedRequest(request)
+            // A node running a command is not idle, however long it runs.
+            provider.lifetimes.begin(request.externalId)
+            defer { provider.lifetimes.end(request.externalId) }
             return try await provider.exec(request, context: context)
         }
         table.register(InspectRequest.self) { [self] request, _ in
@@ -127,7 +132,18 @@ public final class WorkerService: Sendable {
         }
         table.register(LogsRequest.self) { [self] request, context in
             let (provider, request) = try await ownedRequest(request)
+            provider.lifetimes.begin(request.externalId)
+            defer { provider.lifetimes.end(request.externalId) }
             return try await provider.logs(request, context: context)
+        }
+        table.register(LifetimeSetRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.setLifetime(request, id: request.externalId)
+        }
+        table.register(SnapshotsListRequest.self) { [self] request, _ in try await current().listSnapshots(labels: request.labels) }
+        table.register(SnapshotsDeleteRequest.self) { [self] request, _ in
+            try await current().deleteSnapshot(request.ref)
+            return NullResult()
         }
         table.register(ReapRequest.self) { [self] request, _ in try await current().reap(keep: request.keep ?? []) }
         table.register(EventsSubscribeRequest.self) { [self] _, context in try await current().subscribeEvents(context: context) }
@@ -151,7 +167,8 @@ public final class WorkerService: Sendable {
         SnapshotRequest.name, RestoreRequest.name, HealthCheckRequest.name, DetectGpuRequest.name, ListRequest.name,
         GetExtensionRequest.name, GetURLRequest.name, FilesReadRequest.name, FilesWriteRequest.name, FilesListRequest.name,
         FilesRemoveRequest.name, FilesMkdirRequest.name, GetResourceUsageRequest.name, StreamMetricsRequest.name,
-        LogsRequest.name, EventsSubscribeRequest.name, ReapRequest.name,
+        LogsRequest.name, EventsSubscribeRequest.name, ReapRequest.name, LifetimeSetRequest.name, SnapshotsListRequest.name,
+        SnapshotsDeleteRequest.name,
     ]
 
     /// The provider, and the request with its `externalId` resolved to a managed container's full id.
@@ -160,7 +177,17 @@ public final class WorkerService: Sendable {
         try request.validate()
         var request = request
         request.externalId = try await provider.owned(request.externalId)
+        // Activity through the worker keeps an idle lifetime from ending.
+        provider.lifetimes.begin(request.externalId)
+        provider.lifetimes.end(request.externalId)
         return (provider, request)
+    }
+
+    /// Called once when the session ends: `hostDied` when input ended without `shutdown`. With
+    /// `config.onHostExit: "destroy"` the nodes this session provisioned are destroyed (≤ 5 s).
+    public func sessionEnded(hostDied: Bool) async {
+        guard hostDied, let provider = provider.withLock({ $0 }), provider.config.onHostExit == .destroy else { return }
+        await provider.destroySessionNodes(limit: .seconds(5))
     }
 
     private func current() throws -> DockerProvider {
@@ -171,14 +198,14 @@ public final class WorkerService: Sendable {
     }
 
     private func initialize(_ request: InitializeRequest, table: [String]) throws -> InitializeResult {
-        guard request.protocolVersion == Self.protocolVersion else {
+        guard Self.supportedProtocolVersions.contains(request.protocolVersion) else {
             throw RPCError(
                 code: .invalidParams,
                 message:
-                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.protocolVersion)",
+                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.supportedProtocolVersions.joined(separator: ", "))",
                 data: .object(
                     JSONObject([
-                        "field": .string("protocolVersion"), "supported": .array([.string(Self.protocolVersion)]),
+                        "field": .string("protocolVersion"), "supported": .array(Self.supportedProtocolVersions.map { .string($0) }),
                         "requested": .string(request.protocolVersion),
                     ])))
         }
@@ -195,8 +222,10 @@ public final class WorkerService: Sendable {
         }
         provider.withLock { $0 = made }
         logger.info("initialized", metadata: ["engine": "\(config.host)"])
+        // Deadlines recorded on this owner's nodes hold again; what expired meanwhile ends now.
+        Task { await made.rearmLifetimes() }
         return InitializeResult(
-            protocolVersion: Self.protocolVersion,
+            protocolVersion: request.protocolVersion,
             provider: .init(name: "docker", version: Self.version),
             capabilities: made.capabilities,
             methods: table,
@@ -242,3 +271,4 @@ extension FilesMkdirRequest: NodeRequest {}
 extension GetResourceUsageRequest: NodeRequest {}
 extension StreamMetricsRequest: NodeRequest {}
 extension LogsRequest: NodeRequest {}
+extension LifetimeSetRequest: NodeRequest {}

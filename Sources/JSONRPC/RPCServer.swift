@@ -61,8 +61,20 @@ public final class RPCServer: Sendable {
         var answeredOrder: [RequestID] = []
         var stopContinuation: CheckedContinuation<Void, Never>?
         var stopRequested = false
+        /// Why the session ends: the first reason given wins.
+        var stopReason: StopReason?
         /// Whether the reader thread is handing out a chunk of input (a batch may be half dispatched).
         var dispatching = false
+    }
+
+    /// Why a session ended.
+    public enum StopReason: Sendable, Equatable {
+        /// The host sent `shutdown`.
+        case shutdown
+        /// Input ended without `shutdown`: the host closed its end, or died.
+        case endOfInput
+        /// ``terminate()`` (SIGTERM).
+        case terminated
     }
 
     /// The method that must come first.
@@ -89,7 +101,9 @@ public final class RPCServer: Sendable {
 
     /// Reads lines from `input` until end of file, `shutdown` or ``terminate()``, then cancels what is
     /// in flight, waits up to the grace period for it to wind down, and flushes the output.
-    public func run(input: Int32) async {
+    /// - Returns: why the session ended.
+    @discardableResult
+    public func run(input: Int32) async -> StopReason {
         do {
             try OSThread.detach(name: "olw-stdin") { [self] in readLoop(fd: input) }
         } catch {
@@ -109,11 +123,12 @@ public final class RPCServer: Sendable {
         let tasks = cancelAll()
         await waitForTasks(tasks, grace: configuration.shutdownGrace)
         output.close()
+        return state.withLock { $0.stopReason } ?? .endOfInput
     }
 
     /// Ends the session as end of input would (used for SIGTERM).
     public func terminate() {
-        requestStop()
+        requestStop(.terminated)
     }
 
     // MARK: Input
@@ -135,12 +150,13 @@ public final class RPCServer: Sendable {
             }
         }
         framer.finish { handle($0) }
-        requestStop()
+        requestStop(.endOfInput)
     }
 
-    private func requestStop() {
+    private func requestStop(_ reason: StopReason) {
         let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.stopRequested = true
+            if state.stopReason == nil { state.stopReason = reason }
             if state.lifecycle != .uninitialized { state.lifecycle = .stopping }
             defer { state.stopContinuation = nil }
             return state.stopContinuation
@@ -324,7 +340,7 @@ public final class RPCServer: Sendable {
 
     private func shutdown(_ context: RequestContext) {
         context.respond(.success(Array("null".utf8)))
-        requestStop()
+        requestStop(.shutdown)
     }
 
     private func cancelledError() -> RPCError {

@@ -118,7 +118,8 @@ struct Worker: AsyncParsableCommand {
         termination.resume()
 
         logger.debug("worker started", metadata: ["engine": "\(config.host)"])
-        await server.run(input: STDIN_FILENO)
+        let reason = await server.run(input: STDIN_FILENO)
+        await service.sessionEnded(hostDied: reason == .endOfInput)
         logger.debug("worker stopped")
         Glibc.exit(0)
     }

@@ -1,0 +1,337 @@
+import DockerEngine
+import FoundationEssentials
+import JSONRPC
+import Logging
+import Synchronization
+
+// Lifetimes: a node ends by itself `ttlSeconds` after provision, or `idleSeconds` after its last
+// activity through the worker. The deadline lives on the container (the `openlattice.lifetime`
+// label, and a file written by `lifetime.set`), so a later worker of the same owner re-arms it.
+
+extension NodeSpec {
+    /// `spec.lifetime`: `{ttlSeconds?, idleSeconds?, onExpire?: "stop" | "destroy"}` (seconds, 1…31536000).
+    public struct Lifetime: Codable, Sendable {
+        public var ttlSeconds: Int?
+        public var idleSeconds: Int?
+        public var onExpire: ExpiryAction?
+
+        /// The label value recording this lifetime for node `nodeID`, the TTL counted from `start`.
+        func label(nodeID: String, from start: Date) -> String {
+            let record = LifetimeRecord(
+                node: nodeID, expiresAt: ttlSeconds.map { Timestamp.format(start.addingTimeInterval(Double($0))) },
+                idleSeconds: idleSeconds, onExpire: onExpire ?? .destroy)
+            return record.json
+        }
+
+        /// Checks the bounds; field paths start at `prefix`.
+        /// - Throws: ``InvalidParams`` naming the field.
+        func validate(prefix: String) throws {
+            for (name, value) in [("ttlSeconds", ttlSeconds), ("idleSeconds", idleSeconds)] {
+                if let value, !(1...Self.maxSeconds).contains(value) {
+                    throw InvalidParams(field: "\(prefix).\(name)", reason: "must be between 1 and \(Self.maxSeconds) seconds")
+                }
+            }
+        }
+
+        /// A year: longer lifetimes are no lifetime at all.
+        static let maxSeconds = 31_536_000
+    }
+
+    /// What happens to a node whose lifetime ends.
+    public enum ExpiryAction: String, Codable, Sendable {
+        case stop, destroy
+    }
+}
+
+/// A node's lifetime as recorded on its container (label or `lifetime.set` file), JSON.
+struct LifetimeRecord: Codable, Sendable, Equatable {
+    /// The `openlattice.node-id` it belongs to: a record inherited through a snapshot image names another node.
+    var node: String
+    /// RFC 3339 time the TTL ends, if any.
+    var expiresAt: String?
+    var idleSeconds: Int?
+    var onExpire: NodeSpec.ExpiryAction
+
+    var json: String { (try? encodeJSON(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}" }
+
+    static func parse(_ text: String?) -> LifetimeRecord? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(LifetimeRecord.self, from: Data(text.utf8))
+    }
+}
+
+/// `lifetime.set`: changes a node's lifetime. A member left out keeps its value, `null` removes it;
+/// `ttlSeconds` counts from now.
+public struct LifetimeSetRequest: RPCMethod {
+    public static let name = "lifetime.set"
+    public typealias Result = LifetimeInfo
+    public var externalId: String
+    public var ttlSeconds: Setting<Int>
+    public var idleSeconds: Setting<Int>
+    public var onExpire: NodeSpec.ExpiryAction?
+
+    /// A member that may be absent (unchanged), `null` (removed) or a value.
+    public enum Setting<Value: Decodable & Sendable>: Sendable {
+        case unchanged, removed, set(Value)
+    }
+
+    enum CodingKeys: String, CodingKey { case externalId, ttlSeconds, idleSeconds, onExpire }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        externalId = try container.decode(String.self, forKey: .externalId)
+        func setting(_ key: CodingKeys) throws -> Setting<Int> {
+            guard container.contains(key) else { return .unchanged }
+            if try container.decodeNil(forKey: key) { return .removed }
+            return .set(try container.decode(Int.self, forKey: key))
+        }
+        ttlSeconds = try setting(.ttlSeconds)
+        idleSeconds = try setting(.idleSeconds)
+        onExpire = try container.decodeIfPresent(NodeSpec.ExpiryAction.self, forKey: .onExpire)
+    }
+
+    func validate() throws {
+        for (name, value) in [("ttlSeconds", ttlSeconds), ("idleSeconds", idleSeconds)] {
+            if case .set(let seconds) = value, !(1...NodeSpec.Lifetime.maxSeconds).contains(seconds) {
+                throw InvalidParams(field: name, reason: "must be between 1 and \(NodeSpec.Lifetime.maxSeconds) seconds, or null")
+            }
+        }
+    }
+}
+
+/// What `lifetime.set` answers: the lifetime now in force.
+public struct LifetimeInfo: Encodable, Sendable {
+    /// When the node ends at the latest (TTL, or idle deadline from its last activity), RFC 3339; absent: never.
+    public var expiresAt: String?
+    public var ttlExpiresAt: String?
+    public var idleSeconds: Int?
+    public var onExpire: String?
+}
+
+/// The armed lifetimes of one worker: deadlines, activity, and the loop that ends expired nodes.
+final class LifetimeManager: Sendable {
+    struct Entry: Sendable {
+        var record: LifetimeRecord
+        var ttlDeadline: Date?
+        var lastActivity: Date
+        var busy: Int = 0
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let loop = Mutex<Task<Void, Never>?>(nil)
+    private let expire = Mutex<(@Sendable (String, LifetimeRecord) async -> Void)?>(nil)
+
+    /// Sets what ends a node (stop or destroy, then report it); called once per expiry.
+    func onExpire(_ handler: @escaping @Sendable (String, LifetimeRecord) async -> Void) {
+        expire.withLock { $0 = handler }
+    }
+
+    deinit { loop.withLock { $0?.cancel() } }
+
+    /// Arms (or re-arms) `record` for container `id`; activity counts from now.
+    func arm(_ id: String, _ record: LifetimeRecord) {
+        let deadline = record.expiresAt.flatMap(Timestamp.parse)
+        entries.withLock { entries in
+            if record.expiresAt == nil && record.idleSeconds == nil {
+                entries[id] = nil
+            } else {
+                let busy = entries[id]?.busy ?? 0
+                entries[id] = Entry(record: record, ttlDeadline: deadline, lastActivity: Date(), busy: busy)
+            }
+        }
+        startLoop()
+    }
+
+    /// Forgets container `id` (destroyed, or expired).
+    func disarm(_ id: String) { entries.withLock { $0[id] = nil } }
+
+    /// The lifetime in force for container `id`, if armed.
+    func info(_ id: String) -> LifetimeInfo? {
+        entries.withLock { entries in
+            guard let entry = entries[id] else { return nil }
+            return Self.info(entry)
+        }
+    }
+
+    /// The armed record of container `id`.
+    func record(_ id: String) -> LifetimeRecord? { entries.withLock { $0[id]?.record } }
+
+    /// Marks the start of a request on container `id`: a node with a request in flight is not idle.
+    func begin(_ id: String) {
+        entries.withLock { entries in
+            entries[id]?.busy += 1
+            entries[id]?.lastActivity = Date()
+        }
+    }
+
+    /// Marks the end of a request on container `id`; idleness counts from now.
+    func end(_ id: String) {
+        entries.withLock { entries in
+            guard var entry = entries[id] else { return }
+            entry.busy = max(0, entry.busy - 1)
+            entry.lastActivity = Date()
+            entries[id] = entry
+        }
+    }
+
+    static func info(_ entry: Entry) -> LifetimeInfo {
+        let idleDeadline = entry.record.idleSeconds.map { entry.lastActivity.addingTimeInterval(Double($0)) }
+        let soonest = [entry.ttlDeadline, idleDeadline].compactMap { $0 }.min()
+        return LifetimeInfo(
+            expiresAt: soonest.map(Timestamp.format), ttlExpiresAt: entry.record.expiresAt, idleSeconds: entry.record.idleSeconds,
+            onExpire: entry.record.onExpire.rawValue)
+    }
+
+    /// The containers whose deadline has passed at `now`, removed from the armed set.
+    func takeExpired(now: Date) -> [(String, LifetimeRecord)] {
+        entries.withLock { entries in
+            var expired: [(String, LifetimeRecord)] = []
+            for (id, entry) in entries {
+                let ttlOver = entry.ttlDeadline.map { $0 <= now } ?? false
+                let idleOver = entry.busy == 0 && (entry.record.idleSeconds.map { entry.lastActivity.addingTimeInterval(Double($0)) <= now } ?? false)
+                if ttlOver || idleOver { expired.append((id, entry.record)) }
+            }
+            for (id, _) in expired { entries[id] = nil }
+            return expired
+        }
+    }
+
+    private func startLoop() {
+        loop.withLock { loop in
+            guard loop == nil else { return }
+            loop = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    guard let self else { return }
+                    let handler = self.expire.withLock { $0 }
+                    for (id, record) in self.takeExpired(now: Date()) {
+                        await handler?(id, record)
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension DockerProvider {
+    /// Where `lifetime.set` records a changed lifetime in the node (root's, 0600), for later workers.
+    static let lifetimeFile = ".openlattice-lifetime"
+
+    /// Ends an expired node as its lifetime says, and tells every `events.subscribe` of this worker.
+    func expireNode(_ id: String, _ record: LifetimeRecord) async {
+        logger.info("node lifetime ended", metadata: ["container": "\(id)", "action": "\(record.onExpire.rawValue)"])
+        do {
+            switch record.onExpire {
+            case .destroy: try await destroy(id)
+            case .stop: try await stop(id, timeoutSeconds: 10)
+            }
+        } catch {
+            logger.warning("could not end an expired node", metadata: ["container": "\(id)", "error": "\(error)"])
+        }
+        var params = JSONObject()
+        params["externalId"] = .string(id)
+        params["nodeId"] = .string(record.node)
+        params["action"] = .string("expired")
+        params["onExpire"] = .string(record.onExpire.rawValue)
+        params["time"] = .string(Timestamp.now())
+        await subscribers.broadcast("node.event", params: params)
+    }
+
+    /// `lifetime.set`: changes the lifetime of container `id` (a managed container's full id).
+    /// - Throws: ``ProviderError`` when the node is gone; ``InvalidParams`` for bad bounds.
+    public func setLifetime(_ request: LifetimeSetRequest, id: String) async throws -> LifetimeInfo {
+        try request.validate()
+        let container = try await inspectContainer(id)
+        let nodeID = container.config?.labels?[Labels.nodeID] ?? container.id
+        var record =
+            lifetimes.record(id) ?? LifetimeRecord(node: nodeID, expiresAt: nil, idleSeconds: nil, onExpire: .destroy)
+        switch request.ttlSeconds {
+        case .unchanged: break
+        case .removed: record.expiresAt = nil
+        case .set(let seconds): record.expiresAt = Timestamp.format(Date().addingTimeInterval(Double(seconds)))
+        }
+        switch request.idleSeconds {
+        case .unchanged: break
+        case .removed: record.idleSeconds = nil
+        case .set(let seconds): record.idleSeconds = seconds
+        }
+        if let action = request.onExpire { record.onExpire = action }
+        // Recorded in the node for a later worker; the label from provision cannot change.
+        var tar = TarWriter()
+        try tar.addFile(
+            name: Self.lifetimeFile, contents: Array(record.json.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
+        do {
+            try await client.send(
+                HTTPRequest(
+                    .put, target("/containers/\(id)/archive", [("path", "/")]), body: tar.finished(),
+                    headers: [("Content-Type", "application/x-tar")]))
+        } catch let error as EngineError where error.code == .http {
+            // A read-only root filesystem: the change holds for this worker only.
+            logger.warning("lifetime change not recorded in the node", metadata: ["container": "\(id)", "engine": "\(error.reason)"])
+        }
+        lifetimes.arm(id, record)
+        return lifetimes.info(id) ?? LifetimeInfo(onExpire: record.onExpire.rawValue)
+    }
+
+    /// Re-arms the lifetimes of this owner's nodes (at `initialize`); nodes whose TTL passed while no
+    /// worker ran end at once.
+    func rearmLifetimes() async {
+        var filters = ["\(Labels.managed)=true", Labels.lifetime]
+        if let owner = config.ownerId { filters.append("\(Self.ownerLabel)=\(owner)") }
+        guard let filterJSON = try? encodeJSON(["label": filters]),
+            let summaries = try? await client.send(
+                HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", String(decoding: filterJSON, as: UTF8.self))])),
+                as: [ContainerSummary].self)
+        else {
+            logger.warning("could not list nodes to re-arm their lifetimes")
+            return
+        }
+        for summary in summaries {
+            guard let container = try? await inspectContainer(summary.id) else { continue }
+            let labels = container.config?.labels ?? [:]
+            if config.ownerId == nil, labels[Self.ownerLabel] != nil { continue }
+            guard let nodeID = labels[Labels.nodeID] else { continue }
+            var record = LifetimeRecord.parse(labels[Labels.lifetime])
+            if let changed = await recordedLifetimeChange(container.id), changed.node == nodeID { record = changed }
+            guard let record, record.node == nodeID else { continue }
+            // A stopped node ends by its TTL only; idleness counts for running nodes.
+            lifetimes.arm(container.id, record)
+        }
+    }
+
+    /// The record `lifetime.set` wrote into container `id`, if any.
+    private func recordedLifetimeChange(_ id: String) async -> LifetimeRecord? {
+        guard
+            let stream = try? await client.stream(
+                HTTPRequest(.get, target("/containers/\(id)/archive", [("path", "/\(Self.lifetimeFile)")])))
+        else { return nil }
+        var reader = TarReader()
+        var contents: [UInt8] = []
+        do {
+            for try await chunk in stream {
+                for entry in try reader.feed(chunk) { contents = entry.contents }
+                if contents.count > 4096 { return nil }
+            }
+        } catch {
+            return nil
+        }
+        return LifetimeRecord.parse(String(decoding: contents, as: UTF8.self))
+    }
+}
+
+/// The `events.subscribe` requests in flight, for notifications the engine does not send (`expired`).
+final class EventSubscribers: Sendable {
+    private let contexts = Mutex<[ObjectIdentifier: RequestContext]>([:])
+
+    func add(_ context: RequestContext) { contexts.withLock { $0[ObjectIdentifier(context)] = context } }
+    func remove(_ context: RequestContext) { contexts.withLock { $0[ObjectIdentifier(context)] = nil } }
+
+    /// Sends `method` with `params` plus each subscription's `requestId` to every subscription.
+    func broadcast(_ method: String, params: JSONObject) async {
+        for context in contexts.withLock({ Array($0.values) }) {
+            var params = params
+            params["requestId"] = context.id.json
+            await context.notify(method, params: .object(params))
+        }
+    }
+}

@@ -1,0 +1,331 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// Lifetimes (TTL, idle, `lifetime.set`, re-arming by a later worker), `onHostExit`, readiness,
+/// snapshots you can manage, restores that come back as they were, and `runtime.init`; each
+/// checked against the engine's own view.
+@Suite("lifetimes, readiness and snapshots")
+struct LifetimeTests {
+    static func provision(_ worker: WorkerProcess, _ scope: TestScope, _ extra: JSONValue = [:]) async throws -> String {
+        var spec = JSONObject(["runtime": ["image": .string(Docker.image)], "labels": scope.labels])
+        for (key, value) in extra.object?.members ?? [] { spec[key] = value }
+        let node = try await worker.result("provision", ["spec": .object(spec)])
+        return try #require(node["externalId"]?.string)
+    }
+
+    static func state(_ id: String) -> String? { Docker.inspect(id)?["State"]?["Status"]?.string }
+
+    @Test func ttlDestroysAndReportsExpired() async throws {
+        try await withWorker { worker, scope in
+            let subscription = worker.start("events.subscribe")
+            let asked = Date()
+            let id = try await Self.provision(worker, scope, ["lifetime": ["ttlSeconds": 4]])
+            let inspected = try await worker.result("inspect", ["externalId": .string(id)])
+            let expiresAt = try #require(inspected["expiresAt"]?.string.flatMap(Timestamp.parse))
+            #expect(expiresAt.timeIntervalSince(asked) >= 4 && expiresAt.timeIntervalSince(asked) < 6)
+            #expect(Docker.exists(id))
+            try await eventually(timeout: .seconds(10)) { !Docker.exists(id) }
+            try await eventually(timeout: .seconds(5)) {
+                worker.notifications(for: subscription).contains { $0["externalId"]?.string == id && $0["action"] == "expired" }
+            }
+        }
+    }
+
+    @Test func ttlStopsWhenAskedTo() async throws {
+        try await withWorker { worker, scope in
+            let id = try await Self.provision(worker, scope, ["lifetime": ["ttlSeconds": 2, "onExpire": "stop"]])
+            try await eventually(timeout: .seconds(20)) { Self.state(id) == "exited" }
+            #expect(Docker.exists(id))
+        }
+    }
+
+    @Test func idleIsKeptAliveByExecsAndThenEnds() async throws {
+        try await withWorker { worker, scope in
+            let id = try await Self.provision(worker, scope, ["lifetime": ["idleSeconds": 2]])
+            // A long exec keeps the node busy past its idle time.
+            let long = try await worker.result("exec", ["externalId": .string(id), "command": ["sleep", "3"]])
+            #expect(long["exitCode"] == 0)
+            for _ in 0..<3 {
+                try await Task.sleep(for: .seconds(1))
+                _ = try await worker.result("exec", ["externalId": .string(id), "command": ["true"]])
+            }
+            #expect(Self.state(id) == "running")
+            let idleSince = Date()
+            try await eventually(timeout: .seconds(10)) { !Docker.exists(id) }
+            #expect(Date().timeIntervalSince(idleSince) >= 1.5)
+        }
+    }
+
+    @Test func lifetimeSetExtendsAndRemoves() async throws {
+        try await withWorker { worker, scope in
+            let id = try await Self.provision(worker, scope, ["lifetime": ["ttlSeconds": 2]])
+            let changed = try await worker.result("lifetime.set", ["externalId": .string(id), "ttlSeconds": 60])
+            let expiresAt = try #require(changed["expiresAt"]?.string.flatMap(Timestamp.parse))
+            #expect(abs(expiresAt.timeIntervalSinceNow - 60) < 5)
+            try await Task.sleep(for: .seconds(4))
+            #expect(Self.state(id) == "running")
+            let removed = try await worker.result("lifetime.set", ["externalId": .string(id), "ttlSeconds": .null])
+            #expect(removed["expiresAt"] == nil)
+            #expect(try await worker.result("inspect", ["externalId": .string(id)])["expiresAt"] == nil)
+            let bad = try await worker.call("lifetime.set", ["externalId": .string(id), "ttlSeconds": 0])
+            #expect(bad.errorCode == -32602)
+            #expect(bad.errorMessage.contains("ttlSeconds"))
+        }
+    }
+
+    @Test func aLaterWorkerOfTheSameOwnerEndsTheNodeOnTime() async throws {
+        let owner = "olw-owner-\(UUID().uuidString.prefix(8).lowercased())"
+        let config: JSONValue = ["ownerId": .string(owner)]
+        try await withWorker(config: config) { first, scope in
+            let onTime = try await Self.provision(first, scope, ["lifetime": ["ttlSeconds": 6]])
+            let expired = try await Self.provision(first, scope, ["lifetime": ["ttlSeconds": 2]])
+            let extended = try await Self.provision(first, scope, ["lifetime": ["ttlSeconds": 2]])
+            _ = try await first.result("lifetime.set", ["externalId": .string(extended), "ttlSeconds": 120])
+            kill(first.process.processIdentifier, SIGKILL)
+            _ = try await first.waitForExit()
+            // Nothing ends a node while no worker runs.
+            try await Task.sleep(for: .seconds(3))
+            #expect(Self.state(expired) == "running")
+            let second = try WorkerProcess()
+            defer { Task { await second.stop() } }
+            try await second.initialize(config)
+            try await eventually(timeout: .seconds(5)) { !Docker.exists(expired) }
+            #expect(Docker.exists(onTime))
+            try await eventually(timeout: .seconds(10)) { !Docker.exists(onTime) }
+            #expect(Self.state(extended) == "running")
+            await second.stop()
+        }
+    }
+
+    @Test func onHostExitDestroyRemovesTheSessionsNodesOnlyWhenTheHostDies() async throws {
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        let config: JSONValue = ["onHostExit": "destroy"]
+        // A `shutdown`: the nodes stay.
+        let polite = try WorkerProcess()
+        try await polite.initialize(config)
+        let kept = try await Self.provision(polite, scope)
+        #expect(try await polite.call("shutdown").result == .null)
+        _ = try await polite.waitForExit()
+        #expect(Self.state(kept) == "running")
+        // Input ends without `shutdown`: this session's nodes go, the other session's stay.
+        let dying = try WorkerProcess()
+        try await dying.initialize(config)
+        let gone = try await Self.provision(dying, scope)
+        let (status, _) = try await dying.closeInput(timeout: .seconds(10))
+        #expect(status == 0)
+        #expect(!Docker.exists(gone))
+        #expect(Self.state(kept) == "running")
+    }
+
+    @Test func readinessWaitsForAPortThatOpensLater() async throws {
+        try await withWorker { worker, scope in
+            let started = ContinuousClock.now
+            let node = try await worker.result(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "sleep 1.5; exec nc -ll -p 8080 -e echo hello"]],
+                        "labels": scope.labels, "network": ["ports": [["port": 8080, "hostPort": 0]]], "readiness": ["tcpPort": 8080],
+                    ]
+                ])
+            #expect(ContinuousClock.now - started >= .milliseconds(1400))
+            let port = try #require(node["endpoints"]?[0]?["port"]?.int)
+            #expect(try Self.readLine(host: "127.0.0.1", port: Int(port)) == "hello")
+        }
+    }
+
+    @Test func readinessWaitsForAPortALogLineAndAnExecProbe() async throws {
+        try await withWorker { worker, scope in
+            let started = ContinuousClock.now
+            let node = try await worker.result(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": [
+                            "image": .string(Docker.image),
+                            "command": [
+                                "sh", "-c",
+                                "sleep 1.5; touch /tmp/ready; echo server is up; exec nc -ll -p 8080 -e echo hello",
+                            ],
+                        ],
+                        "labels": scope.labels, "network": ["ports": [["port": 8080, "hostPort": 0]]],
+                        "readiness": ["tcpPort": 8080, "logLine": "server is up", "exec": ["test", "-f", "/tmp/ready"]],
+                    ]
+                ])
+            #expect(ContinuousClock.now - started >= .milliseconds(1400))
+            let endpoint = try #require(node["endpoints"]?[0])
+            let port = try #require(endpoint["port"]?.int)
+            // Ready means reachable at once.
+            let answer = try Self.readLine(host: "127.0.0.1", port: Int(port))
+            #expect(answer == "hello")
+        }
+    }
+
+    @Test func readinessWaitsForTheImagesHealthcheck() async throws {
+        let image = "openlattice-test/healthy:\(UUID().uuidString.prefix(8).lowercased())"
+        let scope = TestScope()
+        // An image whose HEALTHCHECK passes once /tmp/healthy exists (the commit API sets it).
+        let base = Docker.lines(["create", "--label", "openlattice.test=\(scope.id)", Docker.image]).first ?? ""
+        let (repo, tag) = (String(image.prefix { $0 != ":" }), String(image.drop { $0 != ":" }.dropFirst()))
+        let committed = Docker.post(
+            "/commit?container=\(base)&repo=\(repo)&tag=\(tag)",
+            body: #"{"Healthcheck":{"Test":["CMD-SHELL","test -f /tmp/healthy"],"Interval":200000000,"Retries":100}}"#)
+        #expect(committed.contains("Id"))
+        defer { Docker.run(["rmi", "-f", image]) }
+        try await withWorker { worker, scope in
+            let started = ContinuousClock.now
+            _ = try await worker.result(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": ["image": .string(image), "command": ["sh", "-c", "sleep 1; touch /tmp/healthy; sleep 600"]],
+                        "labels": scope.labels, "readiness": ["healthcheck": true],
+                    ]
+                ])
+            #expect(ContinuousClock.now - started >= .milliseconds(900))
+        }
+        scope.cleanUp()
+    }
+
+    @Test func readinessTimeoutLeavesNothingBehind() async throws {
+        try await withWorker { worker, scope in
+            let response = try await worker.call(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image)], "labels": scope.labels,
+                        "network": ["ports": [["port": 8080, "hostPort": 0]]],
+                        "readiness": ["tcpPort": 8080, "timeoutMs": 1500],
+                    ]
+                ])
+            #expect(response.errorCode == -32008)
+            #expect(response.errorMessage.contains("readiness.tcpPort"))
+            #expect(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty)
+            // keepOnTimeout leaves it running
+            let kept = try await worker.call(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image)], "labels": scope.labels,
+                        "readiness": ["logLine": "never printed", "timeoutMs": 500, "keepOnTimeout": true],
+                    ]
+                ])
+            #expect(kept.errorCode == -32008)
+            #expect(Docker.lines(["ps", "-q", "--filter", "label=openlattice.test=\(scope.id)"]).count == 1)
+        }
+    }
+
+    @Test func snapshotsAreListedDeletedAndNotDeletedWhileInUse() async throws {
+        let owner = "olw-owner-\(UUID().uuidString.prefix(8).lowercased())"
+        try await withWorker(config: ["ownerId": .string(owner)]) { worker, scope in
+            let id = try await Self.provision(worker, scope)
+            let ref = try await worker.result("snapshot", ["externalId": .string(id), "tag": .string("list-\(scope.id)")])
+            let image = try #require(ref["image"]?.string)
+            scope.onCleanUp { Docker.run(["rmi", "-f", image]) }
+            let listed = try await worker.result("snapshots.list")
+            let entry = try #require(listed.array?.first { $0["externalId"] == ref["externalId"] })
+            #expect(entry["image"]?.string == image)
+            #expect((entry["size"]?.int ?? 0) > 0)
+            #expect(entry["nodeId"]?.string != nil)
+            #expect(listed.array?.count == 1)  // only this owner's
+            let restored = try await worker.result(
+                "restore", ["ref": ["externalId": ref["externalId"] ?? .null], "spec": ["labels": scope.labels]])
+            let inUse = try await worker.call("snapshots.delete", ["ref": ["externalId": ref["externalId"] ?? .null]])
+            #expect(inUse.errorCode == -32009)
+            _ = try await worker.call("destroy", ["externalId": restored["externalId"] ?? .null])
+            #expect(try await worker.call("snapshots.delete", ["ref": ["externalId": ref["externalId"] ?? .null]]).result == .null)
+            #expect(Docker.inspect(image, type: "image") == nil)
+            #expect(try await worker.result("snapshots.list").array?.isEmpty == true)
+        }
+    }
+
+    @Test func restoreBringsBackCommandEnvLimitsAndPortsAndTakesOverrides() async throws {
+        try await withWorker { worker, scope in
+            let id = try await Self.provision(
+                worker, scope,
+                [
+                    "runtime": [
+                        "image": .string(Docker.image), "command": ["sh", "-c", "while true; do echo hb; sleep 1; done"],
+                        "env": ["GREETING": "hi"],
+                    ],
+                    "cpu": ["cores": 0.5], "memory": ["sizeGiB": 0.25], "network": ["ports": [["port": 8080, "hostPort": 0]]],
+                ])
+            let ref = try await worker.result("snapshot", ["externalId": .string(id), "tag": .string("restore-\(scope.id)")])
+            let image = try #require(ref["image"]?.string)
+            scope.onCleanUp { Docker.run(["rmi", "-f", image]) }
+            let same = try await worker.result("restore", ["ref": ["externalId": ref["externalId"] ?? .null], "spec": ["labels": scope.labels]])
+            let sameID = try #require(same["externalId"]?.string)
+            let inspected = try #require(Docker.inspect(sameID))
+            #expect(inspected["Config"]?["Cmd"] == ["sh", "-c", "while true; do echo hb; sleep 1; done"])
+            #expect(inspected["Config"]?["Env"]?.array?.contains("GREETING=hi") == true)
+            #expect(inspected["HostConfig"]?["NanoCpus"] == 500_000_000)
+            #expect(inspected["HostConfig"]?["Memory"] == 268_435_456)
+            #expect(same["endpoints"]?.array?.contains { $0["containerPort"] == 8080 } == true)
+            try await eventually { String(decoding: Docker.run(["logs", sameID]).stdout, as: UTF8.self).contains("hb") }
+            let smaller = try await worker.result(
+                "restore",
+                ["ref": ["externalId": ref["externalId"] ?? .null], "spec": ["labels": scope.labels, "memory": ["sizeGiB": 0.125]]])
+            let smallerID = try #require(smaller["externalId"]?.string)
+            #expect(Docker.inspect(smallerID)?["HostConfig"]?["Memory"] == 134_217_728)
+            #expect(Docker.inspect(smallerID)?["Config"]?["Cmd"] == ["sh", "-c", "while true; do echo hb; sleep 1; done"])
+        }
+    }
+
+    @Test func runtimeInitRunsTheEnginesInitAsPID1() async throws {
+        try await withWorker { worker, scope in
+            let id = try await Self.provision(worker, scope, ["runtime": ["image": .string(Docker.image), "init": true]])
+            #expect(Docker.inspect(id)?["HostConfig"]?["Init"] == true)
+            // An orphan's zombie is reaped by the init, not left behind.
+            _ = try await worker.result("exec", ["externalId": .string(id), "command": ["sh", "-c", "(sleep 0.2 &) ; true"]])
+            try await Task.sleep(for: .seconds(1))
+            let ps = try await worker.result("exec", ["externalId": .string(id), "command": ["ps", "-o", "stat,comm"]])
+            #expect(ps["stdout"]?.string?.split(separator: "\n").contains { $0.hasPrefix("Z") } == false)
+            let plain = try await Self.provision(worker, scope)
+            #expect(Docker.inspect(plain)?["HostConfig"]?["Init"] != true)
+        }
+    }
+
+    /// Connects to `host:port` and reads one line.
+    static func readLine(host: String, port: Int) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw HarnessError.unexpected("connect failed: \(errno)") }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension Docker {
+    /// A raw `POST` of the engine API with a JSON body through curl (for what the CLI cannot set).
+    static func post(_ path: String, body: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var arguments = ["curl", "-s", "-X", "POST", "-H", "Content-Type: application/json", "--data", body]
+        if host.hasPrefix("unix://") {
+            arguments += ["--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
+        } else {
+            let address = host.hasPrefix("tcp://") ? String(host.dropFirst("tcp://".count)) : host
+            if let certPath {
+                arguments += ["--cacert", certPath + "/ca.pem", "--cert", certPath + "/cert.pem", "--key", certPath + "/key.pem"]
+            }
+            arguments.append("\(certPath == nil ? "http" : "https")://\(address)\(path)")
+        }
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        do { try process.run() } catch { return "" }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
