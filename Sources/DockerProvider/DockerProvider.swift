@@ -322,7 +322,8 @@ public final class DockerProvider: Sendable {
     }
 
     func node(from container: ContainerInspect) -> Node {
-        let labels = container.config?.labels ?? [:]
+        // The worker's records (spec, lifetime, excluded volumes) stay on the container, not in the answer.
+        let labels = (container.config?.labels ?? [:]).filter { !Labels.records.contains($0.key) }
         return Node(
             externalId: container.id,
             name: EndpointExtractor.containerName(container),

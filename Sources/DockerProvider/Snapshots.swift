@@ -35,6 +35,8 @@ struct ImageSummary: Decodable {
 extension Labels {
     /// On a snapshot image: the mount points whose contents the snapshot does not hold (comma-separated).
     static let excludedVolumes = "openlattice.excluded-volumes"
+    /// The labels that hold the worker's records, left out of a ``Node``'s labels.
+    static let records: Set<String> = [spec, lifetime, excludedVolumes]
 }
 
 extension CreateBodyBuilder {

@@ -195,6 +195,37 @@ def family_events(s):
     s.call("shutdown", {})
 
 
+def family_lifetimes(s):
+    s.call("initialize", {"protocolVersion": "1.1", "config": {"ownerId": RUN_TOKEN, "onHostExit": "destroy"}})
+    subscription = s.start("events.subscribe", {})
+    node = provision(
+        s, runtime={"image": IMAGE, "command": ["sh", "-c", "sleep 1; echo ready; exec nc -ll -p 8080 -e echo hi"],
+                    "init": True},
+        network={"ports": [{"port": 8080, "hostPort": 0}]},
+        lifetime={"ttlSeconds": 600, "idleSeconds": 300, "onExpire": "destroy"},
+        readiness={"tcpPort": 8080, "logLine": "ready", "timeoutMs": 30000})
+    eid = node["externalId"]
+    s.call("inspect", {"externalId": eid})
+    s.call("lifetime.set", {"externalId": eid, "ttlSeconds": 1200, "idleSeconds": None})
+    ref = s.call("snapshot", {"externalId": eid, "tag": "examples-lifetimes"})["result"]
+    s.call("snapshots.list", {})
+    restored = s.call("restore", {"ref": ref, "spec": {"labels": LABELS, "memory": {"sizeGiB": 0.25},
+                                                       "network": {"ports": [{"port": 8080, "hostPort": 0}]}}})["result"]
+    s.call("snapshots.delete", {"ref": ref}, expect=-32009)
+    s.call("destroy", {"externalId": restored["externalId"]})
+    s.call("snapshots.delete", {"ref": ref})
+    short = provision(s, lifetime={"ttlSeconds": 1})
+    wait_until(lambda: [n for n in s.notifications("node.event", subscription)
+                        if n["params"].get("externalId") == short["externalId"] and n["params"].get("action") == "expired"],
+               30, "the expired event")
+    s.call("provision", {"spec": {"runtime": {"image": IMAGE}, "labels": LABELS,
+                                  "readiness": {"exec": ["test", "-e", "/never"], "timeoutMs": 500}}}, expect=-32008)
+    s.cancel(subscription)
+    s.response(subscription)
+    s.call("destroy", {"externalId": eid})
+    s.call("shutdown", {})
+
+
 def family_errors(s):
     s.call("inspect", {"externalId": "olx-anything"}, expect=-32002)
     s.call("initialize", {"protocolVersion": "9.9"}, expect=-32602)
@@ -241,6 +272,7 @@ FAMILIES = {
     "metrics": family_metrics,
     "logs": family_logs,
     "events": family_events,
+    "lifetimes": family_lifetimes,
     "errors": family_errors,
 }
 
