@@ -124,7 +124,9 @@ struct CreateBodyBuilderMappingTests {
     }
 
     @Test func appliesManagedAndNodeIDLabels() throws {
-        let labels = try #require(try wire(#"{"runtime":{"image":"alpine"}}"#, nodeID: "3f2a")["Labels"] as? [String: String])
+        var labels = try #require(try wire(#"{"runtime":{"image":"alpine"}}"#, nodeID: "3f2a")["Labels"] as? [String: String])
+        // The spec is recorded for restore, without the name and secrets.
+        #expect(labels.removeValue(forKey: "openlattice.spec") == #"{"runtime":{"image":"alpine"}}"#)
         #expect(labels == ["openlattice.managed": "true", "openlattice.node-id": "3f2a"])
     }
 
@@ -138,11 +140,27 @@ struct CreateBodyBuilderMappingTests {
         #expect(labels["openlattice.node-id"] == "node-1")
     }
 
+    @Test func theRecordedSpecCarriesNoSecretsNameOrVolumeSources() throws {
+        let body = try wire(
+            #"{"name":"web","runtime":{"image":"alpine","env":{"A":"1"},"secretEnv":{"TOKEN":"s3cret-value"}},"network":{"tailscaleAuthKey":"tskey-s3cret"},"volumes":[{"source":"/host/path","target":"/data"}]}"#
+        )
+        let labels = try #require(body["Labels"] as? [String: String])
+        for value in labels.values {
+            #expect(!value.contains("s3cret"))
+            #expect(!value.contains("/host/path"))
+        }
+        let record = try #require(labels["openlattice.spec"])
+        #expect(!record.contains("\"name\""))
+        #expect(record.contains("\"target\":\"/data\""))
+        #expect(record.contains("\"A\":\"1\""))
+    }
+
     @Test func specCannotOverrideTheWorkersLabels() throws {
         let builder = CreateBodyBuilder(network: nil, defaultLabels: ["env": "prod"], gpuAvailable: false, ownerLabels: ["owner": "w1"])
         let body = try wire(
             #"{"labels":{"openlattice.managed":"false","openlattice.node-id":"spoof","env":"dev","owner":"x"}}"#, builder: builder)
-        let labels = try #require(body["Labels"] as? [String: String])
+        var labels = try #require(body["Labels"] as? [String: String])
+        #expect(labels.removeValue(forKey: "openlattice.spec") != nil)
         #expect(labels == ["openlattice.managed": "true", "openlattice.node-id": "node-1", "env": "prod", "owner": "w1"])
     }
 
