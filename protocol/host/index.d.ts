@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 
-export declare const PROTOCOL_VERSION: '1.0';
+export declare const PROTOCOL_VERSION: '1.1';
 
 // ── Config ────────────────────────────────────────────────────────────
 
@@ -21,6 +21,10 @@ export interface DockerProviderConfig {
   gpuAvailable?: boolean;
   /** Repository snapshots are committed to (default "openlattice-snapshot"). */
   snapshotRepository?: string;
+  /** When input ends without `shutdown` (the host died): "destroy" this session's nodes, or "keep" them (default). */
+  onHostExit?: 'keep' | 'destroy';
+  /** `reap` also removes this owner's snapshots older than this (seconds). */
+  snapshotRetentionSeconds?: number;
   /** Further keys are passed to the worker unchanged. */
   [key: string]: unknown;
 }
@@ -76,6 +80,8 @@ export interface NodeSpec {
     user?: string;
     workdir?: string;
     pullPolicy?: 'missing' | 'always' | 'never';
+    /** Run the engine's init as PID 1 (reaps orphaned children). */
+    init?: boolean;
   };
   cpu?: { cores: number };
   memory?: { sizeGiB: number };
@@ -87,6 +93,41 @@ export interface NodeSpec {
   };
   labels?: Record<string, string>;
   volumes?: VolumeSpec[];
+  /** When the node ends by itself. */
+  lifetime?: Lifetime;
+  /** What must hold before `provision` answers. */
+  readiness?: Readiness;
+}
+
+export interface Lifetime {
+  /** Seconds from provision. */
+  ttlSeconds?: number;
+  /** Seconds since the node's last activity through the worker. */
+  idleSeconds?: number;
+  /** Default "destroy". */
+  onExpire?: 'stop' | 'destroy';
+}
+
+export interface Readiness {
+  tcpPort?: number;
+  http?: { port: number; path?: string; status?: number };
+  logLine?: string;
+  exec?: string[];
+  healthcheck?: boolean;
+  /** Default 60000. */
+  timeoutMs?: number;
+  /** Default 200. */
+  intervalMs?: number;
+  /** Leave the node running when the conditions do not hold in time (default: remove it). */
+  keepOnTimeout?: boolean;
+}
+
+export interface LifetimeInfo {
+  expiresAt?: Date;
+  ttlExpiresAt?: Date;
+  idleSeconds?: number;
+  onExpire?: 'stop' | 'destroy';
+  [key: string]: unknown;
 }
 
 /** A spec for `restore`: the image comes from the snapshot. */
@@ -160,6 +201,8 @@ export interface InspectResult {
   error?: string;
   resources?: ResourceSnapshot;
   endpoints: Endpoint[];
+  /** When the node's lifetime ends at the latest, if one is armed. */
+  expiresAt?: Date;
   [key: string]: unknown;
 }
 
@@ -172,6 +215,10 @@ export interface SnapshotRef {
   image?: string;
   /** Mount targets whose data the snapshot does not hold. */
   excludedVolumes?: string[];
+  /** Bytes (snapshots.list). */
+  size?: number;
+  /** The node it was taken of (snapshots.list). */
+  nodeId?: string;
   [key: string]: unknown;
 }
 
@@ -221,8 +268,10 @@ export interface NodeEvent {
   requestId?: number | string;
   externalId: string;
   nodeId: string;
-  action: 'start' | 'die' | 'oom' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'restart';
+  action: 'start' | 'die' | 'oom' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'expired';
   exitCode?: number;
+  /** With `expired`: what was done to the node. */
+  onExpire?: 'stop' | 'destroy';
   time: Date;
   [key: string]: unknown;
 }
@@ -344,6 +393,12 @@ export declare class DockerWorkerProvider {
   detectGpu(): Promise<boolean>;
   list(labels?: Record<string, string>): Promise<Node[]>;
   subscribeEvents(opts: { onEvent: (event: NodeEvent) => void; signal?: AbortSignal }): Promise<unknown>;
+  /** `lifetime.set`: a member left out keeps its value, null removes it. */
+  setLifetime(id: string, lifetime: { ttlSeconds?: number | null; idleSeconds?: number | null; onExpire?: 'stop' | 'destroy' }): Promise<LifetimeInfo>;
+  /** `snapshots.list`. */
+  listSnapshots(labels?: Record<string, string>): Promise<SnapshotRef[]>;
+  /** `snapshots.delete`: rejects with code -32009 while a node was created from it. */
+  deleteSnapshot(ref: { externalId: string }): Promise<void>;
 
   getExtension(id: string, name: 'network'): NetworkExtension;
   getExtension(id: string, name: 'files'): FilesExtension;

@@ -12,10 +12,10 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 
 /** The protocol version this adapter speaks. */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 
 /** Result members (at any depth) whose ISO 8601 string values are turned into `Date`s. */
-const DATE_KEYS = new Set(['startedAt', 'createdAt', 'finishedAt', 'sampledAt', 'modifiedAt', 'timestamp', 'time']);
+const DATE_KEYS = new Set(['startedAt', 'createdAt', 'finishedAt', 'sampledAt', 'modifiedAt', 'timestamp', 'time', 'expiresAt', 'ttlExpiresAt']);
 /** Members whose contents are user data and are never rewritten (a label may be called "createdAt"). */
 const OPAQUE_KEYS = new Set(['labels', 'env']);
 /** Config keys that belong to the adapter and are not sent to the worker in `initialize`. */
@@ -617,6 +617,36 @@ export class DockerWorkerProvider {
    */
   async restore(ref, spec) {
     return reviveDates(await this.request('restore', compact({ ref, spec })));
+  }
+
+  /**
+   * Changes a node's lifetime: a member left out keeps its value, `null` removes it; `ttlSeconds` counts from now.
+   * @param {string} id
+   * @param {{ ttlSeconds?: number | null, idleSeconds?: number | null, onExpire?: 'stop' | 'destroy' }} lifetime
+   */
+  async setLifetime(id, lifetime) {
+    /** @type {Record<string, unknown>} */
+    const params = { externalId: id };
+    for (const key of ['ttlSeconds', 'idleSeconds', 'onExpire']) {
+      if (key in lifetime && /** @type {any} */ (lifetime)[key] !== undefined) params[key] = /** @type {any} */ (lifetime)[key];
+    }
+    return reviveDates(await this.request('lifetime.set', params));
+  }
+
+  /**
+   * This owner's snapshots (all managed ones without `ownerId`), newest first.
+   * @param {Record<string, string>} [labels]
+   */
+  async listSnapshots(labels) {
+    return reviveDates(await this.request('snapshots.list', compact({ labels })));
+  }
+
+  /**
+   * Removes a snapshot image; rejects with code -32009 while a node was created from it.
+   * @param {{ externalId: string }} ref
+   */
+  async deleteSnapshot(ref) {
+    await this.request('snapshots.delete', { ref: { externalId: ref.externalId } });
   }
 
   /** Never throws: a worker or engine that cannot be reached is reported as unhealthy. */

@@ -131,7 +131,7 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
 
     it('initialize answers protocol 1.0 and lists the core methods', T, async () => {
       const info = await provider.connect();
-      assert.equal(info.protocolVersion, '1.0');
+      assert.equal(info.protocolVersion, '1.1');
       assert.equal(info.provider.name, 'docker');
       assert.equal(typeof info.provider.version, 'string');
       assert.equal(typeof info.limits.maxLineBytes, 'number');
@@ -643,6 +643,32 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
       assert.equal(i.Image, ref.externalId);
       const file = await provider.exec(restored.externalId, ['cat', '/root/snap.txt']);
       assert.equal(file.stdout, 'snapshot-data\n');
+    });
+
+    it('lists the snapshot and refuses to delete it while a node uses it (1.1)', T, async () => {
+      assert.ok(ref, 'snapshot ran');
+      const listed = await provider.listSnapshots();
+      const entry = listed.find((s) => s.externalId === ref.externalId);
+      assert.ok(entry, 'listed');
+      assert.ok(entry.createdAt instanceof Date);
+      assert.equal(typeof entry.size, 'number');
+      await assert.rejects(provider.deleteSnapshot(ref), (error) => error.code === -32009);
+      assert.ok(await inspectImage(ref.externalId), 'still there');
+    });
+  });
+
+  // ── lifetimes (1.1) ──────────────────────────────────────────────
+
+  describe('lifetimes', () => {
+    it('arms, extends and reports a lifetime; the engine removes the node when it ends', T, async () => {
+      const node = await provider.provision(spec({ lifetime: { ttlSeconds: 600 } }));
+      const armed = await provider.inspect(node.externalId);
+      assert.ok(armed.expiresAt instanceof Date);
+      const changed = await provider.setLifetime(node.externalId, { ttlSeconds: 1 });
+      assert.ok(changed.expiresAt instanceof Date);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && (await inspectContainer(node.externalId))) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await inspectContainer(node.externalId), null, 'the container is gone');
     });
   });
 
