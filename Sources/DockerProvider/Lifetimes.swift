@@ -188,7 +188,8 @@ final class LifetimeManager: Sendable {
             var expired: [(String, LifetimeRecord)] = []
             for (id, entry) in entries {
                 let ttlOver = entry.ttlDeadline.map { $0 <= now } ?? false
-                let idleOver = entry.busy == 0 && (entry.record.idleSeconds.map { entry.lastActivity.addingTimeInterval(Double($0)) <= now } ?? false)
+                let idleOver =
+                    entry.busy == 0 && (entry.record.idleSeconds.map { entry.lastActivity.addingTimeInterval(Double($0)) <= now } ?? false)
                 if ttlOver || idleOver { expired.append((id, entry.record)) }
             }
             for (id, _) in expired { entries[id] = nil }

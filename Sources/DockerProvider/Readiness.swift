@@ -65,15 +65,16 @@ extension DockerProvider {
     func waitUntilReady(_ id: String, _ readiness: NodeSpec.Readiness) async throws {
         let deadline = ContinuousClock.now + .milliseconds(readiness.timeoutMs ?? 60_000)
         let interval = Duration.milliseconds(readiness.intervalMs ?? 200)
-        var unmet = Set(["tcpPort", "http", "logLine", "exec", "healthcheck"].filter { name in
-            switch name {
-            case "tcpPort": readiness.tcpPort != nil
-            case "http": readiness.http != nil
-            case "logLine": readiness.logLine != nil
-            case "exec": readiness.exec != nil
-            default: readiness.healthcheck == true
-            }
-        })
+        var unmet = Set(
+            ["tcpPort", "http", "logLine", "exec", "healthcheck"].filter { name in
+                switch name {
+                case "tcpPort": readiness.tcpPort != nil
+                case "http": readiness.http != nil
+                case "logLine": readiness.logLine != nil
+                case "exec": readiness.exec != nil
+                default: readiness.healthcheck == true
+                }
+            })
         var lastProblem: [String: String] = [:]
         while !unmet.isEmpty {
             try Task.checkCancellation()
@@ -185,7 +186,8 @@ enum ReadinessProbe {
         var info: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, String(port), &hints, &info) == 0, let address = info else { return .failure("bad address") }
         defer { freeaddrinfo(info) }
-        let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         if Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) != 0 && errno != EINPROGRESS {

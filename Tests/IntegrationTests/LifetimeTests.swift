@@ -126,7 +126,9 @@ struct LifetimeTests {
                 "provision",
                 [
                     "spec": [
-                        "runtime": ["image": .string(Docker.image), "command": ["sh", "-c", "sleep 1.5; exec nc -ll -p 8080 -e echo hello"]],
+                        "runtime": [
+                            "image": .string(Docker.image), "command": ["sh", "-c", "sleep 1.5; exec nc -ll -p 8080 -e echo hello"],
+                        ],
                         "labels": scope.labels, "network": ["ports": [["port": 8080, "hostPort": 0]]], "readiness": ["tcpPort": 8080],
                     ]
                 ])
@@ -241,6 +243,26 @@ struct LifetimeTests {
         }
     }
 
+    @Test func reapRemovesThisOwnersOldSnapshotsUnlessInUse() async throws {
+        let owner = "olw-owner-\(UUID().uuidString.prefix(8).lowercased())"
+        try await withWorker(config: ["ownerId": .string(owner), "snapshotRetentionSeconds": 1]) { worker, scope in
+            let id = try await Self.provision(worker, scope)
+            let old = try await worker.result("snapshot", ["externalId": .string(id), "tag": .string("old-\(scope.id)")])
+            let used = try await worker.result("snapshot", ["externalId": .string(id), "tag": .string("used-\(scope.id)")])
+            for ref in [old, used] {
+                let image = try #require(ref["image"]?.string)
+                scope.onCleanUp { Docker.run(["rmi", "-f", image]) }
+            }
+            _ = try await worker.result("restore", ["ref": ["externalId": used["externalId"] ?? .null], "spec": ["labels": scope.labels]])
+            try await Task.sleep(for: .seconds(2))
+            let reaped = try await worker.result(
+                "reap", ["keep": .array(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).map { .string($0) })])
+            #expect(reaped["snapshots"] == [old["externalId"] ?? .null])
+            #expect(Docker.inspect(old["image"]?.string ?? "", type: "image") == nil)
+            #expect(Docker.inspect(used["image"]?.string ?? "", type: "image") != nil)
+        }
+    }
+
     @Test func restoreBringsBackCommandEnvLimitsAndPortsAndTakesOverrides() async throws {
         try await withWorker { worker, scope in
             let id = try await Self.provision(
@@ -255,7 +277,8 @@ struct LifetimeTests {
             let ref = try await worker.result("snapshot", ["externalId": .string(id), "tag": .string("restore-\(scope.id)")])
             let image = try #require(ref["image"]?.string)
             scope.onCleanUp { Docker.run(["rmi", "-f", image]) }
-            let same = try await worker.result("restore", ["ref": ["externalId": ref["externalId"] ?? .null], "spec": ["labels": scope.labels]])
+            let same = try await worker.result(
+                "restore", ["ref": ["externalId": ref["externalId"] ?? .null], "spec": ["labels": scope.labels]])
             let sameID = try #require(same["externalId"]?.string)
             let inspected = try #require(Docker.inspect(sameID))
             #expect(inspected["Config"]?["Cmd"] == ["sh", "-c", "while true; do echo hb; sleep 1; done"])
