@@ -81,20 +81,23 @@ enum Docker {
         return value[0]
     }
 
-    /// A raw `GET` of the engine API through curl (for what the CLI does not show, like exec inspect).
-    static func api(_ path: String) -> String {
+    /// A raw request to the engine API through curl (for what the CLI does not show or set, like
+    /// exec inspect or a commit with a healthcheck); `body` is sent as JSON.
+    static func api(_ path: String, method: String = "GET", body: String? = nil) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var arguments = ["curl", "-s", "-X", method]
+        if let body { arguments += ["-H", "Content-Type: application/json", "--data", body] }
         if host.hasPrefix("unix://") {
-            process.arguments = ["curl", "-s", "--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
+            arguments += ["--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
         } else {
             let address = host.hasPrefix("tcp://") ? String(host.dropFirst("tcp://".count)) : host
-            var arguments = ["curl", "-s"]
             if let certPath {
                 arguments += ["--cacert", certPath + "/ca.pem", "--cert", certPath + "/cert.pem", "--key", certPath + "/key.pem"]
             }
-            process.arguments = arguments + ["\(certPath == nil ? "http" : "https")://\(address)\(path)"]
+            arguments.append("\(certPath == nil ? "http" : "https")://\(address)\(path)")
         }
+        process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
         do { try process.run() } catch { return "" }

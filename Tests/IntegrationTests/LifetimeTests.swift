@@ -171,8 +171,8 @@ struct LifetimeTests {
         // An image whose HEALTHCHECK passes once /tmp/healthy exists (the commit API sets it).
         let base = Docker.lines(["create", "--label", "openlattice.test=\(scope.id)", Docker.image]).first ?? ""
         let (repo, tag) = (String(image.prefix { $0 != ":" }), String(image.drop { $0 != ":" }.dropFirst()))
-        let committed = Docker.post(
-            "/commit?container=\(base)&repo=\(repo)&tag=\(tag)",
+        let committed = Docker.api(
+            "/commit?container=\(base)&repo=\(repo)&tag=\(tag)", method: "POST",
             body: #"{"Healthcheck":{"Test":["CMD-SHELL","test -f /tmp/healthy"],"Interval":200000000,"Retries":100}}"#)
         #expect(committed.contains("Id"))
         defer { Docker.run(["rmi", "-f", image]) }
@@ -325,30 +325,5 @@ struct LifetimeTests {
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = recv(fd, &buffer, buffer.count, 0)
         return String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-extension Docker {
-    /// A raw `POST` of the engine API with a JSON body through curl (for what the CLI cannot set).
-    static func post(_ path: String, body: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = ["curl", "-s", "-X", "POST", "-H", "Content-Type: application/json", "--data", body]
-        if host.hasPrefix("unix://") {
-            arguments += ["--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
-        } else {
-            let address = host.hasPrefix("tcp://") ? String(host.dropFirst("tcp://".count)) : host
-            if let certPath {
-                arguments += ["--cacert", certPath + "/ca.pem", "--cert", certPath + "/cert.pem", "--key", certPath + "/key.pem"]
-            }
-            arguments.append("\(certPath == nil ? "http" : "https")://\(address)\(path)")
-        }
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        do { try process.run() } catch { return "" }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }
