@@ -80,14 +80,17 @@ public final class DockerProvider: Sendable {
         if let recorded = try await recordedSpec(ofImage: request.ref.externalId) {
             spec = CreateBodyBuilder.merged(recorded: recorded, over: spec)
         }
-        return try await provision(spec, image: request.ref.externalId, pullPolicy: .never, context: context)
+        return try await provision(spec, image: request.ref.externalId, pullPolicy: .never, context: context, isRestore: true)
     }
 
-    private func provision(_ spec: NodeSpec, image: String, pullPolicy: NodeSpec.PullPolicy, context: RequestContext)
-        async throws -> Node
-    {
+    private func provision(
+        _ spec: NodeSpec, image: String, pullPolicy: NodeSpec.PullPolicy, context: RequestContext, isRestore: Bool = false
+    ) async throws -> Node {
         let nodeID = UUID().uuidString.lowercased()
         var body = try builder.body(for: spec, image: image, nodeID: nodeID)
+        // A container inherits its image's labels: a snapshot's owner must not become the restored
+        // node's owner when this worker has none (an empty value matches no owner's filter).
+        if isRestore, body.labels[Self.ownerLabel] == nil { body.labels[Self.ownerLabel] = "" }
         try await ensureImage(image, policy: pullPolicy, context: context)
         try await ensureVolumes(spec.volumes ?? [])
         let secrets = spec.runtime?.secretEnv?.entries ?? []
@@ -323,7 +326,9 @@ public final class DockerProvider: Sendable {
 
     func node(from container: ContainerInspect) -> Node {
         // The worker's records (spec, lifetime, excluded volumes) stay on the container, not in the answer.
-        let labels = (container.config?.labels ?? [:]).filter { !Labels.records.contains($0.key) }
+        let labels = (container.config?.labels ?? [:]).filter {
+            !Labels.records.contains($0.key) && !($0.key == Self.ownerLabel && $0.value.isEmpty)
+        }
         return Node(
             externalId: container.id,
             name: EndpointExtractor.containerName(container),

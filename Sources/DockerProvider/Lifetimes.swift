@@ -175,7 +175,8 @@ final class LifetimeManager: Sendable {
     }
 
     static func info(_ entry: Entry) -> LifetimeInfo {
-        let idleDeadline = entry.record.idleSeconds.map { entry.lastActivity.addingTimeInterval(Double($0)) }
+        // A node with a request in flight has no idle deadline until that request ends.
+        let idleDeadline = entry.busy > 0 ? nil : entry.record.idleSeconds.map { entry.lastActivity.addingTimeInterval(Double($0)) }
         let soonest = [entry.ttlDeadline, idleDeadline].compactMap { $0 }.min()
         return LifetimeInfo(
             expiresAt: soonest.map(Timestamp.format), ttlExpiresAt: entry.record.expiresAt, idleSeconds: entry.record.idleSeconds,
@@ -204,9 +205,10 @@ final class LifetimeManager: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(250))
                     guard let self else { return }
-                    let handler = self.expire.withLock { $0 }
+                    guard let handler = self.expire.withLock({ $0 }) else { continue }
+                    // Each ends on its own: a node slow to stop holds back no other.
                     for (id, record) in self.takeExpired(now: Date()) {
-                        await handler?(id, record)
+                        Task { await handler(id, record) }
                     }
                 }
             }
@@ -224,7 +226,11 @@ extension DockerProvider {
         do {
             switch record.onExpire {
             case .destroy: try await destroy(id)
-            case .stop: try await stop(id, timeoutSeconds: 10)
+            case .stop:
+                try await stop(id, timeoutSeconds: 10)
+                // Ended: a later worker must not stop it again once it is started.
+                try? await recordLifetime(
+                    LifetimeRecord(node: record.node, expiresAt: nil, idleSeconds: nil, onExpire: record.onExpire), in: id)
             }
         } catch {
             logger.warning("could not end an expired node", metadata: ["container": "\(id)", "error": "\(error)"])
@@ -245,7 +251,9 @@ extension DockerProvider {
         let container = try await inspectContainer(id)
         let nodeID = container.config?.labels?[Labels.nodeID] ?? container.id
         var record =
-            lifetimes.record(id) ?? LifetimeRecord(node: nodeID, expiresAt: nil, idleSeconds: nil, onExpire: .destroy)
+            lifetimes.record(id)
+            ?? LifetimeRecord.parse(container.config?.labels?[Labels.lifetime]).flatMap { $0.node == nodeID ? $0 : nil }
+            ?? LifetimeRecord(node: nodeID, expiresAt: nil, idleSeconds: nil, onExpire: .destroy)
         switch request.ttlSeconds {
         case .unchanged: break
         case .removed: record.expiresAt = nil
@@ -258,14 +266,8 @@ extension DockerProvider {
         }
         if let action = request.onExpire { record.onExpire = action }
         // Recorded in the node for a later worker; the label from provision cannot change.
-        var tar = TarWriter()
-        try tar.addFile(
-            name: Self.lifetimeFile, contents: Array(record.json.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
         do {
-            try await client.send(
-                HTTPRequest(
-                    .put, target("/containers/\(id)/archive", [("path", "/")]), body: tar.finished(),
-                    headers: [("Content-Type", "application/x-tar")]))
+            try await recordLifetime(record, in: id)
         } catch let error as EngineError where error.code == .http {
             // A read-only root filesystem: the change holds for this worker only.
             logger.warning("lifetime change not recorded in the node", metadata: ["container": "\(id)", "engine": "\(error.reason)"])
@@ -274,10 +276,23 @@ extension DockerProvider {
         return lifetimes.info(id) ?? LifetimeInfo(onExpire: record.onExpire.rawValue)
     }
 
+    /// Writes `record` into container `id` as ``lifetimeFile`` (root's, 0600), through the archive API.
+    /// - Throws: ``EngineError`` when the engine refuses (a read-only root filesystem).
+    private func recordLifetime(_ record: LifetimeRecord, in id: String) async throws {
+        var tar = TarWriter()
+        try tar.addFile(
+            name: Self.lifetimeFile, contents: Array(record.json.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
+        try await client.send(
+            HTTPRequest(
+                .put, target("/containers/\(id)/archive", [("path", "/")]), body: tar.finished(),
+                headers: [("Content-Type", "application/x-tar")]))
+    }
+
     /// Re-arms the lifetimes of this owner's nodes (at `initialize`); nodes whose TTL passed while no
     /// worker ran end at once.
     func rearmLifetimes() async {
-        var filters = ["\(Labels.managed)=true", Labels.lifetime]
+        // Every managed node of this owner: one provisioned without a lifetime may have had one set.
+        var filters = ["\(Labels.managed)=true"]
         if let owner = config.ownerId { filters.append("\(Self.ownerLabel)=\(owner)") }
         guard let filterJSON = try? encodeJSON(["label": filters]),
             let summaries = try? await client.send(
@@ -288,15 +303,13 @@ extension DockerProvider {
             return
         }
         for summary in summaries {
-            guard let container = try? await inspectContainer(summary.id) else { continue }
-            let labels = container.config?.labels ?? [:]
-            if config.ownerId == nil, labels[Self.ownerLabel] != nil { continue }
+            let labels = summary.labels ?? [:]
+            if config.ownerId == nil, !(labels[Self.ownerLabel] ?? "").isEmpty { continue }
             guard let nodeID = labels[Labels.nodeID] else { continue }
             var record = LifetimeRecord.parse(labels[Labels.lifetime])
-            if let changed = await recordedLifetimeChange(container.id), changed.node == nodeID { record = changed }
+            if let changed = await recordedLifetimeChange(summary.id), changed.node == nodeID { record = changed }
             guard let record, record.node == nodeID else { continue }
-            // A stopped node ends by its TTL only; idleness counts for running nodes.
-            lifetimes.arm(container.id, record)
+            lifetimes.arm(summary.id, record)
         }
     }
 

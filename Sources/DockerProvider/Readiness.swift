@@ -76,6 +76,7 @@ extension DockerProvider {
                 }
             })
         var lastProblem: [String: String] = [:]
+        var logs = LogSearch(needle: Array((readiness.logLine ?? "").utf8))
         while !unmet.isEmpty {
             try Task.checkCancellation()
             let container = try await inspectContainer(id)
@@ -89,7 +90,7 @@ extension DockerProvider {
                 switch condition {
                 case "tcpPort": problem = await probeTCP(container, port: readiness.tcpPort ?? 0, http: nil)
                 case "http": problem = await probeTCP(container, port: readiness.http?.port ?? 0, http: readiness.http)
-                case "logLine": problem = await probeLogs(id, for: readiness.logLine ?? "")
+                case "logLine": problem = await probeLogs(id, search: &logs)
                 case "exec": problem = await probeExec(id, readiness.exec ?? [])
                 default:
                     let status = container.state?.health?.status
@@ -99,7 +100,9 @@ extension DockerProvider {
                 if let problem { lastProblem[condition] = problem } else { unmet.remove(condition) }
             }
             if unmet.isEmpty { return }
-            if ContinuousClock.now + interval > deadline {
+            // Checks run until the deadline itself (the last one at it), then give up.
+            let now = ContinuousClock.now
+            if now >= deadline {
                 let described = unmet.sorted().map { "\($0) (\(lastProblem[$0] ?? "not yet"))" }.joined(separator: ", ")
                 throw ReadinessTimeout(
                     error: ProviderError(
@@ -107,7 +110,7 @@ extension DockerProvider {
                         reason: "the node was not ready within \(readiness.timeoutMs ?? 60_000) ms: unmet readiness.\(described)"),
                     keepNode: readiness.keepOnTimeout == true)
             }
-            try await Task.sleep(for: interval)
+            try await Task.sleep(for: min(interval, deadline - now))
         }
     }
 
@@ -118,6 +121,8 @@ extension DockerProvider {
     /// and checks the status. nil: ready.
     private func probeTCP(_ container: ContainerInspect, port: Int, http: NodeSpec.Readiness.HTTPProbe?) async -> String? {
         var addresses: [(host: String, port: Int, connectMs: Int)] = []
+        // On the host's network the port is the host's own.
+        if container.hostConfig?.networkMode == "host" { addresses.append(("127.0.0.1", port, 1000)) }
         for network in container.networkSettings?.networks?.values.map({ $0 }) ?? [] {
             if let ip = network.ipAddress, !ip.isEmpty { addresses.append((ip, port, 200)) }
         }
@@ -139,31 +144,28 @@ extension DockerProvider {
         host == "localhost" ? "127.0.0.1" : host
     }
 
-    private func probeLogs(_ id: String, for line: String) async -> String? {
-        guard
-            let stream = try? await client.stream(
-                HTTPRequest(.get, target("/containers/\(id)/logs", [("stdout", "true"), ("stderr", "true")])))
-        else { return "the engine did not send the logs" }
+    /// Looks for the log line in what the node wrote since the last look (a second of overlap),
+    /// scanning the stream as it comes, so an early line is found however much output follows it.
+    private func probeLogs(_ id: String, search: inout LogSearch) async -> String? {
+        let asked = Date()
+        var query = [("stdout", "true"), ("stderr", "true")]
+        if let since = search.since { query.append(("since", String(Int64(since.timeIntervalSince1970) - 1))) }
+        guard let stream = try? await client.stream(HTTPRequest(.get, target("/containers/\(id)/logs", query))) else {
+            return "the engine did not send the logs"
+        }
         var demuxer = StreamDemuxer()
-        var text: [UInt8] = []
-        let needle = Array(line.utf8)
+        var found = false
         do {
             for try await chunk in stream {
-                demuxer.feed(chunk) { _, bytes in text.append(contentsOf: bytes) }
-                if text.count > 8 << 20 { text.removeFirst(text.count - (4 << 20)) }
+                demuxer.feed(chunk) { _, bytes in if search.feed(bytes) { found = true } }
+                if found { break }
             }
         } catch {
             return "the engine did not send the logs"
         }
-        return Self.contains(text, needle) ? nil : "not in the output yet"
-    }
-
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
-        }
-        return false
+        if found { stream.cancel() }
+        search.since = asked
+        return found ? nil : "not in the output yet"
     }
 
     private func probeExec(_ id: String, _ command: [String]) async -> String? {
@@ -173,6 +175,29 @@ extension DockerProvider {
         } catch {
             return "could not run: \(error)"
         }
+    }
+}
+
+/// A substring search over a stream of chunks, keeping only the bytes a match could span.
+struct LogSearch {
+    let needle: [UInt8]
+    private var carry: [UInt8] = []
+    /// When the output was last read (the next read starts a second before it).
+    var since: Date?
+
+    init(needle: [UInt8]) { self.needle = needle }
+
+    /// Feeds output; true once the needle has been seen.
+    mutating func feed(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard !needle.isEmpty else { return false }
+        let window = carry + Array(bytes)
+        if window.count >= needle.count {
+            for start in 0...(window.count - needle.count) where window[start] == needle[0] {
+                if window[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            }
+        }
+        carry = Array(window.suffix(needle.count - 1))
+        return false
     }
 }
 

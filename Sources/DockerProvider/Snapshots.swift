@@ -138,7 +138,13 @@ extension DockerProvider {
     ///   container (running or not) was created from it.
     public func deleteSnapshot(_ ref: SnapshotRefInput) async throws {
         let images = try await snapshotImages(labels: nil)
-        guard let image = images.first(where: { Self.imageDigestID($0.id) == Self.imageDigestID(ref.externalId) }) else {
+        // By image id, or by a tag as `restore` accepts it.
+        let wanted = ref.externalId
+        guard
+            let image = images.first(where: {
+                Self.imageDigestID($0.id) == Self.imageDigestID(wanted) || ($0.repoTags ?? []).contains(wanted)
+            })
+        else {
             throw ProviderError(code: .notFound, reason: "no such snapshot: \(ref.externalId)", status: 404)
         }
         let filterJSON = String(decoding: try encodeJSON(["ancestor": [image.id]]), as: UTF8.self)
@@ -154,7 +160,10 @@ extension DockerProvider {
         } catch let error as EngineError where error.status == 404 {
             return
         } catch let error as EngineError where error.status == 409 {
-            throw ProviderError(code: .conflict, reason: error.reason, status: 409, engineMessage: error.engineMessage)
+            // Another image was built on it (a snapshot of a node restored from it).
+            throw ProviderError(
+                code: .conflict, reason: "snapshot \(ref.externalId) cannot be removed: \(error.engineMessage ?? error.reason)",
+                status: 409, engineMessage: error.engineMessage)
         }
     }
 

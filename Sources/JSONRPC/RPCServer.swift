@@ -131,6 +131,12 @@ public final class RPCServer: Sendable {
         requestStop(.terminated)
     }
 
+    /// Ends the session because the host went away without `shutdown` (stdout closed, SIGINT,
+    /// SIGHUP): ``run(input:)`` then returns ``StopReason/endOfInput``.
+    public func hostGone() {
+        requestStop(.endOfInput)
+    }
+
     // MARK: Input
 
     private func readLoop(fd: Int32) {

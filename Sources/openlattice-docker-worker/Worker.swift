@@ -6,6 +6,7 @@ import FoundationEssentials
 import Glibc
 import JSONRPC
 import Logging
+import Synchronization
 
 /// The worker's command line: flags override the environment; `initialize`'s config overrides flags.
 @main
@@ -95,32 +96,48 @@ struct Worker: AsyncParsableCommand {
         if let requestTimeout { config.requestTimeoutMs = requestTimeout }
 
         let service = WorkerService(baseConfig: config, maxLineBytes: maxLineBytes, logger: logger)
-        let output = OutputChannel(fd: protocolFD) {
-            // The host closed our stdout: nobody can hear us any more.
-            Glibc.exit(0)
-        }
+        // The host closed our stdout: nobody can hear us any more. The session ends as if its input
+        // had ended (so `onHostExit` still runs); the server is made below.
+        let serverBox = ServerBox()
+        let output = OutputChannel(fd: protocolFD) { serverBox.server?.hostGone() }
         let server = RPCServer(
             table: service.methodTable(), output: output,
             configuration: .init(
                 maxLineBytes: maxLineBytes, describeFailure: { "[docker] \($0) failed: \($1)" },
                 errorData: JSONObject(["provider": .string("docker")])),
             logger: logger)
+        serverBox.server = server
 
-        // A host may spawn us with SIGTERM blocked (the mask is inherited): unblock it, then take it
-        // through a dispatch source rather than a handler.
+        // A host may spawn us with these signals blocked (the mask is inherited): unblock them, then
+        // take them through dispatch sources rather than handlers. SIGTERM is a deliberate stop (an
+        // operator, an upgrade); SIGINT and SIGHUP mean the host's terminal or session went away.
         var mask = sigset_t()
         sigemptyset(&mask)
-        sigaddset(&mask, SIGTERM)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&mask, signal) }
         pthread_sigmask(SIG_UNBLOCK, &mask, nil)
-        signal(SIGTERM, SIG_IGN)
-        let termination = DispatchSource.makeSignalSource(signal: SIGTERM)
-        termination.setEventHandler { server.terminate() }
-        termination.resume()
+        var sources: [any DispatchSourceSignal] = []
+        for (number, action) in [(SIGTERM, { server.terminate() }), (SIGINT, { server.hostGone() }), (SIGHUP, { server.hostGone() })] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler(handler: action)
+            source.resume()
+            sources.append(source)
+        }
 
         logger.debug("worker started", metadata: ["engine": "\(config.host)"])
         let reason = await server.run(input: STDIN_FILENO)
         await service.sessionEnded(hostDied: reason == .endOfInput)
+        withExtendedLifetime(sources) {}
         logger.debug("worker stopped")
         Glibc.exit(0)
+    }
+}
+
+/// The server, for the output channel's callback that is made before it.
+private final class ServerBox: Sendable {
+    private let value = Mutex<RPCServer?>(nil)
+    var server: RPCServer? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }

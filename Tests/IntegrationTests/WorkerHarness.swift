@@ -251,6 +251,12 @@ final class WorkerProcess: @unchecked Sendable {
         return (try await waitForExit(timeout: timeout), ContinuousClock.now - start)
     }
 
+    /// Closes our end of the worker's stdout and stdin, as a host that dies does.
+    func closePipes() throws {
+        try stdoutPipe.fileHandleForReading.close()
+        try stdinPipe.fileHandleForWriting.close()
+    }
+
     /// The capacity of the pipe the worker writes its frames into (F_GETPIPE_SZ, 1032, on our end).
     var stdoutPipeCapacity: Int32 { fcntl(stdoutPipe.fileHandleForReading.fileDescriptor, 1032) }
 
