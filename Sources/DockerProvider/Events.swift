@@ -33,7 +33,7 @@ extension DockerProvider {
     /// asks for them `since` then. When the stream drops (engine restart), it reconnects with `since`
     /// the last event delivered, so no event in between is lost and none is sent twice.
     public func subscribeEvents(context: RequestContext) async throws -> StreamEnd {
-        let filters = #"{"type":["container"],"label":["\#(Labels.managed)=true"]}"#
+        let filters = String(decoding: try encodeJSON(["type": ["container"], "label": ownershipFilters]), as: UTF8.self)
         let subscribedAt = Int64(context.receivedAt.timeIntervalSince1970 * 1e9)
         var since: Int64? = nil  // nanoseconds of the last event delivered
         var seen = Set<String>()  // events at exactly `since`, against duplicates after a reconnect

@@ -28,6 +28,8 @@ public struct WorkerConfig: Sendable {
     /// Names this worker instance: every container, volume and snapshot it makes carries
     /// `openlattice.owner=<ownerId>`, and `reap` removes only those.
     public var ownerId: String?
+    /// The security policy nodes are held to (`config.policy`, `--policy FILE`).
+    public var policy = SecurityPolicy()
 
     /// Paths of TLS material.
     public struct TLSPaths: Decodable, Sendable {
@@ -79,6 +81,7 @@ public struct WorkerConfig: Sendable {
         public var registryAuth: [String: RegistryAuthEntry]?
         public var manageUnlabeled: Bool?
         public var ownerId: String?
+        public var policy: SecurityPolicy?
     }
 
     /// Applies what `overrides` sets; ``Overrides/validate()`` first.
@@ -94,6 +97,7 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.registryAuth { registryAuth = value }
         if let value = overrides.manageUnlabeled { manageUnlabeled = value }
         if let value = overrides.ownerId { ownerId = value }
+        if let value = overrides.policy { policy = value }
     }
 
     /// The engine address and TLS settings, parsed.
@@ -113,6 +117,13 @@ extension WorkerConfig.Overrides {
         for (field, value) in [("network", network), ("snapshotRepository", snapshotRepository), ("ownerId", ownerId)] {
             if let value, value.isEmpty { throw InvalidParams(field: "config.\(field)", reason: "must not be empty") }
         }
+        for key in (defaultLabels ?? [:]).keys.sorted() where Labels.isReserved(key) {
+            throw InvalidParams(field: "config.defaultLabels.\(key)", reason: "is reserved: openlattice.* labels are set by the worker alone")
+        }
+        if let snapshotRepository, let problem = ImageReference.nameProblem(snapshotRepository) {
+            throw InvalidParams(field: "config.snapshotRepository", reason: problem)
+        }
+        try policy?.validate()
         if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
             throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)
         }

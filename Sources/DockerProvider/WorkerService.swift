@@ -5,8 +5,10 @@ import Synchronization
 
 /// Binds the protocol's methods to a provider that `initialize` creates from its config.
 public final class WorkerService: Sendable {
-    /// The protocol version this worker speaks.
-    public static let protocolVersion = "1.0"
+    /// The newest protocol version this worker speaks.
+    public static let protocolVersion = "1.1"
+    /// The versions `initialize` accepts; the answer names the one requested (1.1 adds owners and the policy, additively).
+    public static let supportedProtocolVersions = ["1.0", "1.1"]
     /// The worker's version.
     public static let version = "0.1.0"
 
@@ -38,8 +40,11 @@ public final class WorkerService: Sendable {
             try await current().provision(request.spec, context: context)
         }
         table.register(ExecRequest.self) { [self] request, context in
-            let (provider, request) = try await ownedRequest(request)
-            return try await provider.exec(request, context: context)
+            let provider = try current()
+            var request = request
+            let container = try await provider.ownedContainer(request.externalId)
+            request.externalId = container.id
+            return try await provider.exec(request, context: context, sourcingSecrets: DockerProvider.hasSecretEnv(container))
         }
         table.register(InspectRequest.self) { [self] request, _ in
             try Validation.checkExternalID(request.externalId)
@@ -100,7 +105,13 @@ public final class WorkerService: Sendable {
             return try await provider.readFile(request)
         }
         table.register(FilesWriteRequest.self) { [self] request, _ in
-            let (provider, request) = try await ownedRequest(request)
+            let provider = try current()
+            if let mode = request.mode, mode & ~0o777 != 0, provider.config.policy.allowSpecialModes != true {
+                try request.validate()
+                throw InvalidParams(
+                    field: "mode", reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
+            }
+            let (_, request) = try await ownedRequest(request)
             return try await provider.writeFile(request)
         }
         table.register(FilesListRequest.self) { [self] request, _ in
@@ -171,14 +182,14 @@ public final class WorkerService: Sendable {
     }
 
     private func initialize(_ request: InitializeRequest, table: [String]) throws -> InitializeResult {
-        guard request.protocolVersion == Self.protocolVersion else {
+        guard Self.supportedProtocolVersions.contains(request.protocolVersion) else {
             throw RPCError(
                 code: .invalidParams,
                 message:
-                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.protocolVersion)",
+                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.supportedProtocolVersions.joined(separator: " and "))",
                 data: .object(
                     JSONObject([
-                        "field": .string("protocolVersion"), "supported": .array([.string(Self.protocolVersion)]),
+                        "field": .string("protocolVersion"), "supported": .array(Self.supportedProtocolVersions.map { .string($0) }),
                         "requested": .string(request.protocolVersion),
                     ])))
         }
@@ -196,11 +207,13 @@ public final class WorkerService: Sendable {
         provider.withLock { $0 = made }
         logger.info("initialized", metadata: ["engine": "\(config.host)"])
         return InitializeResult(
-            protocolVersion: Self.protocolVersion,
+            protocolVersion: request.protocolVersion,
             provider: .init(name: "docker", version: Self.version),
             capabilities: made.capabilities,
             methods: table,
-            limits: .init(maxLineBytes: maxLineBytes))
+            limits: .init(maxLineBytes: maxLineBytes),
+            policy: config.policy,
+            ownerId: config.ownerId)
     }
 }
 
