@@ -487,7 +487,8 @@ public final class DockerProvider: Sendable {
             guard labels[Labels.managed] == "true", owner == config.ownerId else {
                 throw ProviderError(
                     code: .conflict,
-                    reason: "the tag \(config.snapshotRepository):\(tag) already names an image this owner did not make; choose another tag",
+                    reason:
+                        "the tag \(config.snapshotRepository):\(tag) already names an image this owner did not make; choose another tag",
                     status: 409)
             }
         } catch let error as EngineError where error.status == 404 {

@@ -222,10 +222,10 @@ public enum Labels {
     public static let secretEnv = "openlattice.secret-env"
 
     /// Whether `key` is one of the worker's own labels: every `openlattice.*` key except
-    /// `openlattice.test`, which the worker neither reads nor writes (the test suites scope their
-    /// objects with it). A spec, `defaultLabels` or an image cannot set them.
+    /// `openlattice.test` and `openlattice.test.*`, which the worker neither reads nor writes (the
+    /// test suites scope their objects with them). A spec, `defaultLabels` or an image cannot set them.
     public static func isReserved(_ key: String) -> Bool {
-        key.hasPrefix("openlattice.") && key != "openlattice.test"
+        key.hasPrefix("openlattice.") && key != "openlattice.test" && !key.hasPrefix("openlattice.test.")
     }
 }
 

@@ -140,7 +140,8 @@ extension CreateBodyBuilder {
             }
         }
         if let allowed = policy.capAdd.map({ Set($0.map(SecurityPolicy.capability)) }) {
-            for (index, capability) in (security?.capAdd ?? []).enumerated() where !allowed.contains(SecurityPolicy.capability(capability)) {
+            for (index, capability) in (security?.capAdd ?? []).enumerated() where !allowed.contains(SecurityPolicy.capability(capability))
+            {
                 throw refuse("security.capAdd[\(index)]", "capAdd", "capability \(capability) is not allowed")
             }
             if spec.wantsTailscale, !allowed.contains("NET_ADMIN") {
@@ -156,7 +157,9 @@ extension CreateBodyBuilder {
         if policy.readOnlyRootfs == true, security?.readOnlyRootfs == false {
             throw refuse("security.readOnlyRootfs", "readOnlyRootfs", "may not be turned off")
         }
-        if let pids = security?.pidsLimit, pids < 1 { throw InvalidParams(field: "\(prefix).security.pidsLimit", reason: "must be at least 1") }
+        if let pids = security?.pidsLimit, pids < 1 {
+            throw InvalidParams(field: "\(prefix).security.pidsLimit", reason: "must be at least 1")
+        }
         for (member, list) in [("capAdd", security?.capAdd), ("capDrop", security?.capDrop)] {
             if let list, list.contains(where: { $0.isEmpty || $0.contains("\0") }) {
                 throw InvalidParams(field: "\(prefix).security.\(member)", reason: "entries must be non-empty and contain no NUL")

@@ -118,7 +118,8 @@ extension WorkerConfig.Overrides {
             if let value, value.isEmpty { throw InvalidParams(field: "config.\(field)", reason: "must not be empty") }
         }
         for key in (defaultLabels ?? [:]).keys.sorted() where Labels.isReserved(key) {
-            throw InvalidParams(field: "config.defaultLabels.\(key)", reason: "is reserved: openlattice.* labels are set by the worker alone")
+            throw InvalidParams(
+                field: "config.defaultLabels.\(key)", reason: "is reserved: openlattice.* labels are set by the worker alone")
         }
         if let snapshotRepository, let problem = ImageReference.nameProblem(snapshotRepository) {
             throw InvalidParams(field: "config.snapshotRepository", reason: problem)

@@ -11,7 +11,7 @@ struct ProtocolTests {
         #expect(early.errorCode == -32002)
         let badVersion = try await worker.call("initialize", ["protocolVersion": "9.9"])
         #expect(badVersion.errorCode == -32602)
-        #expect(badVersion.raw["error"]?["data"]?["supported"] == ["1.0"])
+        #expect(badVersion.raw["error"]?["data"]?["supported"] == ["1.0", "1.1"])
         #expect(badVersion.raw["error"]?["data"]?["requested"] == "9.9")
         let result = try await worker.initialize()
         #expect(result["protocolVersion"] == "1.0")

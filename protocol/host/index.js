@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 
 /** The protocol version this adapter speaks. */
-export const PROTOCOL_VERSION = '1.0';
+export const PROTOCOL_VERSION = '1.1';
 
 /** Result members (at any depth) whose ISO 8601 string values are turned into `Date`s. */
 const DATE_KEYS = new Set(['startedAt', 'createdAt', 'finishedAt', 'sampledAt', 'modifiedAt', 'timestamp', 'time']);
