@@ -159,12 +159,32 @@ struct TenancyTests {
         try await withWorker { worker, scope in
             let tag = "ts-\(scope.id)"
             removeImages(scope) { ["openlattice-snapshot:\(tag)"] }
-            let node = try await worker.result(
-                "provision",
-                [
-                    "spec": spec(
-                        scope, runtime: ["image": .string(Docker.tailscaleImage)], extra: ["network": ["tailscaleAuthKey": .string(key)]])
-                ])
+            let name = scope.name("ts\(attempt)")
+            var provisionSpec = spec(
+                scope, runtime: ["image": .string(Docker.tailscaleImage)], extra: ["network": ["tailscaleAuthKey": .string(key)]])
+            provisionSpec = .object(
+                provisionSpec.object.map { object in
+                    var object = object
+                    object["name"] = .string(name)
+                    return object
+                } ?? JSONObject())
+            let provision = worker.start("provision", ["spec": provisionSpec])
+            // While the provision runs, the engine's record of the container's own layer
+            // (GET /containers/{name}/changes, what a commit captures) never holds a key file.
+            let watcher = Task {
+                var seen = Set<String>()
+                while !Task.isCancelled {
+                    for path in Docker.api("/containers/\(name)/changes").split(separator: "\"") where path.hasPrefix("/") {
+                        seen.insert(String(path))
+                    }
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+                return seen
+            }
+            let node = try await worker.response(.integer(provision)).value()
+            watcher.cancel()
+            let layerPaths = await watcher.value
+            #expect(!layerPaths.contains { $0.contains("authkey") }, "attempt \(attempt): \(layerPaths.sorted())")
             let id = try #require(node["externalId"]?.string)
             let snapshot = try await worker.result("snapshot", ["externalId": .string(id), "tag": .string(tag)])
             let image = try #require(snapshot["image"]?.string)
