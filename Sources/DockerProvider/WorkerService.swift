@@ -41,6 +41,7 @@ public final class WorkerService: Sendable {
         }
         table.register(ExecRequest.self) { [self] request, context in
             let provider = try current()
+            try request.validate()
             var request = request
             let container = try await provider.ownedContainer(request.externalId)
             request.externalId = container.id
