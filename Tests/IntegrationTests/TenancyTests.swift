@@ -76,6 +76,20 @@ struct TenancyTests {
         let restoredID = try #require(restored["externalId"]?.string)
         #expect(Docker.inspect(restoredID)?["Config"]?["Labels"]?["openlattice.owner"]?.string == "a-\(scope.id)")
         #expect(try await ownerA.result("exec", ["externalId": .string(id), "command": ["true"]])["exitCode"] == 0)
+        // events: A hears its node stop, B hears nothing of it
+        let eventsA = ownerA.start("events.subscribe", [:])
+        let eventsB = ownerB.start("events.subscribe", [:])
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await ownerA.result("stop", ["externalId": .string(id), "timeoutSeconds": 0])
+        try await eventually {
+            ownerA.notifications(for: eventsA).contains { $0["externalId"]?.string == id && $0["action"] == "die" }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(!ownerB.notifications(for: eventsB).contains { $0["externalId"]?.string == id })
+        for (worker, request) in [(ownerA, eventsA), (ownerB, eventsB)] {
+            worker.notify("$/cancelRequest", ["id": .integer(request)])
+            _ = try await worker.response(.integer(request))
+        }
         // a worker without an owner keeps today's behaviour: it reaches every managed node
         let unowned = try WorkerProcess()
         try await unowned.initialize()
