@@ -94,6 +94,11 @@ struct TenancyTests {
         let unowned = try WorkerProcess()
         try await unowned.initialize()
         #expect(try await unowned.result("list", ["labels": scope.labels]).array?.count == 2)
+        // ... and what it restores from A's snapshot is not A's: the image's owner label is blanked
+        let copy = try await unowned.result("restore", ["ref": ["externalId": .string(snapshotID)], "spec": ["labels": scope.labels]])
+        let copyID = try #require(copy["externalId"]?.string)
+        #expect(Docker.inspect(copyID)?["Config"]?["Labels"]?["openlattice.owner"]?.string == "")
+        #expect(try await ownerA.result("list", ["labels": scope.labels]).array?.count == 2)
         for worker in [ownerA, ownerB, unowned] { _ = try await worker.closeInput() }
     }
 
