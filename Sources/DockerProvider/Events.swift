@@ -62,6 +62,8 @@ extension DockerProvider {
                         seen.insert(key)
                         since = nanos
                         guard Self.reportedActions.contains(action) else { continue }
+                        // Podman ORs label filters where Docker ANDs them: the owner is checked here too.
+                        if let ownerID = config.ownerId, event.actor?.attributes?[Self.ownerLabel] != ownerID { continue }
                         var params = JSONObject()
                         params["externalId"] = .string(id)
                         params["nodeId"] = .string(event.actor?.attributes?[Labels.nodeID] ?? id)
