@@ -387,7 +387,9 @@ public final class DockerProvider: Sendable {
             for summary in summaries {
                 group.addTask {
                     do {
-                        return try await self.node(summary.id)
+                        // The engine's filter is not the only check: each node's own labels are read again.
+                        let container = try await self.inspectContainer(summary.id)
+                        return self.isManaged(container) ? self.node(from: container) : nil
                     } catch let error as ProviderError where error.code == .notFound {
                         return nil
                     }
