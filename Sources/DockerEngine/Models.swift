@@ -25,8 +25,10 @@ public struct ContainerInspect: Decodable, Sendable {
         public var labels: [String: String]?
         public var exposedPorts: [String: EmptyObject]?
         public var tty: Bool?
+        /// The user the container runs as; empty for root.
+        public var user: String?
         enum CodingKeys: String, CodingKey {
-            case image = "Image", hostname = "Hostname", labels = "Labels", exposedPorts = "ExposedPorts", tty = "Tty"
+            case image = "Image", hostname = "Hostname", labels = "Labels", exposedPorts = "ExposedPorts", tty = "Tty", user = "User"
         }
     }
 
@@ -147,11 +149,20 @@ public struct ContainerCreateBody: Encodable, Sendable {
         public var mounts: [MountSpec]?
         /// Run an init process as PID 1 that reaps orphans (`docker run --init`).
         public var `init`: Bool?
+        public var pidsLimit: Int64?
+        public var capDrop: [String]?
+        public var securityOpt: [String]?
+        public var readonlyRootfs: Bool?
+        /// Mount point to tmpfs options.
+        public var tmpfs: [String: String]?
+        public var runtime: String?
         public init() {}
         enum CodingKeys: String, CodingKey {
             case nanoCpus = "NanoCpus", memory = "Memory", portBindings = "PortBindings", networkMode = "NetworkMode"
             case capAdd = "CapAdd", devices = "Devices", deviceRequests = "DeviceRequests", mounts = "Mounts"
-            case `init` = "Init"
+            case `init` = "Init", pidsLimit = "PidsLimit", capDrop = "CapDrop", securityOpt = "SecurityOpt", readonlyRootfs =
+                "ReadonlyRootfs"
+            case tmpfs = "Tmpfs", runtime = "Runtime"
         }
     }
 
@@ -236,7 +247,9 @@ public struct ExecInspect: Decodable, Sendable {
     public var running: Bool
     public var exitCode: Int?
     public var pid: Int?
-    enum CodingKeys: String, CodingKey { case running = "Running", exitCode = "ExitCode", pid = "Pid" }
+    /// The full id of the container the exec runs in.
+    public var containerID: String?
+    enum CodingKeys: String, CodingKey { case running = "Running", exitCode = "ExitCode", pid = "Pid", containerID = "ContainerID" }
 }
 
 /// `GET /containers/{id}/stats`.
@@ -339,6 +352,8 @@ public struct ImageInspect: Decodable, Sendable {
         public var entrypoint: [String]?
         /// The user the image runs as (`USER` in its Dockerfile); empty or absent for root.
         public var user: String?
-        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", user = "User" }
+        /// The image's labels (a snapshot's carry its owner and node).
+        public var labels: [String: String]?
+        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", user = "User", labels = "Labels" }
     }
 }

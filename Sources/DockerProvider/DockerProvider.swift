@@ -12,8 +12,6 @@ public final class DockerProvider: Sendable {
     let logger: Logger
     private let gpuDetected = Mutex(false)
     let stats: StatsMonitor
-    /// Full ids of containers already known to be managed.
-    let ownedIDs = Mutex<Set<String>>([])
     /// The engine's version details, read once per connection to it (cleared when it is unreachable).
     private let engineInfo = Mutex<HealthResult.EngineInfo?>(nil)
     /// Writes to one path of one node take turns (see ``KeyedLock``).
@@ -51,7 +49,7 @@ public final class DockerProvider: Sendable {
     var builder: CreateBodyBuilder {
         CreateBodyBuilder(
             network: config.network, defaultLabels: config.defaultLabels, gpuAvailable: capabilities.gpu,
-            ownerLabels: ownerLabels)
+            ownerLabels: ownerLabels, policy: config.policy)
     }
 
     /// `openlattice.owner=<ownerId>` when an owner is configured.
@@ -75,12 +73,28 @@ public final class DockerProvider: Sendable {
         if let provider = request.ref.provider, provider != "docker" {
             throw InvalidParams(field: "ref.provider", reason: "must be docker: this worker restores only its own snapshots")
         }
+        if let problem = ImageReference.problem(request.ref.externalId) {
+            throw InvalidParams(field: "ref.externalId", reason: problem)
+        }
+        if config.ownerId != nil {
+            // Only a snapshot this owner made: anything else is as good as missing.
+            let image = try? await inspectImage(request.ref.externalId)
+            guard let image, mayTouch(labels: image.config?.labels) else {
+                throw ProviderError(
+                    code: .notFound, reason: "no such snapshot: \(request.ref.externalId) (not one of this owner's)", status: 404)
+            }
+        }
         // The node comes back as it was: the spec recorded on the snapshot, the restore's own fields winning.
         var spec = request.spec ?? NodeSpec()
         if let recorded = try await recordedSpec(ofImage: request.ref.externalId) {
             spec = CreateBodyBuilder.merged(recorded: recorded, over: spec)
         }
         return try await provision(spec, image: request.ref.externalId, pullPolicy: .never, context: context, isRestore: true)
+    }
+
+    /// `GET /images/{name}/json` of a checked reference.
+    func inspectImage(_ reference: String) async throws -> ImageInspect {
+        try await client.send(HTTPRequest(.get, "/images/\(pathEscape(reference))/json"), as: ImageInspect.self)
     }
 
     private func provision(
@@ -94,25 +108,37 @@ public final class DockerProvider: Sendable {
         try await ensureImage(image, policy: pullPolicy, context: context)
         try await ensureVolumes(spec.volumes ?? [])
         let secrets = spec.runtime?.secretEnv?.entries ?? []
+        let tailscaleKey = spec.network?.tailscaleAuthKey
+        let imageDetails = try? await inspectImage(image)
+        // The image's own openlattice.* labels (a snapshot's owner, a crafted image's) would reach the
+        // container: the worker's labels win, and those it does not set are blanked.
+        for (key, _) in imageDetails?.config?.labels ?? [:] where Labels.isReserved(key) && body.labels[key] == nil {
+            body.labels[key] = ""
+        }
         var secretsReadableByAll = false
-        if !secrets.isEmpty {
-            // The entrypoint reads the secrets from a file and then runs the image's own entrypoint.
-            // The file lives on an anonymous volume of the container: restarts keep it, a commit
-            // (snapshot) does not capture it, and destroy removes it with the container. A restored
-            // snapshot without secretEnv finds no file and runs as the image would.
-            let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
-            let file = "\(Self.secretEnvDirectory)/\(Self.secretEnvFile)"
-            body.entrypoint =
-                ["sh", "-c", "set -a; if [ -e \(file) ]; then . \(file); fi; set +a; exec \"$@\"", "openlattice-env"]
-                + (imageConfig.config?.entrypoint ?? [])
+        if !secrets.isEmpty || tailscaleKey != nil {
+            // The secrets volume: an anonymous volume, never part of a commit, export or diff.
             body.hostConfig.mounts =
                 (body.hostConfig.mounts ?? []) + [
                     .init(
                         type: "volume", source: nil, target: Self.secretEnvDirectory, readOnly: nil,
                         volumeOptions: .init(labels: body.labels))
                 ]
-            // The node's user (its own, else the image's USER) must be able to read it.
-            let user = spec.runtime?.user ?? imageConfig.config?.user ?? ""
+        }
+        if !secrets.isEmpty {
+            // The entrypoint reads the secrets from a file and then runs the image's own entrypoint.
+            // The file lives on an anonymous volume of the container: restarts keep it, a commit
+            // (snapshot) does not capture it, and destroy removes it with the container. A restored
+            // snapshot without secretEnv finds no file and runs as the image would.
+            let imageConfig: ImageInspect
+            if let known = imageDetails { imageConfig = known } else { imageConfig = try await inspectImage(image) }
+            body.labels[Labels.secretEnv] = "true"
+            let file = "\(Self.secretEnvDirectory)/\(Self.secretEnvFile)"
+            body.entrypoint =
+                ["sh", "-c", "set -a; if [ -e \(file) ]; then . \(file); fi; set +a; exec \"$@\"", "openlattice-env"]
+                + (imageConfig.config?.entrypoint ?? [])
+            // The node's user (its own or the policy's, else the image's USER) must be able to read it.
+            let user = body.user ?? imageConfig.config?.user ?? ""
             secretsReadableByAll = !["", "root", "0"].contains(user.prefix { $0 != ":" })
         }
 
@@ -276,21 +302,31 @@ public final class DockerProvider: Sendable {
                 headers: [("Content-Type", "application/x-tar")]))
     }
 
+    /// The file the tailscale auth key is written to, on the secrets volume (never the container's
+    /// own layer, which commit, export and diff show), removed before provision answers.
+    static let tailscaleKeyFile = "tailscale-authkey"
+
     private func tailscaleUp(containerID: String, authKey: String) async throws {
         // The key travels in a file written through the archive API, never in an argv or env.
-        let keyFile = ".openlattice-tailscale-authkey"
+        let keyPath = "\(Self.secretEnvDirectory)/\(Self.tailscaleKeyFile)"
         var tar = TarWriter()
-        try tar.addFile(name: keyFile, contents: Array(authKey.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
+        try tar.addFile(
+            name: Self.tailscaleKeyFile, contents: Array(authKey.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
         try await client.send(
             HTTPRequest(
-                .put, target("/containers/\(containerID)/archive", [("path", "/")]), body: tar.finished(),
+                .put, target("/containers/\(containerID)/archive", [("path", Self.secretEnvDirectory)]), body: tar.finished(),
                 headers: [("Content-Type", "application/x-tar")]))
-        defer {
-            let client = self.client
-            Task.detached {
-                _ = try? await DockerProvider.runQuietly(client: client, containerID: containerID, command: ["rm", "-f", "/\(keyFile)"])
-            }
+        // On failure the container is removed with its volumes, the key with them.
+        try await tailscaleUp(containerID: containerID, authKey: authKey, keyPath: keyPath)
+        // Gone before provision answers: a snapshot taken right after cannot hold it (nor could it:
+        // the volume is not part of a commit).
+        let removed = try await Self.runQuietly(client: client, containerID: containerID, command: ["rm", "-f", keyPath])
+        guard removed.exitCode == 0 else {
+            throw ProviderError(code: .engineError, reason: "could not remove the tailscale auth key file (rm exited \(removed.exitCode))")
         }
+    }
+
+    private func tailscaleUp(containerID: String, authKey: String, keyPath: String) async throws {
         let running = try await Self.runQuietly(client: client, containerID: containerID, command: ["pidof", "tailscaled"])
         if running.exitCode != 0 {
             var body = ExecCreateBody(cmd: ["tailscaled", "--state=mem:"])
@@ -301,7 +337,7 @@ public final class DockerProvider: Sendable {
             try await client.send(HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":true,"Tty":false}"#.utf8)))
         }
         let up = try await Self.runQuietly(
-            client: client, containerID: containerID, command: ["tailscale", "up", "--auth-key=file:/\(keyFile)"])
+            client: client, containerID: containerID, command: ["tailscale", "up", "--auth-key=file:\(keyPath)"])
         guard up.exitCode == 0 else {
             // Redacted before it is cut short, so no part of the key survives at the cut.
             let output = String(String(decoding: up.output, as: UTF8.self).replacing(authKey, with: "[redacted]").prefix(300))
@@ -366,9 +402,9 @@ public final class DockerProvider: Sendable {
         return result
     }
 
-    /// The managed containers (and those matching `labels`), running or not.
+    /// The managed containers (this owner's, when `config.ownerId` is set) matching `labels`, running or not.
     public func list(labels: [String: String]?) async throws -> [Node] {
-        var filters = ["\(Labels.managed)=true"]
+        var filters = ownershipFilters
         for (key, value) in (labels ?? [:]).sorted(by: { $0.key < $1.key }) { filters.append("\(key)=\(value)") }
         let filterJSON = String(decoding: try encodeJSON(["label": filters]), as: UTF8.self)
         let summaries = try await client.send(
@@ -377,7 +413,9 @@ public final class DockerProvider: Sendable {
             for summary in summaries {
                 group.addTask {
                     do {
-                        return try await self.node(summary.id)
+                        // The engine's filter is not the only check: each node's own labels are read again.
+                        let container = try await self.inspectContainer(summary.id)
+                        return self.isManaged(container) ? self.node(from: container) : nil
                     } catch let error as ProviderError where error.code == .notFound {
                         return nil
                     }
@@ -470,6 +508,22 @@ public final class DockerProvider: Sendable {
             .filter(\.isNumber)
         let tag = tag ?? "\(nodeID)-\(stamp)"
         guard Self.isValidTag(tag) else { throw InvalidParams(field: "tag", reason: "must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}") }
+        // A tag names one image: re-pointing one this owner did not make would hand its users our
+        // filesystem (and another owner's ref would run ours). Only this owner's own snapshot may move.
+        do {
+            let existing = try await inspectImage("\(config.snapshotRepository):\(tag)")
+            let labels = existing.config?.labels ?? [:]
+            let owner = labels[Self.ownerLabel].flatMap { $0.isEmpty ? nil : $0 }
+            guard labels[Labels.managed] == "true", owner == config.ownerId else {
+                throw ProviderError(
+                    code: .conflict,
+                    reason:
+                        "the tag \(config.snapshotRepository):\(tag) already names an image this owner did not make; choose another tag",
+                    status: 409)
+            }
+        } catch let error as EngineError where error.status == 404 {
+            // free
+        }
         struct CommitConfig: Encodable { var Labels: [String: String] }
         let excluded = (container.mounts ?? []).map(\.destination).filter { $0 != Self.secretEnvDirectory }.sorted()
         var labels = [DockerProvider.managedLabel: "true", DockerProvider.nodeIDLabel: nodeID].merging(ownerLabels) { $1 }
@@ -554,6 +608,7 @@ public final class DockerProvider: Sendable {
         body.user = user
         let exec = try await client.send(
             HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
+        try await checkExecTarget(client: client, execID: exec.id, containerID: containerID)
         let stream = try await client.stream(
             HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
         var demuxer = StreamDemuxer()
@@ -562,6 +617,19 @@ public final class DockerProvider: Sendable {
             demuxer.feed(chunk) { _, bytes in output.append(contentsOf: bytes) }
         }
         return (try await exitCode(client: client, execID: exec.id), output)
+    }
+
+    /// Checks, before an exec starts, that the engine made it in the container `containerID` (a full
+    /// id whose ownership was checked): if that container went away in between, the engine resolves
+    /// the same string as a *name*, and another container could carry it. The exec is then left
+    /// unstarted and the node is -32004.
+    /// - Throws: ``ProviderError`` -32004 when the exec is in another container.
+    static func checkExecTarget(client: EngineClient, execID: String, containerID: String) async throws {
+        guard containerID.utf8.count == 64 else { return }
+        let info = try await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
+        if let actual = info.containerID, actual != containerID {
+            throw ProviderError(code: .notFound, reason: "no such node: \(containerID)")
+        }
     }
 
     /// Waits for an exec to be reported finished and returns its exit code.

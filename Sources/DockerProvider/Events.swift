@@ -35,7 +35,7 @@ extension DockerProvider {
     public func subscribeEvents(context: RequestContext) async throws -> StreamEnd {
         subscribers.add(context)
         defer { subscribers.remove(context) }
-        let filters = #"{"type":["container"],"label":["\#(Labels.managed)=true"]}"#
+        let filters = String(decoding: try encodeJSON(["type": ["container"], "label": ownershipFilters]), as: UTF8.self)
         let subscribedAt = Int64(context.receivedAt.timeIntervalSince1970 * 1e9)
         var since: Int64? = nil  // nanoseconds of the last event delivered
         var seen = Set<String>()  // events at exactly `since`, against duplicates after a reconnect
@@ -64,6 +64,8 @@ extension DockerProvider {
                         seen.insert(key)
                         since = nanos
                         guard Self.reportedActions.contains(action) else { continue }
+                        // Podman ORs label filters where Docker ANDs them: the owner is checked here too.
+                        if let ownerID = config.ownerId, event.actor?.attributes?[Self.ownerLabel] != ownerID { continue }
                         var params = JSONObject()
                         params["externalId"] = .string(id)
                         params["nodeId"] = .string(event.actor?.attributes?[Labels.nodeID] ?? id)

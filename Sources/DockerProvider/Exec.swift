@@ -9,13 +9,16 @@ extension DockerProvider {
     static let execMarkerVariable = "OPENLATTICE_EXEC_ID"
 
     /// Runs a command in a node, buffering or streaming its output, with an optional deadline.
-    public func exec(_ request: ExecRequest, context: RequestContext) async throws -> ExecResult {
+    /// With `sourcingSecrets` (a node with `runtime.secretEnv`) the command runs under `sh`, which
+    /// first reads the node's secrets file as the entrypoint does: the values reach the process but
+    /// never the exec's `Cmd` or `Env` in the engine's view.
+    public func exec(_ request: ExecRequest, context: RequestContext, sourcingSecrets: Bool = false) async throws -> ExecResult {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
         let options = request.options ?? ExecOptions()
         let started = ContinuousClock.now
         let marker = UUID().uuidString.lowercased()
-        var body = ExecCreateBody(cmd: request.command)
+        var body = ExecCreateBody(cmd: sourcingSecrets ? Self.secretEnvWrapper + request.command : request.command)
         body.env = (options.env?.entries ?? []).map { "\($0.key)=\($0.value)" } + ["\(Self.execMarkerVariable)=\(marker)"]
         body.workingDir = options.cwd
         body.user = options.user
@@ -33,6 +36,7 @@ extension DockerProvider {
             }
             throw error
         }
+        try await Self.checkExecTarget(client: client, execID: created.id, containerID: request.externalId)
         let sink = ExecOutputSink(
             streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
         let stream = try await client.stream(
@@ -87,6 +91,18 @@ extension DockerProvider {
         return ExecResult(
             exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
             timedOut: false)
+    }
+
+    /// What runs an exec's command with the node's secrets in its environment (read when readable by the exec's user).
+    static var secretEnvWrapper: [String] {
+        let file = "\(secretEnvDirectory)/\(secretEnvFile)"
+        return ["sh", "-c", "if [ -r \(file) ]; then set -a; . \(file); set +a; fi; exec \"$@\"", "openlattice-env"]
+    }
+
+    /// Whether `container` was provisioned with `runtime.secretEnv` (its label and its secrets volume).
+    static func hasSecretEnv(_ container: ContainerInspect) -> Bool {
+        container.config?.labels?[Labels.secretEnv] == "true"
+            && (container.mounts ?? []).contains { $0.destination == secretEnvDirectory }
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {

@@ -244,14 +244,15 @@ extension DockerProvider {
         if !missing.isEmpty && request.createParents == false {
             throw ProviderError(code: .notFound, reason: "the folder \(Self.parent(path)) does not exist", status: 404)
         }
+        let owner = try await nodeUserIDs(request.externalId)
         var tar = TarWriter()
         let now = Int(Date().timeIntervalSince1970)
         var prefix = ""
         for component in missing {
             prefix += component + "/"
-            tar.addDirectory(name: prefix, modifiedAt: now)
+            tar.addDirectory(name: prefix, modifiedAt: now, uid: owner.uid, gid: owner.gid)
         }
-        try tar.addFile(name: prefix + Self.base(path), contents: bytes, mode: mode, modifiedAt: now)
+        try tar.addFile(name: prefix + Self.base(path), contents: bytes, mode: mode, modifiedAt: now, uid: owner.uid, gid: owner.gid)
         let archive = tar.finished()
         try await fileWrites.withLock("\(request.externalId)\u{0}\(path)") {
             try await putArchive(request.externalId, at: anchor, archive)
@@ -274,12 +275,13 @@ extension DockerProvider {
         if missing.count > 1 && request.recursive == false {
             throw ProviderError(code: .notFound, reason: "the folder \(Self.parent(path)) does not exist", status: 404)
         }
+        let owner = try await nodeUserIDs(request.externalId)
         var tar = TarWriter()
         var prefix = ""
         let now = Int(Date().timeIntervalSince1970)
         for component in missing {
             prefix += component + "/"
-            tar.addDirectory(name: prefix, modifiedAt: now)
+            tar.addDirectory(name: prefix, modifiedAt: now, uid: owner.uid, gid: owner.gid)
         }
         try await putArchive(request.externalId, at: anchor, tar.finished())
     }
@@ -357,6 +359,31 @@ extension DockerProvider {
             let code: ErrorCode = stat.isDirectory && request.recursive != true ? .conflict : .engineError
             throw ProviderError(code: code, reason: "removing \(request.path) failed: \(output)")
         }
+    }
+
+    /// The numeric user and group of the node's user (`Config.User`: the spec's, the policy's or the
+    /// image's), which own what `files.write` and `files.mkdir` create. Root for a node without one;
+    /// a name is resolved in the node (`id`, run as that user).
+    /// - Throws: ``ProviderError`` when the node's user cannot be resolved.
+    func nodeUserIDs(_ id: String) async throws -> (uid: Int, gid: Int) {
+        let user = try await inspectContainer(id).config?.user ?? ""
+        if user.isEmpty { return (0, 0) }
+        let parts = user.split(separator: ":", maxSplits: 1).map(String.init)
+        if let uid = Int(parts[0]), parts.count == 2, let gid = Int(parts[1]) { return (uid, gid) }
+        // A name, or a uid without its group: the node's own passwd and group files decide.
+        let run = try await Self.runQuietly(client: client, containerID: id, command: ["id"], user: user)
+        let text = String(decoding: run.output, as: UTF8.self)
+        // `uid=65534(nobody) gid=65534(nogroup) …`
+        func number(after key: String) -> Int? {
+            for word in text.split(separator: " ") where word.hasPrefix(key) {
+                return Int(word.dropFirst(key.count).prefix { $0.isNumber })
+            }
+            return nil
+        }
+        guard run.exitCode == 0, let uid = number(after: "uid="), let gid = number(after: "gid=") else {
+            throw ProviderError(code: .engineError, reason: "could not resolve the node's user \(user) to ids (id exited \(run.exitCode))")
+        }
+        return (uid, gid)
     }
 
     /// The deepest existing folder at or above `path`, and the components below it that are missing.

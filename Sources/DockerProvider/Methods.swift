@@ -150,6 +150,10 @@ public struct InitializeResult: Encodable, Sendable {
     public var capabilities: Capabilities
     public var methods: [String]
     public var limits: Limits
+    /// The security policy in force (`{}` when none is set; protocol 1.1).
+    public var policy: SecurityPolicy?
+    /// The owner this worker acts for (`config.ownerId`), when set (protocol 1.1).
+    public var ownerId: String?
 
     public struct ProviderInfo: Encodable, Sendable {
         public var name: String

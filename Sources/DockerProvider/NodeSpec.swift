@@ -16,6 +16,22 @@ public struct NodeSpec: Codable, Sendable {
     public var lifetime: Lifetime?
     /// What must hold before `provision` answers (see ``Readiness``).
     public var readiness: Readiness?
+    /// The node's own security settings: they may tighten the worker's policy, never loosen it.
+    public var security: Security?
+
+    /// `spec.security`.
+    public struct Security: Codable, Sendable {
+        /// Capabilities to add (within `policy.capAdd` when it is set).
+        public var capAdd: [String]?
+        /// Capabilities to drop, on top of `policy.capDrop`.
+        public var capDrop: [String]?
+        /// The most processes the node may hold (at most `policy.pidsLimit`).
+        public var pidsLimit: Int?
+        /// `no-new-privileges` (cannot be false when the policy sets it).
+        public var noNewPrivileges: Bool?
+        /// A read-only root filesystem with a writable `/tmp` (cannot be false when the policy sets it).
+        public var readOnlyRootfs: Bool?
+    }
 
     /// The image and process.
     public struct Runtime: Codable, Sendable {
@@ -42,6 +58,9 @@ public struct NodeSpec: Codable, Sendable {
         public var ports: [Port]?
         public var tailscale: Bool?
         public var tailscaleAuthKey: String?
+        /// The network mode (`HostConfig.NetworkMode`): `none`, `bridge`, `host` or a network name;
+        /// default `config.network`, else the engine's default. Within `policy.networkModes`.
+        public var mode: String?
     }
     public struct Port: Codable, Sendable {
         public var port: Int
@@ -69,12 +88,18 @@ public struct CreateBodyBuilder: Sendable {
     public var gpuAvailable: Bool
     /// Labels that identify the worker's own containers.
     public var ownerLabels: [String: String]
+    /// The operator's security policy.
+    public var policy: SecurityPolicy
 
-    public init(network: String?, defaultLabels: [String: String], gpuAvailable: Bool, ownerLabels: [String: String] = [:]) {
+    public init(
+        network: String?, defaultLabels: [String: String], gpuAvailable: Bool, ownerLabels: [String: String] = [:],
+        policy: SecurityPolicy = SecurityPolicy()
+    ) {
         self.network = network
         self.defaultLabels = defaultLabels
         self.gpuAvailable = gpuAvailable
         self.ownerLabels = ownerLabels
+        self.policy = policy
     }
 
     /// The default process: keep the container alive for execs.
@@ -84,6 +109,7 @@ public struct CreateBodyBuilder: Sendable {
     /// ``InvalidParams`` naming the field before anything reaches the engine.
     public func body(for spec: NodeSpec, image: String, nodeID: String, prefix: String = "spec") throws -> ContainerCreateBody {
         try validate(spec, prefix: prefix)
+        try checkPolicy(spec, prefix: prefix)
         var labels = spec.labels ?? [:]
         labels.merge(defaultLabels) { _, new in new }
         labels.merge(ownerLabels) { _, new in new }
@@ -131,6 +157,7 @@ public struct CreateBodyBuilder: Sendable {
                     volumeOptions: isBind ? nil : .init(labels: labels))
             }
         }
+        applyPolicy(spec, to: &body)
         return body
     }
 
@@ -138,6 +165,9 @@ public struct CreateBodyBuilder: Sendable {
         func fail(_ field: String, _ reason: String) -> InvalidParams { InvalidParams(field: "\(prefix).\(field)", reason: reason) }
         if let name = spec.name, !Validation.isContainerName(name) {
             throw fail("name", "must match [a-zA-Z0-9][a-zA-Z0-9_.-]+")
+        }
+        if let image = spec.runtime?.image, !image.isEmpty, let problem = ImageReference.problem(image) {
+            throw fail("runtime.image", problem)
         }
         if let command = spec.runtime?.command {
             if command.isEmpty { throw fail("runtime.command", "must not be empty") }
@@ -149,8 +179,12 @@ public struct CreateBodyBuilder: Sendable {
                 if value.contains("\0") { throw fail("runtime.env.\(key)", "must not contain NUL") }
             }
         }
-        for (key, _) in spec.runtime?.secretEnv?.entries ?? [] where !Validation.isShellName(key) {
-            throw fail("runtime.secretEnv.\(key)", "must be a shell variable name ([A-Za-z_][A-Za-z0-9_]*)")
+        for (key, value) in spec.runtime?.secretEnv?.entries ?? [] {
+            if !Validation.isShellName(key) {
+                throw fail("runtime.secretEnv.\(key)", "must be a shell variable name ([A-Za-z_][A-Za-z0-9_]*)")
+            }
+            // An environment entry is a C string: a NUL would end the value early, silently.
+            if value.contains("\0") { throw fail("runtime.secretEnv.\(key)", "must not contain NUL") }
         }
         // Bounds in whole engine units: a value that rounds to 0 would mean "unlimited" to the engine.
         if let cores = spec.cpu?.cores, !((cores * 1e9).rounded() >= 1 && cores <= 1_000_000) {
@@ -176,9 +210,16 @@ public struct CreateBodyBuilder: Sendable {
         }
         try spec.lifetime?.validate(prefix: "\(prefix).lifetime")
         try spec.readiness?.validate(prefix: "\(prefix).readiness")
+        for key in (spec.labels ?? [:]).keys.sorted() where Labels.isReserved(key) {
+            throw fail("labels.\(key)", "is reserved: openlattice.* labels are set by the worker alone")
+        }
         for (index, volume) in (spec.volumes ?? []).enumerated() {
             if !volume.target.hasPrefix("/") { throw fail("volumes[\(index)].target", "must be an absolute path") }
             if let source = volume.source, source.isEmpty { throw fail("volumes[\(index)].source", "must not be empty") }
+            // A volume name reaches an Engine API path: only the engine's own name grammar.
+            if let source = volume.source, !source.hasPrefix("/"), !Validation.isContainerName(source) {
+                throw fail("volumes[\(index)].source", "must be an absolute host path or a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)")
+            }
         }
     }
 }
@@ -193,6 +234,15 @@ public enum Labels {
     public static let spec = "openlattice.spec"
     /// A node's lifetime: `{"node","expiresAt"?,"idleSeconds"?,"onExpire"}` (JSON), see ``NodeSpec/Lifetime``.
     public static let lifetime = "openlattice.lifetime"
+    /// Marks a node whose `runtime.secretEnv` file execs source too.
+    public static let secretEnv = "openlattice.secret-env"
+
+    /// Whether `key` is one of the worker's own labels: every `openlattice.*` key except
+    /// `openlattice.test` and `openlattice.test.*`, which the worker neither reads nor writes (the
+    /// test suites scope their objects with them). A spec, `defaultLabels` or an image cannot set them.
+    public static func isReserved(_ key: String) -> Bool {
+        key.hasPrefix("openlattice.") && key != "openlattice.test" && !key.hasPrefix("openlattice.test.")
+    }
 }
 
 /// Checks shared by the methods.
@@ -223,7 +273,7 @@ enum Validation {
 
     /// A container reference: an id or name, nothing that could escape the URL path.
     static func checkExternalID(_ id: String, field: String = "externalId") throws {
-        guard !id.isEmpty, id.utf8.count <= 256,
+        guard let first = id.utf8.first, isAlnum(first), id.utf8.count <= 256,
             id.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
         else { throw InvalidParams(field: field, reason: "must be a container id or name") }
     }

@@ -21,27 +21,45 @@ extension DockerProvider {
     /// The label naming the worker instance (`config.ownerId`) that made a container, volume or image.
     static let ownerLabel = "openlattice.owner"
 
-    /// Whether the worker may act on `container`: it carries `openlattice.managed=true`, or the
-    /// config allows unlabelled containers.
+    /// Whether the worker may act on an object with these labels: it carries
+    /// `openlattice.managed=true` (or the config allows unlabelled containers), and, when
+    /// `config.ownerId` is set, `openlattice.owner=<ownerId>` (unlabelled ones are then never acted on).
+    func mayTouch(labels: [String: String]?) -> Bool {
+        if let ownerID = config.ownerId {
+            return labels?[Labels.managed] == "true" && labels?[Self.ownerLabel] == ownerID
+        }
+        return config.manageUnlabeled || labels?[Labels.managed] == "true"
+    }
+
+    /// Whether the worker may act on `container` (see ``mayTouch(labels:)``).
     func isManaged(_ container: ContainerInspect) -> Bool {
-        config.manageUnlabeled || container.config?.labels?[Labels.managed] == "true"
+        mayTouch(labels: container.config?.labels)
     }
 
     /// The full id of a container the worker may act on; anything else is "no such node" (-32004).
-    /// Full ids already checked are remembered (labels cannot change), names are checked each time.
+    /// Checked against the engine's current view on every call: an id checked once is no proof
+    /// later (after a destroy the engine resolves a 64-hex string as a *name*, which anyone may give
+    /// a container). Callers address the container by the full id returned.
+    /// - Throws: ``InvalidParams`` for a malformed id, ``ProviderError`` -32004 for a missing,
+    ///   unmanaged or other owner's container.
     func owned(_ externalId: String) async throws -> String {
+        try await ownedContainer(externalId).id
+    }
+
+    /// The engine's view of a container the worker may act on (see ``owned(_:)``).
+    func ownedContainer(_ externalId: String) async throws -> ContainerInspect {
         try Validation.checkExternalID(externalId)
-        if ownedIDs.withLock({ $0.contains(externalId) }) { return externalId }
         let container = try await inspectContainer(externalId)
         guard isManaged(container) else {
             throw ProviderError(
-                code: .notFound, reason: "no such node: \(externalId) (the container is not managed by OpenLattice)")
+                code: .notFound, reason: "no such node: \(externalId) (the container is not managed by this worker)")
         }
-        ownedIDs.withLock { ids in
-            if ids.count > 10_000 { ids.removeAll() }
-            ids.insert(container.id)
-        }
-        return container.id
+        return container
+    }
+
+    /// Label filters (`key=value`) selecting what this worker may see: managed, and this owner's.
+    var ownershipFilters: [String] {
+        ["\(Labels.managed)=true"] + (config.ownerId.map { ["\(Self.ownerLabel)=\($0)"] } ?? [])
     }
 
     /// Removes this owner's managed containers (with their anonymous volumes) that are not in `keep`.

@@ -36,15 +36,18 @@ struct TarWriter {
     private(set) var bytes: [UInt8] = []
 
     /// Appends a regular file.
-    mutating func addFile(name: String, contents: [UInt8], mode: Int = 0o644, modifiedAt: Int = 0) throws {
-        appendHeader(name: name, type: .file, size: contents.count, mode: mode, modifiedAt: modifiedAt)
+    /// `uid` and `gid` own the entry where the engine extracts it (0: root).
+    mutating func addFile(name: String, contents: [UInt8], mode: Int = 0o644, modifiedAt: Int = 0, uid: Int = 0, gid: Int = 0) throws {
+        appendHeader(name: name, type: .file, size: contents.count, mode: mode, modifiedAt: modifiedAt, uid: uid, gid: gid)
         bytes.append(contentsOf: contents)
         pad()
     }
 
     /// Appends a directory.
-    mutating func addDirectory(name: String, mode: Int = 0o755, modifiedAt: Int = 0) {
-        appendHeader(name: name.hasSuffix("/") ? name : name + "/", type: .directory, size: 0, mode: mode, modifiedAt: modifiedAt)
+    mutating func addDirectory(name: String, mode: Int = 0o755, modifiedAt: Int = 0, uid: Int = 0, gid: Int = 0) {
+        appendHeader(
+            name: name.hasSuffix("/") ? name : name + "/", type: .directory, size: 0, mode: mode, modifiedAt: modifiedAt, uid: uid,
+            gid: gid)
     }
 
     /// The archive with its two closing zero blocks.
@@ -55,7 +58,7 @@ struct TarWriter {
         bytes.append(contentsOf: [UInt8](repeating: 0, count: padding))
     }
 
-    private mutating func appendHeader(name: String, type: Tar.EntryType, size: Int, mode: Int, modifiedAt: Int) {
+    private mutating func appendHeader(name: String, type: Tar.EntryType, size: Int, mode: Int, modifiedAt: Int, uid: Int, gid: Int) {
         let nameBytes = Array(name.utf8)
         if nameBytes.count > 100 {
             // PAX: a record "<len> path=<name>\n", where <len> counts the whole record.
@@ -69,13 +72,17 @@ struct TarWriter {
             bytes.append(contentsOf: record)
             pad()
             bytes.append(
-                contentsOf: Self.header(name: Array(nameBytes.suffix(99)), type: type, size: size, mode: mode, modifiedAt: modifiedAt))
+                contentsOf: Self.header(
+                    name: Array(nameBytes.suffix(99)), type: type, size: size, mode: mode, modifiedAt: modifiedAt, uid: uid, gid: gid))
         } else {
-            bytes.append(contentsOf: Self.header(name: nameBytes, type: type, size: size, mode: mode, modifiedAt: modifiedAt))
+            bytes.append(
+                contentsOf: Self.header(name: nameBytes, type: type, size: size, mode: mode, modifiedAt: modifiedAt, uid: uid, gid: gid))
         }
     }
 
-    private static func header(name: [UInt8], type: Tar.EntryType, size: Int, mode: Int, modifiedAt: Int) -> [UInt8] {
+    private static func header(name: [UInt8], type: Tar.EntryType, size: Int, mode: Int, modifiedAt: Int, uid: Int = 0, gid: Int = 0)
+        -> [UInt8]
+    {
         var header = [UInt8](repeating: 0, count: 512)
         func put(_ value: [UInt8], at offset: Int) {
             for (index, byte) in value.enumerated() { header[offset + index] = byte }
@@ -86,8 +93,8 @@ struct TarWriter {
         }
         put(Array(name.prefix(100)), at: 0)
         put(octal(mode & 0o7777, width: 8), at: 100)
-        put(octal(0, width: 8), at: 108)
-        put(octal(0, width: 8), at: 116)
+        put(octal(min(max(0, uid), 0o7777777), width: 8), at: 108)
+        put(octal(min(max(0, gid), 0o7777777), width: 8), at: 116)
         put(octal(size, width: 12), at: 124)
         put(octal(max(0, modifiedAt), width: 12), at: 136)
         put(Array("        ".utf8), at: 148)

@@ -36,6 +36,8 @@ public struct WorkerConfig: Sendable {
 
     /// What `config.onHostExit` asks for.
     public enum HostExitAction: String, Codable, Sendable { case keep, destroy }
+    /// The security policy nodes are held to (`config.policy`, `--policy FILE`).
+    public var policy = SecurityPolicy()
 
     /// Paths of TLS material.
     public struct TLSPaths: Decodable, Sendable {
@@ -89,6 +91,7 @@ public struct WorkerConfig: Sendable {
         public var ownerId: String?
         public var onHostExit: HostExitAction?
         public var snapshotRetentionSeconds: Int?
+        public var policy: SecurityPolicy?
     }
 
     /// Applies what `overrides` sets; ``Overrides/validate()`` first.
@@ -106,6 +109,7 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.ownerId { ownerId = value }
         if let value = overrides.onHostExit { onHostExit = value }
         if let value = overrides.snapshotRetentionSeconds { snapshotRetentionSeconds = value }
+        if let value = overrides.policy { policy = value }
     }
 
     /// The engine address and TLS settings, parsed.
@@ -128,6 +132,14 @@ extension WorkerConfig.Overrides {
         if let value = snapshotRetentionSeconds, value < 1 {
             throw InvalidParams(field: "config.snapshotRetentionSeconds", reason: "must be a positive number of seconds")
         }
+        for key in (defaultLabels ?? [:]).keys.sorted() where Labels.isReserved(key) {
+            throw InvalidParams(
+                field: "config.defaultLabels.\(key)", reason: "is reserved: openlattice.* labels are set by the worker alone")
+        }
+        if let snapshotRepository, let problem = ImageReference.nameProblem(snapshotRepository) {
+            throw InvalidParams(field: "config.snapshotRepository", reason: problem)
+        }
+        try policy?.validate()
         if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
             throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)
         }

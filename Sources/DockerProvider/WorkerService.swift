@@ -5,9 +5,9 @@ import Synchronization
 
 /// Binds the protocol's methods to a provider that `initialize` creates from its config.
 public final class WorkerService: Sendable {
-    /// The protocol version this worker speaks.
+    /// The newest protocol version this worker speaks.
     public static let protocolVersion = "1.1"
-    /// The versions `initialize` accepts; a session answers with the one it asked for.
+    /// The versions `initialize` accepts; the answer names the one requested (1.1 adds owners and the policy, additively).
     public static let supportedProtocolVersions = ["1.0", "1.1"]
     /// The worker's version.
     public static let version = "0.1.0"
@@ -40,11 +40,15 @@ public final class WorkerService: Sendable {
             try await current().provision(request.spec, context: context)
         }
         table.register(ExecRequest.self) { [self] request, context in
-            let (provider, request) = try await ownedRequest(request)
+            let provider = try current()
+            try request.validate()
+            var request = request
+            let container = try await provider.ownedContainer(request.externalId)
+            request.externalId = container.id
             // A node running a command is not idle, however long it runs.
             provider.lifetimes.begin(request.externalId)
             defer { provider.lifetimes.end(request.externalId) }
-            return try await provider.exec(request, context: context)
+            return try await provider.exec(request, context: context, sourcingSecrets: DockerProvider.hasSecretEnv(container))
         }
         table.register(InspectRequest.self) { [self] request, _ in
             try Validation.checkExternalID(request.externalId)
@@ -105,7 +109,13 @@ public final class WorkerService: Sendable {
             return try await provider.readFile(request)
         }
         table.register(FilesWriteRequest.self) { [self] request, _ in
-            let (provider, request) = try await ownedRequest(request)
+            let provider = try current()
+            if let mode = request.mode, mode & ~0o777 != 0, provider.config.policy.allowSpecialModes != true {
+                try request.validate()
+                throw InvalidParams(
+                    field: "mode", reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
+            }
+            let (_, request) = try await ownedRequest(request)
             return try await provider.writeFile(request)
         }
         table.register(FilesListRequest.self) { [self] request, _ in
@@ -202,7 +212,7 @@ public final class WorkerService: Sendable {
             throw RPCError(
                 code: .invalidParams,
                 message:
-                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.supportedProtocolVersions.joined(separator: ", "))",
+                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.supportedProtocolVersions.joined(separator: " and "))",
                 data: .object(
                     JSONObject([
                         "field": .string("protocolVersion"), "supported": .array(Self.supportedProtocolVersions.map { .string($0) }),
@@ -229,7 +239,9 @@ public final class WorkerService: Sendable {
             provider: .init(name: "docker", version: Self.version),
             capabilities: made.capabilities,
             methods: table,
-            limits: .init(maxLineBytes: maxLineBytes))
+            limits: .init(maxLineBytes: maxLineBytes),
+            policy: config.policy,
+            ownerId: config.ownerId)
     }
 }
 

@@ -41,6 +41,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Timeout of non-streaming engine requests, in milliseconds.")
     var requestTimeout: Int?
 
+    @Option(help: "JSON file with the security policy nodes are held to (as initialize's config.policy, which overrides it).")
+    var policy: String?
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
@@ -94,6 +97,7 @@ struct Worker: AsyncParsableCommand {
         if let apiVersion { config.apiVersion = apiVersion }
         if let network { config.network = network }
         if let requestTimeout { config.requestTimeoutMs = requestTimeout }
+        if let policy { config.policy = try Self.loadPolicy(policy) }
 
         let service = WorkerService(baseConfig: config, maxLineBytes: maxLineBytes, logger: logger)
         // The host closed our stdout: nobody can hear us any more. The session ends as if its input
@@ -130,6 +134,23 @@ struct Worker: AsyncParsableCommand {
         withExtendedLifetime(sources) {}
         logger.debug("worker stopped")
         Glibc.exit(0)
+    }
+
+    /// Reads and checks the policy file of `--policy`.
+    /// - Throws: `ValidationError` naming the file and what is wrong with it.
+    static func loadPolicy(_ path: String) throws -> SecurityPolicy {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("--policy: cannot read \(path)")
+        }
+        do {
+            let policy = try JSONValueDecoder().decode(SecurityPolicy.self, from: try JSONParser.parse(Array(data)))
+            try policy.validate(prefix: "policy")
+            return policy
+        } catch let error as InvalidParams {
+            throw ValidationError("--policy \(path): \(error.field): \(error.reason)")
+        } catch {
+            throw ValidationError("--policy \(path): not a policy object: \(error)")
+        }
     }
 }
 

@@ -157,8 +157,11 @@ struct CreateBodyBuilderMappingTests {
 
     @Test func specCannotOverrideTheWorkersLabels() throws {
         let builder = CreateBodyBuilder(network: nil, defaultLabels: ["env": "prod"], gpuAvailable: false, ownerLabels: ["owner": "w1"])
-        let body = try wire(
-            #"{"labels":{"openlattice.managed":"false","openlattice.node-id":"spoof","env":"dev","owner":"x"}}"#, builder: builder)
+        // The worker's own openlattice.* labels are refused outright (issue 16); others merge under its labels.
+        #expect(throws: InvalidParams.self) {
+            try wire(#"{"labels":{"openlattice.managed":"false","openlattice.node-id":"spoof"}}"#, builder: builder)
+        }
+        let body = try wire(#"{"labels":{"env":"dev","owner":"x"}}"#, builder: builder)
         var labels = try #require(body["Labels"] as? [String: String])
         #expect(labels.removeValue(forKey: "openlattice.spec") != nil)
         #expect(labels == ["openlattice.managed": "true", "openlattice.node-id": "node-1", "env": "prod", "owner": "w1"])

@@ -15,7 +15,7 @@ export interface DockerProviderConfig {
   apiVersion?: string;
   /** Docker network new containers join (default: the engine's default bridge). */
   network?: string;
-  /** Labels added to every container after the spec's labels. */
+  /** Labels added to every container after the spec's labels; no `openlattice.*` key (reserved for the worker). */
   defaultLabels?: Record<string, string>;
   /** Whether GPUs may be requested (default false). */
   gpuAvailable?: boolean;
@@ -25,6 +25,14 @@ export interface DockerProviderConfig {
   onHostExit?: 'keep' | 'destroy';
   /** `reap` also removes this owner's snapshots older than this (seconds). */
   snapshotRetentionSeconds?: number;
+  /**
+   * Names this worker instance: every container, volume and snapshot it makes carries
+   * `openlattice.owner=<ownerId>`, and every method sees and touches only those (others are
+   * -32004 "no such node", `list` leaves them out, `restore` of another owner's snapshot is -32004).
+   */
+  ownerId?: string;
+  /** The security policy nodes are held to (protocol 1.1; also the worker's `--policy FILE`). */
+  policy?: SecurityPolicy;
   /** Further keys are passed to the worker unchanged. */
   [key: string]: unknown;
 }
@@ -41,6 +49,40 @@ export interface DockerWorkerProviderConfig extends DockerProviderConfig {
   onLog?: (line: string) => void;
   /** How long `close()` waits before it kills the worker (ms, default 3000). */
   closeTimeoutMs?: number;
+}
+
+/**
+ * The operator's security policy. Every member optional; absent members keep the default behaviour.
+ * A spec asking more than it allows is refused with -32602 naming the field (and `policy.<member>`
+ * in the message) before any engine call; `spec.security` may tighten it, never loosen it.
+ */
+export interface SecurityPolicy {
+  /** Host bind mounts: "any" (default), "none", or allowed host path prefixes (whole components, no `..`). */
+  bindMounts?: 'any' | 'none' | string[];
+  /** Host address published ports bind to, e.g. "127.0.0.1" (default: every interface). */
+  publishAddress?: string;
+  /** `HostConfig.PidsLimit` of every node (≥ 1). */
+  pidsLimit?: number;
+  /** Capabilities every node drops, e.g. ["ALL"]. */
+  capDrop?: string[];
+  /** The capabilities a node may add (`spec.security.capAdd`, tailscale's NET_ADMIN); absent: any. */
+  capAdd?: string[];
+  /** `no-new-privileges` on every node. */
+  noNewPrivileges?: boolean;
+  /** Read-only root filesystem on every node, with a writable tmpfs on /tmp. */
+  readOnlyRootfs?: boolean;
+  /** OCI runtime of every node, e.g. "runsc". */
+  runtime?: string;
+  /** User of nodes whose spec names none, e.g. "65534:65534". */
+  user?: string;
+  /** Network modes a node may use (`spec.network.mode`, else `network`, else "default"); absent: any. */
+  networkModes?: string[];
+  /** Most CPU cores a node may ask; the limit of a node that asks none. */
+  maxCpuCores?: number;
+  /** Most memory (GiB) a node may ask; the limit of a node that asks none. */
+  maxMemoryGiB?: number;
+  /** Whether `files.write` may set mode bits beyond 0o777 (setuid, setgid, sticky); default false. */
+  allowSpecialModes?: boolean;
 }
 
 // ── Shapes ────────────────────────────────────────────────────────────
@@ -65,7 +107,7 @@ export interface PortSpec {
 }
 
 export interface VolumeSpec {
-  /** Named volume (created if missing, survives destroy); absent: an anonymous volume. */
+  /** Named volume (created if missing, survives destroy); a path starting with "/" is a host bind mount (policy.bindMounts); absent: an anonymous volume. */
   source?: string;
   target: string;
   readOnly?: boolean;
@@ -74,9 +116,12 @@ export interface VolumeSpec {
 export interface NodeSpec {
   name?: string;
   runtime: {
+    /** A Docker image reference, `[domain[:port]/]name[:tag][@digest]`; anything else is -32602. */
     image: string;
     command?: string[];
     env?: Record<string, string>;
+    /** Env whose values never reach the engine's view; the main process and every exec see them. No NUL. */
+    secretEnv?: Record<string, string>;
     user?: string;
     workdir?: string;
     pullPolicy?: 'missing' | 'always' | 'never';
@@ -90,9 +135,20 @@ export interface NodeSpec {
     ports?: PortSpec[];
     tailscale?: boolean;
     tailscaleAuthKey?: string;
+    /** `HostConfig.NetworkMode`: "none", "bridge", "host" or a network name (within policy.networkModes). */
+    mode?: string;
   };
+  /** No `openlattice.*` key except `openlattice.test`: those are the worker's own. */
   labels?: Record<string, string>;
   volumes?: VolumeSpec[];
+  /** The node's own security settings: they may tighten the policy, never loosen it. */
+  security?: {
+    capAdd?: string[];
+    capDrop?: string[];
+    pidsLimit?: number;
+    noNewPrivileges?: boolean;
+    readOnlyRootfs?: boolean;
+  };
   /** When the node ends by itself. */
   lifetime?: Lifetime;
   /** What must hold before `provision` answers. */
@@ -368,6 +424,10 @@ export declare class DockerWorkerProvider {
     capabilities: Capabilities;
     methods: string[];
     limits: { maxLineBytes: number };
+    /** The security policy in force ({} when none; protocol 1.1). */
+    policy?: SecurityPolicy;
+    /** The owner this worker acts for, when set (protocol 1.1). */
+    ownerId?: string;
     [key: string]: unknown;
   } | null;
   /** 'notification' (method, params), 'log' (line), 'exit' ({code, signal}), 'spawn' (pid), 'protocolError' (Error). */

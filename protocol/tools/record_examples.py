@@ -3,7 +3,7 @@
 
   python3 protocol/tools/record_examples.py [--worker BINARY] [--out DIR] [FAMILY ...]
 
-For each method family (lifecycle, exec, files, network, metrics, logs, events, errors) it spawns the
+For each method family (lifecycle, exec, files, network, metrics, logs, events, errors, tenancy) it spawns the
 worker, runs a scripted session against the engine and writes every line of it, in the order it was
 written or read, to <out>/<family>.jsonl, one JSON object a line:
 
@@ -264,6 +264,28 @@ def family_errors(s):
     s.call("shutdown", {})
 
 
+def family_tenancy(s):
+    # protocol 1.1: an owner and a security policy; what a spec may not ask is refused naming the field
+    s.call("initialize", {"protocolVersion": "1.1", "config": {"ownerId": RUN_TOKEN, "policy": {
+        "bindMounts": "none", "publishAddress": "127.0.0.1", "pidsLimit": 64, "capDrop": ["ALL"],
+        "noNewPrivileges": True, "maxCpuCores": 1, "maxMemoryGiB": 0.5}}})
+    s.call("provision", {"spec": {"runtime": {"image": IMAGE}, "labels": {**LABELS, "openlattice.owner": "someone-else"}}},
+           expect=-32602)
+    s.call("provision", {"spec": {"runtime": {"image": "../../_ping"}, "labels": LABELS}}, expect=-32602)
+    s.call("provision", {"spec": {"runtime": {"image": IMAGE}, "labels": LABELS,
+                                  "volumes": [{"source": "/var/run/docker.sock", "target": "/var/run/docker.sock"}]}}, expect=-32602)
+    s.call("provision", {"spec": {"runtime": {"image": IMAGE}, "labels": LABELS, "cpu": {"cores": 4}}}, expect=-32602)
+    s.call("provision", {"spec": {"runtime": {"image": IMAGE}, "labels": LABELS, "security": {"pidsLimit": 1000}}}, expect=-32602)
+    node = provision(s, network={"ports": [{"port": 8080, "hostPort": 0}], "mode": "bridge"}, security={"pidsLimit": 32})
+    eid = node["externalId"]
+    s.call("exec", {"externalId": eid, "command": ["sh", "-c", "ls /sys/class/net | sort | head -1"]})
+    s.call("files.write", {"externalId": eid, "path": "/tmp/suid", "content": "x", "mode": 0o4755}, expect=-32602)
+    s.call("snapshot", {"externalId": eid, "tag": "tenancy-examples"})
+    s.call("list", {"labels": LABELS})
+    s.call("destroy", {"externalId": eid})
+    s.call("shutdown", {})
+
+
 FAMILIES = {
     "lifecycle": family_lifecycle,
     "exec": family_exec,
@@ -274,6 +296,7 @@ FAMILIES = {
     "events": family_events,
     "lifetimes": family_lifetimes,
     "errors": family_errors,
+    "tenancy": family_tenancy,
 }
 
 
