@@ -43,24 +43,39 @@ extension DockerProvider {
     /// The longest `metrics.getResourceUsage` waits for a node's first stats sample (at most the request timeout).
     static let usageWait = Duration.seconds(15)
 
-    /// A running node's current resource use (from its warm stats stream).
-    public func resourceUsage(_ id: String) async throws -> ResourceUsage {
+    /// A running node's resource use as of `notBefore` or later (the request's arrival): the first
+    /// sample of its warm stats stream that the engine read at or after then, so the answer is
+    /// never older than the question (the engine samples once a second, so this waits up to about
+    /// a second). A paused node is running, frozen: its usage is reported (CPU idle), as
+    /// `streamMetrics` reports it.
+    ///
+    /// - Throws: `ProviderError` `.conflict` (-32009) when the node is not running, `.timedOut`
+    ///   when the engine sends no sample in time, `.notFound` for an unknown node.
+    public func resourceUsage(_ id: String, notBefore: Date? = nil) async throws -> ResourceUsage {
         try Validation.checkExternalID(id)
         let container = try await inspectContainer(id)
-        guard container.state?.running == true, container.state?.paused != true else {
+        guard container.state?.running == true else {
             throw ProviderError(code: .conflict, reason: "node \(id) is not running")
         }
         // Usage is all this call is for, so it waits longer than an inspect for a first sample: a
         // loaded engine's stats collector can lag many seconds (it waits on container locks).
         let wait = min(Self.usageWait, .milliseconds(config.requestTimeoutMs))
-        guard let usage = await stats.usage(for: container.id, wait: wait) else {
+        guard let usage = await stats.usage(for: container.id, notBefore: notBefore, wait: wait) else {
             throw ProviderError(code: .timedOut, reason: "the engine sent no stats for \(id) in time")
         }
         return usage
     }
 
+    /// The shortest `intervalMs`: the engine samples a node once a second (Docker's stats collector
+    /// ticks every second for every reader, one-shot reads included), so a shorter interval could
+    /// only repeat samples.
+    static let minimumIntervalMs = 1000
+
     /// Streams `metrics.sample` notifications from one stats connection until `maxSamples`,
-    /// the container stopping, or cancellation.
+    /// the container stopping, or cancellation. Samples are due every `intervalMs` counted from
+    /// the first; each goes out with the first engine sample at or after its due time (less a
+    /// little for the engine's jitter), so the mean interval is the one asked even when it is not
+    /// a whole number of seconds. A paused node keeps streaming (CPU idle).
     public func streamMetrics(_ request: StreamMetricsRequest, context: RequestContext) async throws -> StreamEnd {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
@@ -70,7 +85,7 @@ extension DockerProvider {
         let stream = try await client.stream(HTTPRequest(.get, "/containers/\(container.id)/stats?stream=true"), highWater: 256 << 10)
         var lines = JSONLineSplitter()
         var sent = 0
-        var lastSent: ContinuousClock.Instant?
+        var due: ContinuousClock.Instant?
         for try await chunk in stream {
             for line in lines.feed(chunk) {
                 guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)) else { continue }
@@ -81,8 +96,10 @@ extension DockerProvider {
                 }
                 guard let usage = StatsMonitor.usage(from: sample) else { continue }
                 let now = ContinuousClock.now
-                if let lastSent, now - lastSent < .milliseconds(interval) - .milliseconds(100) { continue }
-                lastSent = now
+                if let due, now < due - .milliseconds(100) { continue }
+                // The next due time follows this one, not this sample, so late samples do not stretch
+                // the mean; after a stall it restarts from now rather than sending a burst.
+                due = max((due ?? now) + .milliseconds(interval), now + .milliseconds(interval / 2))
                 var params = JSONObject()
                 params["requestId"] = context.id.json
                 params["externalId"] = .string(request.externalId)
@@ -126,7 +143,10 @@ extension DockerProvider {
 extension StreamMetricsRequest {
     /// Checks the params before any engine call.
     func validate() throws {
-        if let interval = intervalMs, interval <= 0 { throw InvalidParams(field: "intervalMs", reason: "must be positive") }
+        if let interval = intervalMs, interval < DockerProvider.minimumIntervalMs {
+            throw InvalidParams(
+                field: "intervalMs", reason: "must be at least \(DockerProvider.minimumIntervalMs) (the engine samples once a second)")
+        }
         if let max = maxSamples, max < 1 { throw InvalidParams(field: "maxSamples", reason: "must be at least 1") }
     }
 }
