@@ -71,48 +71,65 @@ extension DockerProvider {
     /// only repeat samples.
     static let minimumIntervalMs = 1000
 
-    /// Streams `metrics.sample` notifications from one stats connection until `maxSamples`,
-    /// the container stopping, or cancellation. Samples are due every `intervalMs` counted from
-    /// the first; each goes out with the first engine sample at or after its due time (less a
-    /// little for the engine's jitter), so the mean interval is the one asked even when it is not
-    /// a whole number of seconds. A paused node keeps streaming (CPU idle).
+    /// Streams `metrics.sample` notifications until `maxSamples`, the container stopping, or
+    /// cancellation. Samples are due every `intervalMs`, the first a second after the call (CPU is
+    /// measured over at least that second); each is a one-shot stats read made at its due time, with
+    /// CPU measured against the read before it. The engines' streams would not do: Docker's ticks
+    /// once a second, whatever the interval, and Podman's compatibility stream every 5 s. On Docker
+    /// a one-shot read waits for the collector's next tick, so a sample may come up to a second
+    /// after its due time; due times count from the first, so the mean interval is the one asked.
+    /// A paused node keeps streaming (CPU idle).
+    ///
+    /// - Throws: -32602 for bad params, -32004 for an unknown node, `CancellationError` when the
+    ///   host stops it; engine errors other than the container going away.
     public func streamMetrics(_ request: StreamMetricsRequest, context: RequestContext) async throws -> StreamEnd {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
-        let interval = request.intervalMs ?? 1000
+        let interval = Duration.milliseconds(request.intervalMs ?? 1000)
         let container = try await inspectContainer(request.externalId)
         guard container.state?.running == true else { return StreamEnd(samples: 0, reason: "stopped") }
-        let stream = try await client.stream(HTTPRequest(.get, "/containers/\(container.id)/stats?stream=true"), highWater: 256 << 10)
-        var lines = JSONLineSplitter()
-        var sent = 0
-        var due: ContinuousClock.Instant?
-        for try await chunk in stream {
-            for line in lines.feed(chunk) {
-                guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)) else { continue }
-                // A stopped container's last sample carries no CPU figures.
-                if sample.cpuStats?.systemCPUUsage == nil || sample.pidsStats?.current == 0 && sample.memoryStats?.usage == nil {
-                    stream.cancel()
-                    return StreamEnd(samples: sent, reason: "stopped")
-                }
-                guard let usage = StatsMonitor.usage(from: sample) else { continue }
-                let now = ContinuousClock.now
-                if let due, now < due - .milliseconds(100) { continue }
-                // The next due time follows this one, not this sample, so late samples do not stretch
-                // the mean; after a stall it restarts from now rather than sending a burst.
-                due = max((due ?? now) + .milliseconds(interval), now + .milliseconds(interval / 2))
-                var params = JSONObject()
-                params["requestId"] = context.id.json
-                params["externalId"] = .string(request.externalId)
-                params["sample"] = try JSONParser.parse(MethodTable.encodeResult(usage))
-                guard await context.notify("metrics.sample", params: .object(params)) else { throw CancellationError() }
-                sent += 1
-                if let max = request.maxSamples, sent >= max {
-                    stream.cancel()
-                    return StreamEnd(samples: sent, reason: "maxSamples")
-                }
+        let read = HTTPRequest(.get, "/containers/\(container.id)/stats?stream=false&one-shot=true")
+        /// One read; nil once the container has stopped or gone.
+        func sample() async throws -> ContainerStats? {
+            let response: HTTPResponse
+            do {
+                response = try await client.send(read)
+            } catch let error as EngineError where error.status == 404 || error.status == 409 {
+                return nil
             }
+            // A stopped container's read is empty (Podman) or carries no CPU figures (Docker).
+            guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(response.body)),
+                sample.cpuStats?.systemCPUUsage != nil, !(sample.pidsStats?.current == 0 && sample.memoryStats?.usage == nil)
+            else { return nil }
+            return sample
         }
-        return StreamEnd(samples: sent, reason: "stopped")
+        guard var previous = try await sample() else { return StreamEnd(samples: 0, reason: "stopped") }
+        var due = ContinuousClock.now + .milliseconds(Self.minimumIntervalMs)
+        var sent = 0
+        while true {
+            try await Task.sleep(until: due, clock: .continuous)
+            guard var current = try await sample() else { return StreamEnd(samples: sent, reason: "stopped") }
+            // Docker answers a read with its collector's latest tick: never measure a tick against itself.
+            if current.read == previous.read {
+                guard let next = try await sample() else { return StreamEnd(samples: sent, reason: "stopped") }
+                current = next
+            }
+            var measured = current
+            measured.precpuStats = previous.cpuStats
+            previous = current
+            let now = ContinuousClock.now
+            // The next due time follows this one, not this sample, so late reads do not stretch the
+            // mean; after a stall it restarts from now rather than sending a burst.
+            due = max(due + interval, now + interval / 2)
+            guard let usage = StatsMonitor.usage(from: measured) else { continue }
+            var params = JSONObject()
+            params["requestId"] = context.id.json
+            params["externalId"] = .string(request.externalId)
+            params["sample"] = try JSONParser.parse(MethodTable.encodeResult(usage))
+            guard await context.notify("metrics.sample", params: .object(params)) else { throw CancellationError() }
+            sent += 1
+            if let max = request.maxSamples, sent >= max { return StreamEnd(samples: sent, reason: "maxSamples") }
+        }
     }
 
     /// The URL of a node's port: host-published, or by name on its Docker network.

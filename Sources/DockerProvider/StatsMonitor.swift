@@ -127,7 +127,9 @@ final class StatsMonitor: Sendable {
             var ready: [CheckedContinuation<ResourceUsage?, Never>] = []
             for (token, var waiter) in entry.waiters {
                 waiter.samplesLeft -= 1
-                if let notBefore = waiter.notBefore, waiter.samplesLeft > 0, read.map { $0 < notBefore } ?? true {
+                // Too early: read before the moment the waiter needs (or with no read stamp).
+                let early = waiter.notBefore.map { notBefore in read.map { $0 < notBefore } ?? true } ?? false
+                if early, waiter.samplesLeft > 0 {
                     entry.waiters[token] = waiter
                 } else {
                     entry.waiters.removeValue(forKey: token)
