@@ -220,7 +220,10 @@ struct EngineTruthTests {
             #expect(stamps.count == 5)
             if let first = stamps.first, let last = stamps.last {
                 let span = last.timeIntervalSince(first)
-                #expect(span > 5.2 && span < 6.8, "4 gaps of 1.5 s span \(span) s")
+                #expect(
+                    span > 5.0 && span < 7.0,
+                    "4 gaps of 1.5 s span \(span) s (skipping Docker's 1 s samples until 1.4 s passed gives 8 s; Podman's stream gave 20 s)"
+                )
             }
         }
     }
