@@ -60,9 +60,39 @@ extension DockerProvider {
         // Usage is all this call is for, so it waits longer than an inspect for a first sample: a
         // loaded engine's stats collector can lag many seconds (it waits on container locks).
         let wait = min(Self.usageWait, .milliseconds(config.requestTimeoutMs))
+        // The warm stream's latest sample: the answer when read after the request arrived (a first
+        // call's stream opens after it), else the CPU baseline for a one-shot read.
+        guard await stats.usage(for: container.id, wait: wait) != nil else {
+            throw ProviderError(code: .timedOut, reason: "the engine sent no stats for \(id) in time")
+        }
+        if let notBefore {
+            if let latest = stats.latest(for: container.id), let read = latest.sample.read.flatMap(Timestamp.parse), read >= notBefore {
+                return latest.usage
+            }
+            if let fresh = try? await freshUsage(containerID: container.id, notBefore: notBefore) { return fresh }
+        }
         guard let usage = await stats.usage(for: container.id, notBefore: notBefore, wait: wait) else {
             throw ProviderError(code: .timedOut, reason: "the engine sent no stats for \(id) in time")
         }
+        return usage
+    }
+
+    /// A one-shot stats read (Podman answers at once, Docker with its collector's next tick), its
+    /// CPU measured against the warm stream's latest sample (over less than half a second that is
+    /// mostly noise: the stream's own figure is kept then); nil when the read is not after
+    /// `notBefore` or there is no earlier sample to measure against.
+    private func freshUsage(containerID: String, notBefore: Date) async throws -> ResourceUsage? {
+        let current = try await client.send(
+            HTTPRequest(.get, "/containers/\(containerID)/stats?stream=false&one-shot=true"), as: ContainerStats.self)
+        guard let read = current.read.flatMap(Timestamp.parse), read >= notBefore, let previous = stats.latest(for: containerID),
+            let previousRead = previous.sample.read.flatMap(Timestamp.parse)
+        else { return nil }
+        if current.read == previous.sample.read { return previous.usage }
+        guard previousRead < read else { return nil }
+        var measured = current
+        measured.precpuStats = previous.sample.cpuStats
+        guard var usage = StatsMonitor.usage(from: measured) else { return nil }
+        if read.timeIntervalSince(previousRead) < 0.5 { usage.cpuPercent = previous.usage.cpuPercent }
         return usage
     }
 

@@ -16,6 +16,8 @@ final class StatsMonitor: Sendable {
         var latest: ResourceUsage?
         /// When the engine read `latest` (its `read` stamp).
         var latestRead: Date?
+        /// The sample `latest` was made of, as the engine sent it.
+        var latestSample: ContainerStats?
         var lastAccess: ContinuousClock.Instant
         var waiters: [UUID: Waiter] = [:]
         var task: Task<Void, Never>?
@@ -84,6 +86,15 @@ final class StatsMonitor: Sendable {
         return entry.latestRead.map { $0 >= notBefore } ?? false
     }
 
+    /// The latest sample of a node's stream as the engine sent it, and the usage made of it; nil
+    /// before the first (or with no stream open).
+    func latest(for id: String) -> (sample: ContainerStats, usage: ResourceUsage)? {
+        entries.withLock { entries in
+            guard let entry = entries[id], let sample = entry.latestSample, let usage = entry.latest else { return nil }
+            return (sample, usage)
+        }
+    }
+
     /// Closes a node's stream (on destroy).
     func forget(_ id: String) {
         let entry = entries.withLock { $0.removeValue(forKey: id) }
@@ -106,7 +117,7 @@ final class StatsMonitor: Sendable {
                     guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)),
                         let usage = Self.usage(from: sample)
                     else { continue }
-                    guard publish(id, usage, read: sample.read.flatMap(Timestamp.parse)) else {
+                    guard publish(id, usage, sample: sample) else {
                         stream.cancel()
                         return
                     }
@@ -119,11 +130,13 @@ final class StatsMonitor: Sendable {
 
     /// Stores a sample (read by the engine at `read`) and wakes the waiters it will do for; false
     /// when the stream has been idle too long.
-    private func publish(_ id: String, _ resources: ResourceUsage, read: Date?) -> Bool {
+    private func publish(_ id: String, _ resources: ResourceUsage, sample: ContainerStats) -> Bool {
+        let read = sample.read.flatMap(Timestamp.parse)
         let (keep, waiters) = entries.withLock { entries -> (Bool, [CheckedContinuation<ResourceUsage?, Never>]) in
             guard var entry = entries[id] else { return (false, []) }
             entry.latest = resources
             entry.latestRead = read
+            entry.latestSample = sample
             var ready: [CheckedContinuation<ResourceUsage?, Never>] = []
             for (token, var waiter) in entry.waiters {
                 waiter.samplesLeft -= 1

@@ -143,7 +143,9 @@ struct EngineTruthTests {
             for fill in fills {
                 let done = try await worker.result("exec", ["externalId": .string(id), "command": ["sh", "-c", .string(fill)]])
                 #expect(done["exitCode"] == 0, "\(done)")
-                try await Task.sleep(for: .seconds(2))
+                // inspect answers from the warm stream's latest sample: Docker's is at most a second
+                // old, Podman's compatibility stream samples every 5 s.
+                try await Task.sleep(for: .seconds(Docker.isPodman ? 6 : 2))
                 let engine = try #require(Self.dockerStatsMiB(id))
                 let usage = try await worker.result("metrics.getResourceUsage", ["externalId": .string(id)])
                 let inspected = try await worker.result("inspect", ["externalId": .string(id)])
