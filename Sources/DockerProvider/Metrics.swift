@@ -43,10 +43,10 @@ extension DockerProvider {
     /// The longest `metrics.getResourceUsage` waits for a node's first stats sample (at most the request timeout).
     static let usageWait = Duration.seconds(15)
 
-    /// A running node's resource use as of `notBefore` or later (the request's arrival): the first
-    /// sample of its warm stats stream that the engine read at or after then, so the answer is
-    /// never older than the question (the engine samples once a second, so this waits up to about
-    /// a second). A paused node is running, frozen: its usage is reported (CPU idle), as
+    /// A running node's resource use as of `notBefore` or later (the request's arrival): the warm
+    /// stats stream's latest sample when the engine read it at or after then, else a one-shot read
+    /// (see `freshUsage`), else the stream's next sample; so the answer is never older than the
+    /// question. A paused node is running, frozen: its usage is reported (CPU idle), as
     /// `streamMetrics` reports it.
     ///
     /// - Throws: `ProviderError` `.conflict` (-32009) when the node is not running, `.timedOut`
