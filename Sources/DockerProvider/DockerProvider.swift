@@ -634,10 +634,15 @@ public final class DockerProvider: Sendable {
 
     /// Waits for an exec to be reported finished and returns its exit code.
     static func exitCode(client: EngineClient, execID: String) async throws -> Int {
+        try await finishedExec(client: client, execID: execID).exitCode ?? -1
+    }
+
+    /// Waits for an exec to be reported finished and returns the engine's record of it.
+    static func finishedExec(client: EngineClient, execID: String) async throws -> ExecInspect {
         var delay = Duration.milliseconds(2)
         while true {
             let info = try await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
-            if !info.running { return info.exitCode ?? -1 }
+            if !info.running { return info }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .milliseconds(100))
         }

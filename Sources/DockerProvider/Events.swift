@@ -36,7 +36,10 @@ extension DockerProvider {
         subscribers.add(context)
         defer { subscribers.remove(context) }
         let filters = String(decoding: try encodeJSON(["type": ["container"], "label": ownershipFilters]), as: UTF8.self)
-        let subscribedAt = Int64(context.receivedAt.timeIntervalSince1970 * 1e9)
+        // Whole seconds and the fraction apart: seconds times 1e9 in a Double would round to 256 ns.
+        let arrival = context.receivedAt.timeIntervalSince1970
+        let arrivalSeconds = arrival.rounded(.down)
+        let subscribedAt = Int64(arrivalSeconds) * 1_000_000_000 + Int64(((arrival - arrivalSeconds) * 1e9).rounded(.down))
         var since: Int64? = nil  // nanoseconds of the last event delivered
         var seen = Set<String>()  // events at exactly `since`, against duplicates after a reconnect
         var delay = Duration.milliseconds(100)

@@ -39,8 +39,22 @@ extension DockerProvider {
         try await Self.checkExecTarget(client: client, execID: created.id, containerID: request.externalId)
         let sink = ExecOutputSink(
             streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
-        let stream = try await client.stream(
-            HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
+        let stream: ResponseStream
+        do {
+            stream = try await client.stream(
+                HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
+        } catch let error as EngineError where error.status == 500 {
+            // Podman refuses to start an exec whose user or group it cannot find with 500, having
+            // recorded the exec as exited (its own code 125): the complaint is the exec's stderr.
+            guard let record = try? await client.send(HTTPRequest(.get, "/exec/\(created.id)/json"), as: ExecInspect.self),
+                !record.running, let exitCode = record.exitCode, exitCode != 0
+            else { throw error }
+            await sink.failedToStart(message: error.engineMessage ?? error.reason)
+            let output = await sink.finish(exitCode: exitCode)
+            return ExecResult(
+                exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
+                timedOut: false)
+        }
 
         let finished: Bool
         do {
@@ -73,21 +87,25 @@ extension DockerProvider {
             // Answer at the deadline; the processes are killed right after, without holding the answer.
             stream.cancel()
             terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
-            let output = await sink.finish(exitCode: -1)
+            let output = await sink.finish(exitCode: -1, neverStarted: false)
             return ExecResult(
                 exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
                 timedOut: true)
         }
         let exitCode: Int
+        var neverStarted = false
         do {
-            exitCode = try await Self.exitCode(client: client, execID: created.id)
+            let record = try await Self.finishedExec(client: client, execID: created.id)
+            exitCode = record.exitCode ?? -1
+            // Docker records the pid of a process that started; 0 means the runtime never started it.
+            neverStarted = record.pid == 0
         } catch let error as EngineError where error.status == 404 {
             // The engine drops an exec's record when its container exits. The exec's processes then
             // died with the container's PID namespace, killed by SIGKILL: 128 + 9.
             guard let state = try? await inspectContainer(request.externalId).state, state.running != true else { throw error }
             exitCode = 137
         }
-        let output = await sink.finish(exitCode: exitCode)
+        let output = await sink.finish(exitCode: exitCode, neverStarted: neverStarted)
         return ExecResult(
             exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
             timedOut: false)
@@ -154,16 +172,40 @@ final class ExecOutputSink: Sendable {
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
         var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]
-        var sawFirstFrame = false
-        var firstFrameWasEngineError = false
+        /// The exec's first stdout bytes, held while they may still be the engine's complaint.
+        var held: [UInt8] = []
+        /// Whether output is still held back (until it cannot be the engine's complaint).
+        var holding = true
     }
 
     private let streaming: Bool
     private let encoding: OutputEncoding
     private let context: RequestContext
     private let state = Mutex(State())
-    /// The engine's text when the process could not start (it arrives on stdout; we move it to stderr).
-    private static let engineFailurePrefix = Array("OCI runtime exec failed".utf8)
+
+    /// How the engine's complaints about starting an exec begin (Docker 20.10+, runc, crun, Podman).
+    /// Docker writes such a complaint into the exec's multiplexed stream as one stdout frame
+    /// ending in CRLF (`err.Error() + "\r\n"`), and nothing else; the exec exits 126 or 127.
+    static let engineComplaintPrefixes: [[UInt8]] = [
+        "OCI runtime", "unable to find user", "unable to find group", "unable to start container process", "exec failed",
+        "Error: ", "container ", "cannot exec", "failed to ",
+    ].map { Array($0.utf8) }
+    /// What becomes of a piece of output while the start of the exec's output is held back.
+    private enum HoldStep {
+        case hold, pass, release([UInt8])
+    }
+
+    /// The longest complaint held back.
+    static let engineComplaintLimit = 4096
+
+    /// Whether `bytes`, the exec's whole output so far, could still be (the start of) an engine complaint.
+    static func couldBeEngineComplaint(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count <= engineComplaintLimit else { return false }
+        guard engineComplaintPrefixes.contains(where: { bytes.starts(with: $0) || $0.starts(with: bytes) }) else { return false }
+        // One line: its only line feed, if any, ends it after a carriage return.
+        guard let newline = bytes.firstIndex(of: 0x0A) else { return true }
+        return newline == bytes.count - 1 && newline > 0 && bytes[newline - 1] == 0x0D
+    }
 
     init(streaming: Bool, encoding: OutputEncoding, context: RequestContext) {
         self.streaming = streaming
@@ -179,15 +221,33 @@ final class ExecOutputSink: Sendable {
         // fewer, larger notifications cost the host and the writer thread less per byte, and staying
         // well under the 1 MiB mmap threshold keeps the buffers in the heap (no page faults per chunk).
         var runs: [(target: StreamDemuxer.Stream, parts: [ArraySlice<UInt8>], size: Int)] = []
-        demuxer.feed(chunk) { stream, bytes in
-            guard stream != .stdin else { return }
-            let target = redirect(stream, bytes)
+        func add(_ target: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) {
             if let last = runs.indices.last, runs[last].target == target, runs[last].size + bytes.count <= Self.notificationBytes {
                 runs[last].parts.append(bytes)
                 runs[last].size += bytes.count
             } else {
                 runs.append((target, [bytes], bytes.count))
             }
+        }
+        demuxer.feed(chunk) { stream, bytes in
+            guard stream != .stdin else { return }
+            let step = state.withLock { state -> HoldStep in
+                guard state.holding else { return .pass }
+                if stream == .stdout, Self.couldBeEngineComplaint(state.held + bytes) {
+                    state.held.append(contentsOf: bytes)
+                    return .hold
+                }
+                // Not a complaint after all: what was held is the program's stdout, in order.
+                state.holding = false
+                defer { state.held = [] }
+                return .release(state.held)
+            }
+            switch step {
+            case .hold: return
+            case .release(let held): if !held.isEmpty { add(.stdout, held[...]) }
+            case .pass: break
+            }
+            add(stream, bytes)
         }
         for (target, parts, size) in runs {
             if streaming {
@@ -209,14 +269,37 @@ final class ExecOutputSink: Sendable {
         }
     }
 
-    private func redirect(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) -> StreamDemuxer.Stream {
-        state.withLock { state in
-            if !state.sawFirstFrame {
-                state.sawFirstFrame = true
-                state.firstFrameWasEngineError = stream == .stdout && bytes.starts(with: Self.engineFailurePrefix)
-                if state.firstFrameWasEngineError { return .stderr }
+    /// The engine refused to start the exec with `message` (Podman's HTTP 500): it is the stderr.
+    func failedToStart(message: String) async {
+        let text = Array((message.hasSuffix("\n") ? message : message + "\n").utf8)
+        state.withLock { $0.holding = false }
+        if streaming {
+            try? await send(.stderr, text[...])
+        } else {
+            state.withLock { $0.stderr.append(contentsOf: text) }
+        }
+    }
+
+    /// Releases what was held: the engine's complaint goes to stderr (CRLF made LF) when the exec
+    /// never started (`neverStarted`: its record has pid 0) and exited 126 or 127 with nothing but
+    /// that one CRLF-ended line; otherwise it was the program's stdout.
+    private func releaseHeld(exitCode: Int, neverStarted: Bool) async {
+        let (held, complaint) = state.withLock { state -> ([UInt8], Bool) in
+            let held = state.held
+            state.held = []
+            state.holding = false
+            let complete = held.count >= 2 && held[held.count - 2] == 0x0D && held[held.count - 1] == 0x0A
+            return (held, neverStarted && (exitCode == 126 || exitCode == 127) && complete && Self.couldBeEngineComplaint(held))
+        }
+        guard !held.isEmpty else { return }
+        let target: StreamDemuxer.Stream = complaint ? .stderr : .stdout
+        let bytes = complaint ? Array(held.dropLast(2)) + [0x0A] : held
+        if streaming {
+            try? await send(target, bytes[...])
+        } else {
+            state.withLock { state in
+                if target == .stdout { state.stdout.append(contentsOf: bytes) } else { state.stderr.append(contentsOf: bytes) }
             }
-            return stream
         }
     }
 
@@ -243,8 +326,10 @@ final class ExecOutputSink: Sendable {
         guard await context.notify(frame: frame) else { throw CancellationError() }
     }
 
-    /// Flushes partial characters and returns the buffered text (empty when streaming).
-    func finish(exitCode: Int) async -> (stdout: String, stderr: String) {
+    /// Releases held output, flushes partial characters and returns the buffered text (empty when
+    /// streaming). `neverStarted`: the engine's record of the exec has no pid (see `releaseHeld`).
+    func finish(exitCode: Int, neverStarted: Bool = false) async -> (stdout: String, stderr: String) {
+        await releaseHeld(exitCode: exitCode, neverStarted: neverStarted)
         if streaming {
             if encoding == .utf8 {
                 for stream in [StreamDemuxer.Stream.stdout, .stderr] {

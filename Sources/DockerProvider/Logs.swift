@@ -47,11 +47,12 @@ extension DockerProvider {
         case .all, nil: query.append(("tail", "all"))
         }
         try request.validate()
-        if let since = request.since, let date = Timestamp.parse(since) {
-            // Before the epoch means everything; the year 9999 fits (Int64 nanoseconds end in 2262, so seconds are kept apart).
-            let seconds = max(0, date.timeIntervalSince1970)
-            let whole = seconds.rounded(.down)
-            query.append(("since", unixSecondsText(seconds: Int64(whole), nanoseconds: Int64(((seconds - whole) * 1e9).rounded(.down)))))
+        if let since = request.since, let instant = Timestamp.parseExact(since) {
+            // Passed on to the nanosecond, from integers (a line stamped exactly `since` is included,
+            // as with `docker logs --since`). Before the epoch means everything; the year 9999 fits
+            // (Int64 nanoseconds end in 2262, so seconds are kept apart).
+            let text = instant.seconds < 0 ? "0.000000000" : unixSecondsText(seconds: instant.seconds, nanoseconds: instant.nanoseconds)
+            query.append(("since", text))
         }
         if request.timestamps == true { query.append(("timestamps", "true")) }
         let follow = request.follow == true
@@ -95,6 +96,6 @@ extension DockerProvider {
 extension LogsRequest {
     /// Checks the params before any engine call.
     func validate() throws {
-        if let since, Timestamp.parse(since) == nil { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
+        if let since, Timestamp.parseExact(since) == nil { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
     }
 }

@@ -43,59 +43,123 @@ extension DockerProvider {
     /// The longest `metrics.getResourceUsage` waits for a node's first stats sample (at most the request timeout).
     static let usageWait = Duration.seconds(15)
 
-    /// A running node's current resource use (from its warm stats stream).
-    public func resourceUsage(_ id: String) async throws -> ResourceUsage {
+    /// A running node's resource use as of `notBefore` or later (the request's arrival): the warm
+    /// stats stream's latest sample when the engine read it at or after then, else a one-shot read
+    /// (see `freshUsage`), else the stream's next sample; so the answer is never older than the
+    /// question. A paused node is running, frozen: its usage is reported (CPU idle), as
+    /// `streamMetrics` reports it.
+    ///
+    /// - Throws: `ProviderError` `.conflict` (-32009) when the node is not running, `.timedOut`
+    ///   when the engine sends no sample in time, `.notFound` for an unknown node.
+    public func resourceUsage(_ id: String, notBefore: Date? = nil) async throws -> ResourceUsage {
         try Validation.checkExternalID(id)
         let container = try await inspectContainer(id)
-        guard container.state?.running == true, container.state?.paused != true else {
+        guard container.state?.running == true else {
             throw ProviderError(code: .conflict, reason: "node \(id) is not running")
         }
         // Usage is all this call is for, so it waits longer than an inspect for a first sample: a
         // loaded engine's stats collector can lag many seconds (it waits on container locks).
         let wait = min(Self.usageWait, .milliseconds(config.requestTimeoutMs))
-        guard let usage = await stats.usage(for: container.id, wait: wait) else {
+        // The warm stream's latest sample: the answer when read after the request arrived (a first
+        // call's stream opens after it), else the CPU baseline for a one-shot read.
+        guard await stats.usage(for: container.id, wait: wait) != nil else {
+            throw ProviderError(code: .timedOut, reason: "the engine sent no stats for \(id) in time")
+        }
+        if let notBefore {
+            if let latest = stats.latest(for: container.id), let read = latest.sample.read.flatMap(Timestamp.parse), read >= notBefore {
+                return latest.usage
+            }
+            if let fresh = try? await freshUsage(containerID: container.id, notBefore: notBefore) { return fresh }
+        }
+        guard let usage = await stats.usage(for: container.id, notBefore: notBefore, wait: wait) else {
             throw ProviderError(code: .timedOut, reason: "the engine sent no stats for \(id) in time")
         }
         return usage
     }
 
-    /// Streams `metrics.sample` notifications from one stats connection until `maxSamples`,
-    /// the container stopping, or cancellation.
+    /// A one-shot stats read (Podman answers at once, Docker with its collector's next tick), its
+    /// CPU measured against the warm stream's latest sample (over less than half a second that is
+    /// mostly noise: the stream's own figure is kept then); nil when the read is not after
+    /// `notBefore` or there is no earlier sample to measure against.
+    private func freshUsage(containerID: String, notBefore: Date) async throws -> ResourceUsage? {
+        let current = try await client.send(
+            HTTPRequest(.get, "/containers/\(containerID)/stats?stream=false&one-shot=true"), as: ContainerStats.self)
+        guard let read = current.read.flatMap(Timestamp.parse), read >= notBefore, let previous = stats.latest(for: containerID),
+            let previousRead = previous.sample.read.flatMap(Timestamp.parse)
+        else { return nil }
+        if current.read == previous.sample.read { return previous.usage }
+        guard previousRead < read else { return nil }
+        var measured = current
+        measured.precpuStats = previous.sample.cpuStats
+        guard var usage = StatsMonitor.usage(from: measured) else { return nil }
+        if read.timeIntervalSince(previousRead) < 0.5 { usage.cpuPercent = previous.usage.cpuPercent }
+        return usage
+    }
+
+    /// The shortest `intervalMs`: the engine samples a node once a second (Docker's stats collector
+    /// ticks every second for every reader, one-shot reads included), so a shorter interval could
+    /// only repeat samples.
+    static let minimumIntervalMs = 1000
+
+    /// Streams `metrics.sample` notifications until `maxSamples`, the container stopping, or
+    /// cancellation. Samples are due every `intervalMs`, the first a second after the call (CPU is
+    /// measured over at least that second); each is a one-shot stats read made at its due time, with
+    /// CPU measured against the read before it. The engines' streams would not do: Docker's ticks
+    /// once a second, whatever the interval, and Podman's compatibility stream every 5 s. On Docker
+    /// a one-shot read waits for the collector's next tick, so a sample may come up to a second
+    /// after its due time; due times count from the first, so the mean interval is the one asked.
+    /// A paused node keeps streaming (CPU idle).
+    ///
+    /// - Throws: -32602 for bad params, -32004 for an unknown node, `CancellationError` when the
+    ///   host stops it; engine errors other than the container going away.
     public func streamMetrics(_ request: StreamMetricsRequest, context: RequestContext) async throws -> StreamEnd {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
-        let interval = request.intervalMs ?? 1000
+        let interval = Duration.milliseconds(request.intervalMs ?? 1000)
         let container = try await inspectContainer(request.externalId)
         guard container.state?.running == true else { return StreamEnd(samples: 0, reason: "stopped") }
-        let stream = try await client.stream(HTTPRequest(.get, "/containers/\(container.id)/stats?stream=true"), highWater: 256 << 10)
-        var lines = JSONLineSplitter()
-        var sent = 0
-        var lastSent: ContinuousClock.Instant?
-        for try await chunk in stream {
-            for line in lines.feed(chunk) {
-                guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)) else { continue }
-                // A stopped container's last sample carries no CPU figures.
-                if sample.cpuStats?.systemCPUUsage == nil || sample.pidsStats?.current == 0 && sample.memoryStats?.usage == nil {
-                    stream.cancel()
-                    return StreamEnd(samples: sent, reason: "stopped")
-                }
-                guard let usage = StatsMonitor.usage(from: sample) else { continue }
-                let now = ContinuousClock.now
-                if let lastSent, now - lastSent < .milliseconds(interval) - .milliseconds(100) { continue }
-                lastSent = now
-                var params = JSONObject()
-                params["requestId"] = context.id.json
-                params["externalId"] = .string(request.externalId)
-                params["sample"] = try JSONParser.parse(MethodTable.encodeResult(usage))
-                guard await context.notify("metrics.sample", params: .object(params)) else { throw CancellationError() }
-                sent += 1
-                if let max = request.maxSamples, sent >= max {
-                    stream.cancel()
-                    return StreamEnd(samples: sent, reason: "maxSamples")
-                }
+        let read = HTTPRequest(.get, "/containers/\(container.id)/stats?stream=false&one-shot=true")
+        /// One read; nil once the container has stopped or gone.
+        func sample() async throws -> ContainerStats? {
+            let response: HTTPResponse
+            do {
+                response = try await client.send(read)
+            } catch let error as EngineError where error.status == 404 || error.status == 409 {
+                return nil
             }
+            // A stopped container's read is empty (Podman) or carries no CPU figures (Docker).
+            guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(response.body)),
+                sample.cpuStats?.systemCPUUsage != nil, !(sample.pidsStats?.current == 0 && sample.memoryStats?.usage == nil)
+            else { return nil }
+            return sample
         }
-        return StreamEnd(samples: sent, reason: "stopped")
+        guard var previous = try await sample() else { return StreamEnd(samples: 0, reason: "stopped") }
+        var due = ContinuousClock.now + .milliseconds(Self.minimumIntervalMs)
+        var sent = 0
+        while true {
+            try await Task.sleep(until: due, clock: .continuous)
+            guard var current = try await sample() else { return StreamEnd(samples: sent, reason: "stopped") }
+            // Docker answers a read with its collector's latest tick: never measure a tick against itself.
+            if current.read == previous.read {
+                guard let next = try await sample() else { return StreamEnd(samples: sent, reason: "stopped") }
+                current = next
+            }
+            var measured = current
+            measured.precpuStats = previous.cpuStats
+            previous = current
+            let now = ContinuousClock.now
+            // The next due time follows this one, not this sample, so late reads do not stretch the
+            // mean; after a stall it restarts from now rather than sending a burst.
+            due = max(due + interval, now + interval / 2)
+            guard let usage = StatsMonitor.usage(from: measured) else { continue }
+            var params = JSONObject()
+            params["requestId"] = context.id.json
+            params["externalId"] = .string(request.externalId)
+            params["sample"] = try JSONParser.parse(MethodTable.encodeResult(usage))
+            guard await context.notify("metrics.sample", params: .object(params)) else { throw CancellationError() }
+            sent += 1
+            if let max = request.maxSamples, sent >= max { return StreamEnd(samples: sent, reason: "maxSamples") }
+        }
     }
 
     /// The URL of a node's port: host-published, or by name on its Docker network.
@@ -126,7 +190,10 @@ extension DockerProvider {
 extension StreamMetricsRequest {
     /// Checks the params before any engine call.
     func validate() throws {
-        if let interval = intervalMs, interval <= 0 { throw InvalidParams(field: "intervalMs", reason: "must be positive") }
+        if let interval = intervalMs, interval < DockerProvider.minimumIntervalMs {
+            throw InvalidParams(
+                field: "intervalMs", reason: "must be at least \(DockerProvider.minimumIntervalMs) (the engine samples once a second)")
+        }
         if let max = maxSamples, max < 1 { throw InvalidParams(field: "maxSamples", reason: "must be at least 1") }
     }
 }

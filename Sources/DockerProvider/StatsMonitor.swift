@@ -14,9 +14,22 @@ final class StatsMonitor: Sendable {
 
     private struct Entry {
         var latest: ResourceUsage?
+        /// When the engine read `latest` (its `read` stamp).
+        var latestRead: Date?
+        /// The sample `latest` was made of, as the engine sent it.
+        var latestSample: ContainerStats?
         var lastAccess: ContinuousClock.Instant
-        var waiters: [UUID: CheckedContinuation<ResourceUsage?, Never>] = [:]
+        var waiters: [UUID: Waiter] = [:]
         var task: Task<Void, Never>?
+    }
+
+    /// A caller waiting for a sample read at or after `notBefore` (any sample when nil).
+    private struct Waiter {
+        var notBefore: Date?
+        /// Samples still to come before one is taken whatever its stamp: the second sample published
+        /// after the wait began was read after it, even if the engine's clock disagrees with ours.
+        var samplesLeft = 2
+        var continuation: CheckedContinuation<ResourceUsage?, Never>
     }
 
     private let client: EngineClient
@@ -28,14 +41,17 @@ final class StatsMonitor: Sendable {
         self.logger = logger
     }
 
-    /// The latest usage of a running container, waiting up to `wait` for the first sample if need be.
-    func usage(for id: String, wait: Duration = firstSampleWait) async -> ResourceUsage? {
+    /// The latest usage of a running container, waiting up to `wait` for the first sample if need
+    /// be. With `notBefore`, only a sample the engine read at or after that moment will do (a
+    /// caller that must reflect the node as of its request waits for the next one, at most the
+    /// engine's sampling period, a second).
+    func usage(for id: String, notBefore: Date? = nil, wait: Duration = firstSampleWait) async -> ResourceUsage? {
         let now = ContinuousClock.now
         let (latest, needsStart) = entries.withLock { entries -> (ResourceUsage?, Bool) in
             if var entry = entries[id] {
                 entry.lastAccess = now
                 entries[id] = entry
-                return (entry.latest, false)
+                return (Self.fresh(entry, notBefore) ? entry.latest : nil, false)
             }
             entries[id] = Entry(lastAccess: now)
             return (nil, true)
@@ -54,8 +70,8 @@ final class StatsMonitor: Sendable {
         return await withCheckedContinuation { continuation in
             let ready = entries.withLock { entries -> (Bool, ResourceUsage?) in
                 guard var entry = entries[id] else { return (true, nil) }
-                if let latest = entry.latest { return (true, latest) }
-                entry.waiters[token] = continuation
+                if Self.fresh(entry, notBefore), let latest = entry.latest { return (true, latest) }
+                entry.waiters[token] = Waiter(notBefore: notBefore, continuation: continuation)
                 entries[id] = entry
                 return (false, nil)
             }
@@ -63,16 +79,32 @@ final class StatsMonitor: Sendable {
         }
     }
 
+    /// Whether an entry's latest sample will do for a caller that needs one read at or after `notBefore`.
+    private static func fresh(_ entry: Entry, _ notBefore: Date?) -> Bool {
+        guard entry.latest != nil else { return false }
+        guard let notBefore else { return true }
+        return entry.latestRead.map { $0 >= notBefore } ?? false
+    }
+
+    /// The latest sample of a node's stream as the engine sent it, and the usage made of it; nil
+    /// before the first (or with no stream open).
+    func latest(for id: String) -> (sample: ContainerStats, usage: ResourceUsage)? {
+        entries.withLock { entries in
+            guard let entry = entries[id], let sample = entry.latestSample, let usage = entry.latest else { return nil }
+            return (sample, usage)
+        }
+    }
+
     /// Closes a node's stream (on destroy).
     func forget(_ id: String) {
         let entry = entries.withLock { $0.removeValue(forKey: id) }
         entry?.task?.cancel()
-        for waiter in entry?.waiters.values ?? [:].values { waiter.resume(returning: nil) }
+        for waiter in entry?.waiters.values ?? [:].values { waiter.continuation.resume(returning: nil) }
     }
 
     private func resolve(_ id: String, token: UUID, with value: ResourceUsage?) {
         let waiter = entries.withLock { $0[id]?.waiters.removeValue(forKey: token) }
-        waiter?.resume(returning: value)
+        waiter?.continuation.resume(returning: value)
     }
 
     private func follow(_ id: String) async {
@@ -85,7 +117,7 @@ final class StatsMonitor: Sendable {
                     guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)),
                         let usage = Self.usage(from: sample)
                     else { continue }
-                    guard publish(id, usage) else {
+                    guard publish(id, usage, sample: sample) else {
                         stream.cancel()
                         return
                     }
@@ -96,22 +128,48 @@ final class StatsMonitor: Sendable {
         }
     }
 
-    /// Stores a sample and wakes waiters; false when the stream has been idle too long.
-    private func publish(_ id: String, _ resources: ResourceUsage) -> Bool {
+    /// Stores a sample (read by the engine at `read`) and wakes the waiters it will do for; false
+    /// when the stream has been idle too long.
+    private func publish(_ id: String, _ resources: ResourceUsage, sample: ContainerStats) -> Bool {
+        let read = sample.read.flatMap(Timestamp.parse)
         let (keep, waiters) = entries.withLock { entries -> (Bool, [CheckedContinuation<ResourceUsage?, Never>]) in
             guard var entry = entries[id] else { return (false, []) }
             entry.latest = resources
-            let waiters = Array(entry.waiters.values)
-            entry.waiters = [:]
+            entry.latestRead = read
+            entry.latestSample = sample
+            var ready: [CheckedContinuation<ResourceUsage?, Never>] = []
+            for (token, var waiter) in entry.waiters {
+                waiter.samplesLeft -= 1
+                // Too early: read before the moment the waiter needs (or with no read stamp).
+                let early = waiter.notBefore.map { notBefore in read.map { $0 < notBefore } ?? true } ?? false
+                if early, waiter.samplesLeft > 0 {
+                    entry.waiters[token] = waiter
+                } else {
+                    entry.waiters.removeValue(forKey: token)
+                    ready.append(waiter.continuation)
+                }
+            }
             entries[id] = entry
-            return (ContinuousClock.now - entry.lastAccess < Self.idleLimit, waiters)
+            return (ContinuousClock.now - entry.lastAccess < Self.idleLimit, ready)
         }
         for waiter in waiters { waiter.resume(returning: resources) }
         return keep
     }
 
-    /// CPU percent by the engine's documented formula and memory less page cache (`cache` on
-    /// cgroup v1, `inactive_file` on v2); nil for a sample without a previous one to compare with.
+    /// Memory in use as the Docker CLI counts it (`docker stats`): usage less the inactive file
+    /// cache, the pages the kernel reclaims first. cgroup v1 has `total_inactive_file` (the
+    /// hierarchy's); v2 has `inactive_file`. Like the CLI, a figure not below usage is not
+    /// subtracted, and without either figure (Podman) usage is the answer. Shared memory (tmpfs,
+    /// /dev/shm) and active file cache count: the kernel cannot simply drop them.
+    static func memoryUsedBytes(_ memory: ContainerStats.MemoryStats?) -> UInt64 {
+        let usage = memory?.usage ?? 0
+        if let inactive = memory?.stats?["total_inactive_file"], inactive < usage { return usage - inactive }
+        if let inactive = memory?.stats?["inactive_file"], inactive < usage { return usage - inactive }
+        return usage
+    }
+
+    /// CPU percent by the engine's documented formula and memory as `docker stats` counts it (see
+    /// `memoryUsedBytes`); nil for a sample without a previous one to compare with.
     static func usage(from sample: ContainerStats) -> ResourceUsage? {
         guard let cpu = sample.cpuStats, let precpu = sample.precpuStats,
             let system = cpu.systemCPUUsage, let preSystem = precpu.systemCPUUsage, preSystem > 0
@@ -121,20 +179,13 @@ final class StatsMonitor: Sendable {
         let online = Double(cpu.onlineCPUs ?? cpu.cpuUsage?.percpuUsage?.count ?? 1)
         let cpuPercent = systemDelta > 0 && cpuDelta > 0 ? cpuDelta / systemDelta * online * 100 : 0
         let memory = sample.memoryStats
-        let usage = Double(memory?.usage ?? 0)
-        let cache: Double
-        if let v1Cache = memory?.stats?["cache"] {
-            cache = Double(v1Cache)
-        } else {
-            cache = Double(memory?.stats?["inactive_file"] ?? 0)
-        }
         let mib = 1_048_576.0
         let networks = sample.networks?.values
         let blkio = sample.blkioStats?.ioServiceBytesRecursive ?? []
         func blk(_ op: String) -> UInt64 { blkio.filter { $0.op?.lowercased() == op }.reduce(0) { $0 + ($1.value ?? 0) } }
         return ResourceUsage(
             cpuPercent: (cpuPercent * 100).rounded() / 100,
-            memoryUsedMiB: (max(0, usage - cache) / mib * 100).rounded() / 100,
+            memoryUsedMiB: (Double(memoryUsedBytes(memory)) / mib * 100).rounded() / 100,
             memoryLimitMiB: memory?.limit.map { (Double($0) / mib * 100).rounded() / 100 },
             networkRxBytes: networks?.reduce(0) { $0 + ($1.rxBytes ?? 0) } ?? 0,
             networkTxBytes: networks?.reduce(0) { $0 + ($1.txBytes ?? 0) } ?? 0,

@@ -77,6 +77,17 @@ enum Timestamp {
         return (String(text[..<dot]) + String(afterDot.dropFirst(digits.count)), String(digits))
     }
 
+    /// Parses an RFC 3339 timestamp into whole seconds since the epoch and nanoseconds (0 ..< 1e9),
+    /// from integers: every one of up to nine fraction digits is kept (a `Double` of today's seconds
+    /// holds only about seven), and further digits are cut. Nil when the text is not a timestamp.
+    static func parseExact(_ text: String) -> (seconds: Int64, nanoseconds: Int64)? {
+        let (base, digits) = split(text)
+        // Whole seconds are exact in a Double (far below 2^53), so only the fraction needs integers.
+        guard let whole = try? Date(base, strategy: Date.ISO8601FormatStyle()) else { return nil }
+        let nanoseconds = Int64(String((digits + "000000000").prefix(9))) ?? 0
+        return (Int64(whole.timeIntervalSince1970.rounded(.down)), nanoseconds)
+    }
+
     /// Parses an RFC 3339 timestamp with any number of fraction digits.
     static func parse(_ text: String) -> Date? {
         let (base, digits) = split(text)

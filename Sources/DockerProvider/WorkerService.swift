@@ -132,9 +132,9 @@ public final class WorkerService: Sendable {
             try await provider.makeDirectory(request)
             return NullResult()
         }
-        table.register(GetResourceUsageRequest.self) { [self] request, _ in
+        table.register(GetResourceUsageRequest.self) { [self] request, context in
             let (provider, request) = try await ownedRequest(request)
-            return try await provider.resourceUsage(request.externalId)
+            return try await provider.resourceUsage(request.externalId, notBefore: context.receivedAt)
         }
         table.register(StreamMetricsRequest.self) { [self] request, context in
             let (provider, request) = try await ownedRequest(request)

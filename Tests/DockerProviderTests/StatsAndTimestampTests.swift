@@ -29,13 +29,13 @@ struct StatsResourcesTests {
         #expect(Timestamp.parse(resources.sampledAt) != nil)
     }
 
-    @Test func cgroupV1SubtractsCache() throws {
+    @Test func cgroupV1SubtractsTotalInactiveFile() throws {
         let stats = try sample(
             """
             {"read":"2026-01-15T10:00:00.123456789Z",
              "cpu_stats":{"cpu_usage":{"total_usage":300},"system_cpu_usage":2000,"online_cpus":4},
              "precpu_stats":{"cpu_usage":{"total_usage":100},"system_cpu_usage":1000},
-             "memory_stats":{"usage":\(300 * mib),"limit":\(1024 * mib),"stats":{"cache":\(44 * mib),"inactive_file":\(10 * mib)}}}
+             "memory_stats":{"usage":\(300 * mib),"limit":\(1024 * mib),"stats":{"cache":\(80 * mib),"total_inactive_file":\(44 * mib),"inactive_file":\(10 * mib)}}}
             """)
         let resources = try #require(inspectResources(stats))
         #expect(resources.cpuPercent == 80.0)  // 200 / 1000 * 4 cpus * 100

@@ -220,7 +220,7 @@ struct ExtensionTests {
             #expect(samples.allSatisfy { $0["sample"]?["memoryUsedMiB"]?.double != nil && $0["externalId"]?.string == id })
             #expect(ContinuousClock.now - started >= .seconds(1.5))
 
-            let cancelled = worker.start("metrics.streamMetrics", ["externalId": .string(id), "intervalMs": 500])
+            let cancelled = worker.start("metrics.streamMetrics", ["externalId": .string(id), "intervalMs": 1000])
             try await eventually { !worker.notifications(for: cancelled).isEmpty }
             worker.notify("$/cancelRequest", ["id": .integer(cancelled)])
             #expect(try await worker.response(.integer(cancelled)).errorCode == -32800)

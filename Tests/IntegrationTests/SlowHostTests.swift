@@ -178,7 +178,7 @@ struct SlowHostTests {
         let id = try #require(node["result"]?["externalId"]?.string, "\(node)")
         await worker.request("exec", ["externalId": .string(id), "command": ["sleep", "60"], "options": ["stream": true]], id: "sleeping")
         await worker.request("events.subscribe", [:], id: "events")
-        await worker.request("metrics.streamMetrics", ["externalId": .string(id), "intervalMs": 200], id: "metrics")
+        await worker.request("metrics.streamMetrics", ["externalId": .string(id), "intervalMs": 1000], id: "metrics")
         try await Task.sleep(for: .milliseconds(800))
         let pid = worker.pid
         let children = childProcesses(of: pid)

@@ -360,6 +360,7 @@ export interface FilesExtension {
 export interface MetricsExtension {
   getResourceUsage(): Promise<ResourceUsage>;
   streamMetrics(opts?: {
+    /** Milliseconds between samples, at least 1000 (the engine samples once a second); default 1000. */
     intervalMs?: number;
     maxSamples?: number;
     onSample?: (sample: ResourceUsage) => void;
