@@ -670,9 +670,13 @@ struct FuzzGenerator {
     mutating func requestLine(id: (json: String, key: String)?) -> (text: String, outcome: FuzzOutcome, method: String, label: String) {
         switch rng.next() % 8 {
         case 0:
+            // A member healthCheck does not know is refused, naming it.
+            if chance(50) {
+                return (Self.requestText(id: id?.json, method: "healthCheck", params: nil), .result, "healthCheck", "healthCheck")
+            }
             return (
-                Self.requestText(id: id?.json, method: "healthCheck", params: chance(50) ? nil : #"{"ignored":[1,{"x":null}]}"#), .result,
-                "healthCheck", "healthCheck"
+                Self.requestText(id: id?.json, method: "healthCheck", params: #"{"unknown":[1,{"x":null}]}"#),
+                .error(-32602, field: "unknown"), "healthCheck", "healthCheck with an unknown member"
             )
         case 1:
             let method = pick([
