@@ -113,6 +113,7 @@ extension WorkerConfig.Overrides {
         for (field, value) in [("network", network), ("snapshotRepository", snapshotRepository), ("ownerId", ownerId)] {
             if let value, value.isEmpty { throw InvalidParams(field: "config.\(field)", reason: "must not be empty") }
         }
+        try Validation.checkLabelKeys(defaultLabels, field: "config.defaultLabels")
         if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
             throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)
         }
