@@ -326,8 +326,10 @@ public struct ImageInspect: Decodable, Sendable {
     enum CodingKeys: String, CodingKey { case id = "Id", config = "Config" }
     public struct Config: Decodable, Sendable {
         public var entrypoint: [String]?
+        /// The image's default command (`CMD`; for a snapshot, the committed node's command).
+        public var cmd: [String]?
         /// The user the image runs as (`USER` in its Dockerfile); empty or absent for root.
         public var user: String?
-        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", user = "User" }
+        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", cmd = "Cmd", user = "User" }
     }
 }

@@ -68,15 +68,26 @@ public final class DockerProvider: Sendable {
         if let provider = request.ref.provider, provider != "docker" {
             throw InvalidParams(field: "ref.provider", reason: "must be docker: this worker restores only its own snapshots")
         }
-        return try await provision(request.spec ?? NodeSpec(), image: request.ref.externalId, pullPolicy: .never, context: context)
+        // Without a command of its own the restored node runs what the snapshot recorded (the
+        // committed node's Cmd), not provision's `sleep infinity`.
+        return try await provision(
+            request.spec ?? NodeSpec(), image: request.ref.externalId, pullPolicy: .never, keepsImageCommand: true, context: context)
     }
 
-    private func provision(_ spec: NodeSpec, image: String, pullPolicy: NodeSpec.PullPolicy, context: RequestContext)
-        async throws -> Node
-    {
+    /// - Parameter keepsImageCommand: without `spec.runtime.command`, run the image's own `Cmd`
+    ///   (restore) rather than ``CreateBodyBuilder/defaultCommand`` (provision, as the original did).
+    private func provision(
+        _ spec: NodeSpec, image: String, pullPolicy: NodeSpec.PullPolicy, keepsImageCommand: Bool = false, context: RequestContext
+    ) async throws -> Node {
         let nodeID = UUID().uuidString.lowercased()
         var body = try builder.body(for: spec, image: image, nodeID: nodeID)
         try await ensureImage(image, policy: pullPolicy, context: context)
+        if keepsImageCommand, spec.runtime?.command == nil {
+            // Set explicitly rather than left out: an Entrypoint set below (secretEnv) would make
+            // the engine drop the image's Cmd.
+            let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
+            body.cmd = imageConfig.config?.cmd
+        }
         try await ensureVolumes(spec.volumes ?? [])
         let secrets = spec.runtime?.secretEnv?.entries ?? []
         var secretsReadableByAll = false
