@@ -36,6 +36,16 @@ struct EngineTruthTests {
         return result
     }
 
+    /// The endpoint host the engine's bindings of one port call for (docker inspect's
+    /// `NetworkSettings.Ports[key]`): `localhost` when IPv4 and IPv6 share `hostPort`, else the
+    /// loopback of the family that has it.
+    static func expectedHost(_ bindings: JSONValue?, hostPort: String) -> String {
+        guard case .array(let list)? = bindings else { return "?" }
+        let ips = list.filter { $0["HostPort"]?.string == hostPort }.map { $0["HostIp"]?.string ?? "" }
+        if ips.contains("::") { return ips.contains { $0 != "::" } ? "localhost" : "::1" }
+        return "127.0.0.1"
+    }
+
     // MARK: 2. endpoints
 
     /// The engine gives the IPv4 and IPv6 bindings of one port different host ports when another

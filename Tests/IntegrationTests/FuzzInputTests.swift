@@ -824,8 +824,9 @@ struct FuzzGenerator {
             params = #"{"externalId":\#(number)}"#
             outcome = .error(-32602, field: "externalId")
         case "healthCheck":
+            // read whole, then refused as a member healthCheck does not know
             params = #"{"extra":[\#(number),{"n":\#(number)}]}"#
-            outcome = .result
+            outcome = .error(-32602, field: "extra")
         default:
             params = #"{"externalId":"\#(Self.absentNode)","path":"/x","offset":\#(number)}"#
             let integral = Self.fitsInt64(number)
@@ -860,7 +861,7 @@ struct FuzzGenerator {
             let method = pick(["healthCheck", "inspect"])
             let text = Self.requestText(id: id.json, method: method, params: #"{"deep":\#(deep)}"#)
             return line(
-                text, .tracked(id.key, method == "healthCheck" ? .result : .error(-32602, field: "externalId")),
+                text, .tracked(id.key, .error(-32602, field: method == "healthCheck" ? "deep" : "externalId")),
                 "request with \(inner) nested arrays")
         }
     }
