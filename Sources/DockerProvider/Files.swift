@@ -151,11 +151,16 @@ extension DockerProvider {
             let error = EngineClient.httpError(head: response.head, body: response.body, request: request)
             if response.head.status == 500 {
                 // A HEAD answer has no body: a 500 here is the engine failing to resolve the path,
-                // which for an existing container is a link loop ("too many links"); ask a GET to be sure.
-                let detail = try await client.sendAnyStatus(HTTPRequest(.get, request.target))
-                let message = String(decoding: detail.body.prefix(500), as: UTF8.self).lowercased()
-                if message.contains("too many links") || message.contains("too many levels of symbolic links") {
-                    throw ProviderError(code: .conflict, reason: "\(path): too many levels of symbolic links (a link loop)")
+                // which for an existing container is a link loop ("too many links"). A GET says
+                // why (its error comes before any byte of an archive, which is never read).
+                do {
+                    let stream = try await client.stream(HTTPRequest(.get, request.target))
+                    stream.cancel()
+                } catch let detail as EngineError {
+                    let message = "\(detail.engineMessage ?? "") \(detail.reason)".lowercased()
+                    if message.contains("too many links") || message.contains("too many levels of symbolic links") {
+                        throw ProviderError(code: .conflict, reason: "\(path): too many levels of symbolic links (a link loop)")
+                    }
                 }
             }
             throw error
