@@ -313,6 +313,7 @@ struct EngineTruthTests {
                 ("logs", ["externalId": "x", "tial": 3], "tial"),
                 ("files.write", ["externalId": "x", "path": "/f", "content": "", "createParent": true], "createParent"),
                 ("list", ["label": ["a": "b"]], "label"),
+                ("shutdown", ["force": true], "force"),
             ]
             for (method, params, field) in cases {
                 let answer = try await worker.call(method, params)
@@ -320,6 +321,7 @@ struct EngineTruthTests {
                 #expect(answer.raw["error"]?["data"]?["field"]?.string == field, "\(method): \(answer.raw)")
             }
             #expect(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty)
+            #expect(try await worker.result("healthCheck")["healthy"] == true, "the refused shutdown left the worker serving")
             // free-form maps keep every key
             let node = try await worker.result(
                 "provision", ["spec": ["runtime": ["image": image, "env": ["ANY_NAME": "1"]], "labels": scope.labels]])
