@@ -60,6 +60,25 @@ public final class EngineClient: Sendable {
         try await perform(request, versioned: true)
     }
 
+    /// Sends a request and returns the engine's answer whatever its HTTP status, for the few
+    /// answers whose error carries headers worth reading (Podman's archive path stat of a dangling
+    /// link comes with a 404). Use ``httpError(head:body:request:)`` to throw one.
+    /// - Throws: ``EngineError`` only when no answer came (unreachable, timed out).
+    public func sendAnyStatus(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var request = request
+        if request.timeout == nil { request.timeout = requestTimeout }
+        let transfer = try await start(request, versioned: true, mode: .collect, highWater: 0)
+        do {
+            return try await transfer.response()
+        } catch let error as EngineError where error.code == .timedOut {
+            throw EngineError(
+                code: .timedOut,
+                reason:
+                    "The engine did not answer \(request.method.rawValue) \(request.target) within \(request.timeout ?? requestTimeout).",
+                curlCode: error.curlCode)
+        }
+    }
+
     /// Sends a request and decodes the JSON response as `type`.
     public func send<T: Decodable>(_ request: HTTPRequest, as type: T.Type) async throws -> T {
         let response = try await send(request)
@@ -119,7 +138,8 @@ public final class EngineClient: Sendable {
         return transfer
     }
 
-    static func httpError(head: ResponseHead, body: [UInt8], request: HTTPRequest) -> EngineError {
+    /// The error for an engine answer with an HTTP error status.
+    public static func httpError(head: ResponseHead, body: [UInt8], request: HTTPRequest) -> EngineError {
         struct Message: Decodable { var message: String }
         let engineMessage =
             (try? JSONDecoder().decode(Message.self, from: Data(body)))?.message

@@ -350,10 +350,12 @@ public struct ImageInspect: Decodable, Sendable {
     enum CodingKeys: String, CodingKey { case id = "Id", config = "Config" }
     public struct Config: Decodable, Sendable {
         public var entrypoint: [String]?
+        /// The image's default command (`CMD`; for a snapshot, the committed node's command).
+        public var cmd: [String]?
         /// The user the image runs as (`USER` in its Dockerfile); empty or absent for root.
         public var user: String?
         /// The image's labels (a snapshot's carry its owner and node).
         public var labels: [String: String]?
-        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", user = "User", labels = "Labels" }
+        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", cmd = "Cmd", user = "User", labels = "Labels" }
     }
 }

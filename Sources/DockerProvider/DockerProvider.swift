@@ -89,6 +89,8 @@ public final class DockerProvider: Sendable {
         if let recorded = try await recordedSpec(ofImage: request.ref.externalId) {
             spec = CreateBodyBuilder.merged(recorded: recorded, over: spec)
         }
+        // Without a command of its own (recorded or given) the restored node runs the snapshot image's
+        // Cmd (the committed node's command), not provision's `sleep infinity`.
         return try await provision(spec, image: request.ref.externalId, pullPolicy: .never, context: context, isRestore: true)
     }
 
@@ -106,6 +108,12 @@ public final class DockerProvider: Sendable {
         // node's owner when this worker has none (an empty value matches no owner's filter).
         if isRestore, body.labels[Self.ownerLabel] == nil { body.labels[Self.ownerLabel] = "" }
         try await ensureImage(image, policy: pullPolicy, context: context)
+        if isRestore, spec.runtime?.command == nil {
+            // Set explicitly rather than left out: an Entrypoint set below (secretEnv) would make
+            // the engine drop the image's Cmd.
+            let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
+            body.cmd = imageConfig.config?.cmd
+        }
         try await ensureVolumes(spec.volumes ?? [])
         let secrets = spec.runtime?.secretEnv?.entries ?? []
         let tailscaleKey = spec.network?.tailscaleAuthKey

@@ -5,6 +5,11 @@ import JSONRPC
 // The `files` extension: read, write and mkdir go through the engine's archive endpoint (so they
 // work on images without a shell, and on stopped containers); list and remove run the image's
 // own `stat`/`rm`, since the archive endpoint cannot list a directory without sending its contents.
+//
+// Symbolic links follow one rule, docker cp's: links in the folders of a path are followed (by the
+// engine); a link as the last component is followed by read, write, list and mkdir (a write or
+// mkdir through a dangling link creates its target), and remove removes the link itself, as rm
+// does. A chain of more than ``DockerProvider/maxLinkHops`` links (a loop) is -32009 saying so.
 
 /// `files.read`.
 public struct FilesReadRequest: RPCMethod {
@@ -124,16 +129,58 @@ extension DockerProvider {
         path.split(separator: "/").last.map(String.init) ?? ""
     }
 
-    /// The engine's stat of a path, or nil when it does not exist.
+    /// How many links in a row a path may go through before it counts as a loop (Linux's limit).
+    static let maxLinkHops = 40
+
+    /// The engine's stat of a path (a link itself, not its target), or nil when it does not exist.
+    /// - Throws: ``ProviderError`` -32009 for a link loop in the path, -32004 for no such container.
     func stat(_ id: String, _ path: String) async throws -> PathStat? {
-        do {
-            let response = try await client.send(HTTPRequest(.head, target("/containers/\(id)/archive", [("path", path)])))
-            return Self.decodeStat(response.head.header("x-docker-container-path-stat"))
-        } catch let error as EngineError where error.status == 404 {
+        let request = HTTPRequest(.head, target("/containers/\(id)/archive", [("path", path)]))
+        let response = try await client.sendAnyStatus(request)
+        let stat = Self.decodeStat(response.head.header("x-docker-container-path-stat"))
+        switch response.head.status {
+        case 200..<300:
+            return stat
+        case 404:
+            // Podman answers a dangling link 404, with the link's stat.
+            if let stat, stat.isSymlink { return stat }
             // 404 means either no container or no path: tell them apart.
             _ = try await inspectContainer(id)
             return nil
+        default:
+            let error = EngineClient.httpError(head: response.head, body: response.body, request: request)
+            if response.head.status == 500 {
+                // A HEAD answer has no body: a 500 here is the engine failing to resolve the path,
+                // which for an existing container is a link loop ("too many links"). A GET says
+                // why (its error comes before any byte of an archive, which is never read).
+                do {
+                    let stream = try await client.stream(HTTPRequest(.get, request.target))
+                    stream.cancel()
+                } catch let detail as EngineError {
+                    let message = "\(detail.engineMessage ?? "") \(detail.reason)".lowercased()
+                    if message.contains("too many links") || message.contains("too many levels of symbolic links") {
+                        throw ProviderError(code: .conflict, reason: "\(path): too many levels of symbolic links (a link loop)")
+                    }
+                }
+            }
+            throw error
         }
+    }
+
+    /// Follows a link at the end of `path`, link after link, as docker cp does: the path of the
+    /// file it ends at and that file's stat, or nil when it does not exist (no such path, or a
+    /// dangling link, whose target is then the path to create).
+    /// - Throws: ``ProviderError`` -32009 for a link loop.
+    func resolveLinks(_ id: String, _ path: String) async throws -> (path: String, stat: PathStat?) {
+        var current = path
+        for _ in 0...Self.maxLinkHops {
+            guard let stat = try await stat(id, current) else { return (current, nil) }
+            guard stat.isSymlink, let link = stat.linkTarget, !link.isEmpty else { return (current, stat) }
+            let next = try Self.containerPath(link.hasPrefix("/") ? link : Self.parent(current) + "/" + link)
+            if next == current { break }
+            current = next
+        }
+        throw ProviderError(code: .conflict, reason: "\(path): too many levels of symbolic links (a link loop)")
     }
 
     static func decodeStat(_ header: String?) -> PathStat? {
@@ -145,14 +192,10 @@ extension DockerProvider {
     public func readFile(_ request: FilesReadRequest) async throws -> FileContent {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
-        var path = try Self.containerPath(request.path)
-        for _ in 0..<8 {
-            guard let stat = try await stat(request.externalId, path) else {
+        let (path, found) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
+        do {
+            guard let stat = found else {
                 throw ProviderError(code: .notFound, reason: "no such file: \(request.path)", status: 404)
-            }
-            if stat.isSymlink, let link = stat.linkTarget, !link.isEmpty {
-                path = try Self.containerPath(link.hasPrefix("/") ? link : Self.parent(path) + "/" + link)
-                continue
             }
             if stat.isDirectory { throw ProviderError(code: .conflict, reason: "\(request.path) is a directory") }
             if stat.size > Self.maxReadBytes {
@@ -182,7 +225,6 @@ extension DockerProvider {
             if let length = request.length { bytes = bytes.prefix(length) }
             return Self.fileContent(Array(bytes), request: request, size: file.header.size, stat: stat)
         }
-        throw ProviderError(code: .engineError, reason: "too many levels of symbolic links at \(request.path)")
     }
 
     private static func fileContent(_ slice: [UInt8], request: FilesReadRequest, size: Int, stat: PathStat) -> FileContent {
@@ -229,7 +271,9 @@ extension DockerProvider {
     public func writeFile(_ request: FilesWriteRequest) async throws -> WriteResult {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
-        let path = try Self.containerPath(request.path)
+        // A link's target is written, the link stays (docker cp); a dangling link gets its target.
+        let (path, existing) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
+        if existing?.isDirectory == true { throw ProviderError(code: .conflict, reason: "\(request.path) is a directory") }
         let bytes: [UInt8]
         switch request.encoding ?? .utf8 {
         case .utf8: bytes = Array(request.content.utf8)
@@ -266,8 +310,8 @@ extension DockerProvider {
     /// `files.mkdir`: by the archive endpoint, so no shell is needed.
     public func makeDirectory(_ request: FilesMkdirRequest) async throws {
         try Validation.checkExternalID(request.externalId)
-        let path = try Self.containerPath(request.path)
-        if let existing = try await stat(request.externalId, path) {
+        let (path, found) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
+        if let existing = found {
             if existing.isDirectory { return }
             throw ProviderError(code: .conflict, reason: "\(request.path) exists and is not a directory")
         }
@@ -290,10 +334,10 @@ extension DockerProvider {
     public func listDirectory(_ request: FilesListRequest) async throws -> ListResult {
         try Validation.checkExternalID(request.externalId)
         let path = try Self.containerPath(request.path)
-        guard let stat = try await stat(request.externalId, path) else {
+        guard let stat = try await resolveLinks(request.externalId, path).stat else {
             throw ProviderError(code: .notFound, reason: "no such folder: \(request.path)", status: 404)
         }
-        guard stat.isDirectory || stat.isSymlink else { throw ProviderError(code: .conflict, reason: "\(request.path) is not a directory") }
+        guard stat.isDirectory else { throw ProviderError(code: .conflict, reason: "\(request.path) is not a directory") }
         // Names cannot contain "/" or NUL (they may contain newlines): "/" separates the fields, the
         // name comes last, and NUL ends each record.
         let script = #"""

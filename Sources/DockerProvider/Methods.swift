@@ -108,8 +108,9 @@ public struct RestoreRequest: RPCMethod {
     public var spec: NodeSpec?
 }
 
-/// The part of a snapshot ref that `restore` needs.
-public struct SnapshotRefInput: Decodable, Sendable {
+/// The part of a snapshot ref that `restore` needs; the rest of what `snapshot` answered may come
+/// along and is not read.
+public struct SnapshotRefInput: Decodable, Sendable, AllowsUnknownMembers {
     public var externalId: String
     public var provider: String?
 }

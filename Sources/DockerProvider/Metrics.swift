@@ -174,7 +174,7 @@ extension DockerProvider {
             guard let endpoint = endpoints.first(where: { $0.type == "tcp" && $0.containerPort == request.port }) else {
                 throw ProviderError(code: .notFound, reason: "port \(request.port) is not published on the host")
             }
-            return URLResult(url: "\(scheme)://localhost:\(endpoint.port)")
+            return URLResult(url: "\(scheme)://\(EndpointExtractor.authority(host: endpoint.host, port: endpoint.port))")
         case "internal":
             guard let endpoint = endpoints.first(where: { $0.type == "docker-internal" && $0.port == request.port }) else {
                 throw ProviderError(

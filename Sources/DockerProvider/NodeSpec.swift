@@ -205,9 +205,7 @@ public struct CreateBodyBuilder: Sendable {
                 throw fail("network.ports[\(index)].hostPort", "must be between 0 and 65535")
             }
         }
-        for key in (spec.labels ?? [:]).keys where key.isEmpty || key.contains("\0") {
-            throw fail("labels", "keys must be non-empty and contain no NUL")
-        }
+        try Validation.checkLabelKeys(spec.labels, field: "\(prefix).labels")
         try spec.lifetime?.validate(prefix: "\(prefix).lifetime")
         try spec.readiness?.validate(prefix: "\(prefix).readiness")
         for key in (spec.labels ?? [:]).keys.sorted() where Labels.isReserved(key) {
@@ -269,6 +267,21 @@ enum Validation {
         if key.contains("=") { return "env keys must not contain '='" }
         if key.contains("\0") { return "env keys must not contain NUL" }
         return nil
+    }
+
+    /// Label keys that `list` can find again: the engine's label filter (`label=<key>=<value>`)
+    /// splits at the first `=`, so Docker never matches a key containing one (and matches
+    /// `k=1=v` against the label `k` = `1=v` instead); Podman refuses an empty key at create. Spaces,
+    /// tabs, commas and any other text work with both engines (tested).
+    /// - Throws: ``InvalidParams`` naming `field` and the key.
+    static func checkLabelKeys(_ labels: [String: String]?, field: String) throws {
+        for key in (labels ?? [:]).keys.sorted() {
+            if key.isEmpty { throw InvalidParams(field: field, reason: "label keys must not be empty") }
+            if key.contains("=") {
+                throw InvalidParams(field: field, reason: "label key \"\(key)\" contains '=', which the engine's label filter cannot match")
+            }
+            if key.contains("\0") { throw InvalidParams(field: field, reason: "label keys must not contain NUL") }
+        }
     }
 
     /// A container reference: an id or name, nothing that could escape the URL path.

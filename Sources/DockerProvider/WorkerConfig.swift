@@ -140,6 +140,7 @@ extension WorkerConfig.Overrides {
             throw InvalidParams(field: "config.snapshotRepository", reason: problem)
         }
         try policy?.validate()
+        try Validation.checkLabelKeys(defaultLabels, field: "config.defaultLabels")
         if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
             throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)
         }

@@ -99,7 +99,10 @@ public final class WorkerService: Sendable {
             let found = await provider.detectGpu()
             return DetectGpuResult(gpu: found, capabilities: provider.capabilities)
         }
-        table.register(ListRequest.self) { [self] request, _ in try await current().list(labels: request.labels) }
+        table.register(ListRequest.self) { [self] request, _ in
+            try Validation.checkLabelKeys(request.labels, field: "labels")
+            return try await current().list(labels: request.labels)
+        }
         table.register(GetURLRequest.self) { [self] request, _ in
             let (provider, request) = try await ownedRequest(request)
             return try await provider.url(request)
@@ -266,6 +269,11 @@ extension FilesReadRequest {
 extension FilesWriteRequest {
     func validate() throws {
         guard try DockerProvider.containerPath(path) != "/" else { throw InvalidParams(field: "path", reason: "must name a file") }
+        // "/srv/x/" (or "/srv/x/.") names a folder: a file cannot be written there.
+        let last = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if last.isEmpty || last == "." || last == ".." {
+            throw InvalidParams(field: "path", reason: "must name a file, not end in /, /. or /..")
+        }
         if let mode, !(0...0o7777).contains(mode) { throw InvalidParams(field: "mode", reason: "must be between 0 and 0o7777") }
     }
 }

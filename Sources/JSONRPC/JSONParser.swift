@@ -2,6 +2,8 @@
 ///
 /// Rejects invalid UTF-8, unescaped control characters, trailing garbage and nesting deeper than
 /// ``maximumDepth``, so that whatever arrives on stdin either parses exactly or is answered -32700.
+/// An unpaired surrogate escape (`\ud83d` alone, or before anything but a low-surrogate escape) is
+/// valid JSON text (RFC 8259 § 8.2) and reads as U+FFFD; raw bytes that are not UTF-8 are refused.
 public struct JSONParser {
     /// How deep arrays and objects may nest.
     public static let maximumDepth = 512
@@ -217,14 +219,17 @@ public struct JSONParser {
                     case UInt8(ascii: "u"):
                         var scalar = try parseHex4()
                         if (0xD800...0xDBFF).contains(scalar) {
-                            guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
-                            else { throw error("unpaired surrogate") }
-                            index += 2
-                            let low = try parseHex4()
-                            guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            // A high surrogate pairs with a following low-surrogate escape. Without
+                            // one it is unpaired: RFC 8259 § 8.2 lets such text be JSON, so it reads
+                            // as U+FFFD and whatever follows is read on its own (it may be a new pair).
+                            if let low = lowSurrogateEscape() {
+                                index += 6
+                                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                scalar = 0xFFFD
+                            }
                         } else if (0xDC00...0xDFFF).contains(scalar) {
-                            throw error("unpaired surrogate")
+                            scalar = 0xFFFD  // a low surrogate with no high one before it
                         }
                         guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid unicode escape") }
                         output.append(contentsOf: String(Character(unicode)).utf8)
@@ -238,6 +243,24 @@ public struct JSONParser {
                 }
             }
             throw error("unterminated string")
+        }
+
+        /// The low surrogate of a `\uDC00`…`\uDFFF` escape at the cursor, without moving it.
+        func lowSurrogateEscape() -> UInt32? {
+            guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
+            var value: UInt32 = 0
+            for offset in 2..<6 {
+                let byte = bytes[index + offset]
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: return nil
+                }
+                value = value << 4 | digit
+            }
+            return (0xDC00...0xDFFF).contains(value) ? value : nil
         }
 
         mutating func parseHex4() throws(ParseError) -> UInt32 {

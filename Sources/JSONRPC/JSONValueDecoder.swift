@@ -1,12 +1,66 @@
 /// Decodes `Decodable` types from a ``JSONValue`` tree, keeping object key order in `allKeys`,
 /// so request parameters are parsed once and decoded without a second pass over the bytes.
 public struct JSONValueDecoder {
-    /// A decoder.
-    public init() {}
+    /// Whether a member of an object that the decoded type never asks for is an error
+    /// (`DecodingError.dataCorrupted` at that member's path, "is not a known member"). Maps read
+    /// whole (`[String: String]`, ``OrderedStringMap``) and ``JSONValue`` members know every key.
+    public var refusesUnknownMembers: Bool
+
+    /// A decoder; `refusesUnknownMembers` as above (off: unknown members are ignored).
+    public init(refusesUnknownMembers: Bool = false) { self.refusesUnknownMembers = refusesUnknownMembers }
 
     /// Decodes `type` from `value`.
+    /// - Throws: `DecodingError` naming the path of the first wrong, missing or (with
+    ///   ``refusesUnknownMembers``) unknown member.
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        try T(from: ValueDecoder(value: value, codingPath: []))
+        let tracker = refusesUnknownMembers ? MemberTracker() : nil
+        let result = try decodeScalar(type, value, [], tracker)
+        try tracker?.checkAllRead()
+        return result
+    }
+}
+
+/// A `Decodable` whose object may carry members it does not read, even when the decoder
+/// ``JSONValueDecoder/refusesUnknownMembers``: a value the host passes back as the worker gave it
+/// (a `SnapshotRef`), whose shape a later minor version may extend.
+public protocol AllowsUnknownMembers {}
+
+/// Which members of each object a decode asked for, by the object's path.
+final class MemberTracker {
+    private struct Entry {
+        var path: [any CodingKey]
+        var keys: [String]
+        var read: Set<String> = []
+        var readAll = false
+    }
+    private var entries: [String: Entry] = [:]
+    private var order: [String] = []
+
+    private static func text(_ path: [any CodingKey]) -> String {
+        path.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+    }
+
+    func saw(_ object: JSONObject, at path: [any CodingKey]) -> String {
+        let key = Self.text(path)
+        if entries[key] == nil {
+            entries[key] = Entry(path: path, keys: object.keys)
+            order.append(key)
+        }
+        return key
+    }
+
+    func read(_ member: String, in object: String) { entries[object]?.read.insert(member) }
+    func readAll(in object: String) { entries[object]?.readAll = true }
+
+    /// - Throws: `DecodingError.dataCorrupted` at the first member no container asked for.
+    func checkAllRead() throws {
+        for key in order {
+            guard let entry = entries[key], !entry.readAll else { continue }
+            if let unknown = entry.keys.first(where: { !entry.read.contains($0) }) {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: entry.path + [AnyCodingKey(stringValue: unknown)], debugDescription: "is not a known member"))
+            }
+        }
     }
 }
 
@@ -24,6 +78,7 @@ struct AnyCodingKey: CodingKey {
 private struct ValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    let tracker: MemberTracker?
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
@@ -31,7 +86,8 @@ private struct ValueDecoder: Decoder {
             throw DecodingError.typeMismatch(
                 [String: Any].self, .init(codingPath: codingPath, debugDescription: "expected an object, found \(value.typeName)"))
         }
-        return KeyedDecodingContainer(KeyedContainer<Key>(object: object, codingPath: codingPath))
+        let objectKey = tracker?.saw(object, at: codingPath)
+        return KeyedDecodingContainer(KeyedContainer<Key>(object: object, codingPath: codingPath, tracker: tracker, objectKey: objectKey))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -39,11 +95,11 @@ private struct ValueDecoder: Decoder {
             throw DecodingError.typeMismatch(
                 [Any].self, .init(codingPath: codingPath, debugDescription: "expected an array, found \(value.typeName)"))
         }
-        return UnkeyedContainer(elements: elements, codingPath: codingPath)
+        return UnkeyedContainer(elements: elements, codingPath: codingPath, tracker: tracker)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        SingleContainer(value: value, codingPath: codingPath)
+        SingleContainer(value: value, codingPath: codingPath, tracker: tracker)
     }
 }
 
@@ -51,7 +107,9 @@ private func mismatch(_ type: Any.Type, _ expected: String, _ value: JSONValue, 
     .typeMismatch(type, .init(codingPath: path, debugDescription: "expected \(expected), found \(value.typeName)"))
 }
 
-private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {
+private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey], _ tracker: MemberTracker?)
+    throws -> T
+{
     switch type {
     case is String.Type:
         guard case .string(let string) = value else { throw mismatch(type, "a string", value, path) }
@@ -71,8 +129,13 @@ private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ pa
     case is UInt64.Type: return try integer(UInt64.self, value, path) as! T
     case is UInt.Type: return try integer(UInt.self, value, path) as! T
     case is JSONValue.Type: return value as! T
+    case is any AllowsUnknownMembers.Type:
+        return try T(from: ValueDecoder(value: value, codingPath: path, tracker: nil))
     default:
-        return try T(from: ValueDecoder(value: value, codingPath: path))
+        // Seen before decoding: a type that asks for no member at all (a method without params)
+        // still has every member it was given counted as unknown.
+        if let tracker, case .object(let object) = value { _ = tracker.saw(object, at: path) }
+        return try T(from: ValueDecoder(value: value, codingPath: path, tracker: tracker))
     }
 }
 
@@ -105,12 +168,26 @@ private func integer<T: FixedWidthInteger>(_ type: T.Type, _ value: JSONValue, _
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let object: JSONObject
     let codingPath: [any CodingKey]
+    let tracker: MemberTracker?
+    /// This object's entry in `tracker`.
+    let objectKey: String?
 
-    var allKeys: [Key] { object.keys.compactMap { Key(stringValue: $0) } }
+    var allKeys: [Key] {
+        if let objectKey { tracker?.readAll(in: objectKey) }
+        return object.keys.compactMap { Key(stringValue: $0) }
+    }
 
-    func contains(_ key: Key) -> Bool { object[key.stringValue] != nil }
+    private func note(_ key: Key) {
+        if let objectKey { tracker?.read(key.stringValue, in: objectKey) }
+    }
+
+    func contains(_ key: Key) -> Bool {
+        note(key)
+        return object[key.stringValue] != nil
+    }
 
     private func value(for key: Key) throws -> JSONValue {
+        note(key)
         guard let value = object[key.stringValue] else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "is required"))
         }
@@ -118,6 +195,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
+        note(key)
         guard let value = object[key.stringValue] else { return true }
         return value == .null
     }
@@ -127,38 +205,42 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         if value == .null, !(type is JSONValue.Type) {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "must not be null"))
         }
-        return try decodeScalar(type, value, codingPath + [key])
+        return try decodeScalar(type, value, codingPath + [key], tracker)
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        note(key)
         guard let value = object[key.stringValue], value != .null else { return nil }
-        return try decodeScalar(type, value, codingPath + [key])
+        return try decodeScalar(type, value, codingPath + [key], tracker)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
         -> KeyedDecodingContainer<NestedKey>
     {
-        try ValueDecoder(value: try value(for: key), codingPath: codingPath + [key]).container(keyedBy: type)
+        try ValueDecoder(value: try value(for: key), codingPath: codingPath + [key], tracker: tracker).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try ValueDecoder(value: try value(for: key), codingPath: codingPath + [key]).unkeyedContainer()
+        try ValueDecoder(value: try value(for: key), codingPath: codingPath + [key], tracker: tracker).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(object), codingPath: codingPath) }
+    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(object), codingPath: codingPath, tracker: tracker) }
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        ValueDecoder(value: object[key.stringValue] ?? .null, codingPath: codingPath + [key])
+        note(key)
+        return ValueDecoder(value: object[key.stringValue] ?? .null, codingPath: codingPath + [key], tracker: tracker)
     }
 }
 
 private struct UnkeyedContainer: UnkeyedDecodingContainer {
     let elements: [JSONValue]
     let codingPath: [any CodingKey]
+    let tracker: MemberTracker?
     var currentIndex = 0
 
-    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+    init(elements: [JSONValue], codingPath: [any CodingKey], tracker: MemberTracker?) {
         self.elements = elements
         self.codingPath = codingPath
+        self.tracker = tracker
     }
 
     var count: Int? { elements.count }
@@ -183,35 +265,36 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
         if value == .null, !(type is JSONValue.Type) {
             throw DecodingError.valueNotFound(type, .init(codingPath: path, debugDescription: "must not be null"))
         }
-        return try decodeScalar(type, value, path)
+        return try decodeScalar(type, value, path, tracker)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let (value, path) = try next()
-        return try ValueDecoder(value: value, codingPath: path).container(keyedBy: type)
+        return try ValueDecoder(value: value, codingPath: path, tracker: tracker).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let (value, path) = try next()
-        return try ValueDecoder(value: value, codingPath: path).unkeyedContainer()
+        return try ValueDecoder(value: value, codingPath: path, tracker: tracker).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
         let (value, path) = try next()
-        return ValueDecoder(value: value, codingPath: path)
+        return ValueDecoder(value: value, codingPath: path, tracker: tracker)
     }
 }
 
 private struct SingleContainer: SingleValueDecodingContainer {
     let value: JSONValue
     let codingPath: [any CodingKey]
+    let tracker: MemberTracker?
 
     func decodeNil() -> Bool { value == .null }
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         if value == .null, !(type is JSONValue.Type) {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath, debugDescription: "must not be null"))
         }
-        return try decodeScalar(type, value, codingPath)
+        return try decodeScalar(type, value, codingPath, tracker)
     }
 }
 

@@ -40,14 +40,16 @@ public struct MethodTable: Sendable {
         }
     }
 
-    /// Decodes by-name params into `type`; absent params decode from `{}`.
+    /// Decodes by-name params into `type`; absent params decode from `{}`. A member `type` does not
+    /// read, at any depth (a misspelt `timeoutMs`, a `memoryGiB` beside `memory`), is refused.
+    /// - Throws: ``InvalidParams`` naming the field (`options.timeOutMs`), for every method alike.
     public static func decodeParams<T: Decodable>(_ type: T.Type, _ params: JSONValue?) throws -> T {
         let value = params ?? .object(JSONObject())
         guard case .object = value else {
             throw InvalidParams(field: "params", reason: "must be an object (params are by name)")
         }
         do {
-            return try JSONValueDecoder().decode(type, from: value)
+            return try JSONValueDecoder(refusesUnknownMembers: true).decode(type, from: value)
         } catch let error as DecodingError {
             throw InvalidParams(error)
         }

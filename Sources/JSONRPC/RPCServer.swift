@@ -254,7 +254,14 @@ public final class RPCServer: Sendable {
         let context = RequestContext(id: id, method: method, output: output, sink: sink, logger: logger)
         guard let handler = table.handlers[method] else {
             if method == Self.shutdownMethod {
-                shutdown(context)
+                // shutdown takes no params: a member it was given is refused like any method's.
+                struct NoParams: Decodable {}
+                do {
+                    _ = try MethodTable.decodeParams(NoParams.self, params)
+                    shutdown(context)
+                } catch {
+                    context.respond(.failure(rpcError(error, method: method)))
+                }
             } else {
                 context.respond(.failure(RPCError(code: .methodNotFound, message: "method not found: \(method)")))
             }

@@ -12,20 +12,52 @@ private func localhost(_ port: Int, container containerPort: Int, type: String =
     Endpoint(type: type, host: "localhost", port: port, containerPort: containerPort, url: nil)
 }
 
+private func loopback(_ host: String, _ port: Int, container containerPort: Int, type: String = "tcp") -> Endpoint {
+    Endpoint(type: type, host: host, port: port, containerPort: containerPort, url: nil)
+}
+
 private func dockerInternal(_ name: String, _ port: Int) -> Endpoint {
     Endpoint(type: "docker-internal", host: name, port: port, containerPort: port, url: "http://\(name):\(port)")
 }
 
 @Suite("EndpointExtractor")
 struct EndpointExtractorTests {
-    @Test func publishedPortBecomesALocalhostEndpoint() throws {
-        // The seed's default inspect mock.
+    @Test func ipv4OnlyPortIsReachedAt127001() throws {
+        // The seed's default inspect mock: bound on IPv4 only, so "localhost" would reach nothing
+        // (or another node) for a client that resolves it to ::1.
         let inspect = try container(
             #"""
             {"Id":"abc123def456","Name":"/abc","State":{"Status":"running","StartedAt":"2026-01-15T10:00:00.000Z"},
              "NetworkSettings":{"Ports":{"8080/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}]}}}
             """#)
-        #expect(EndpointExtractor.endpoints(of: inspect) == [localhost(8080, container: 8080)])
+        #expect(EndpointExtractor.endpoints(of: inspect) == [loopback("127.0.0.1", 8080, container: 8080)])
+    }
+
+    @Test func familiesOnDifferentHostPortsGetOneLoopbackEach() throws {
+        // What the engine gives when another container holds the next IPv4 ephemeral port.
+        let inspect = try container(
+            #"""
+            {"Id":"a","Name":"/x","NetworkSettings":{"Ports":{"8080/tcp":[
+              {"HostIp":"0.0.0.0","HostPort":"32769"},{"HostIp":"::","HostPort":"32768"}]}}}
+            """#)
+        #expect(
+            EndpointExtractor.endpoints(of: inspect) == [
+                loopback("127.0.0.1", 32769, container: 8080), loopback("::1", 32768, container: 8080),
+            ])
+        #expect(EndpointExtractor.authority(host: "::1", port: 32768) == "[::1]:32768")
+        #expect(EndpointExtractor.authority(host: "127.0.0.1", port: 32769) == "127.0.0.1:32769")
+    }
+
+    @Test func specificAddressesAndIPv6OnlyBindings() throws {
+        let inspect = try container(
+            #"""
+            {"Id":"a","Name":"/x","NetworkSettings":{"Ports":{"80/tcp":[{"HostIp":"::","HostPort":"81"},
+              {"HostIp":"192.0.2.7","HostPort":"82"},{"HostIp":"","HostPort":"83"}]}}}
+            """#)
+        #expect(
+            EndpointExtractor.endpoints(of: inspect) == [
+                loopback("::1", 81, container: 80), loopback("192.0.2.7", 82, container: 80), loopback("127.0.0.1", 83, container: 80),
+            ])
     }
 
     @Test func ipv4AndIPv6BindingsOfOnePortAreDeduplicated() throws {
@@ -46,7 +78,7 @@ struct EndpointExtractorTests {
                                 "Networks":{"swarmhub":{"IPAddress":"172.20.0.5","IPPrefixLen":16}}}}
             """#)
         let endpoints = EndpointExtractor.endpoints(of: inspect)
-        #expect(endpoints == [localhost(8080, container: 8080), dockerInternal("my-service", 8080)])
+        #expect(endpoints == [loopback("127.0.0.1", 8080, container: 8080), dockerInternal("my-service", 8080)])
         let internalEndpoint = try #require(endpoints.first { $0.type == "docker-internal" })
         #expect(internalEndpoint.host == "my-service")
         #expect(internalEndpoint.url == "http://my-service:8080")
@@ -61,7 +93,7 @@ struct EndpointExtractorTests {
             """#)
         let endpoints = EndpointExtractor.endpoints(of: inspect)
         #expect(endpoints.filter { $0.type == "docker-internal" }.isEmpty)
-        #expect(endpoints == [localhost(8080, container: 8080)])
+        #expect(endpoints == [loopback("127.0.0.1", 8080, container: 8080)])
     }
 
     @Test func unpublishedAndExposedPortsReachableOnlyInside() throws {
@@ -93,7 +125,8 @@ struct EndpointExtractorTests {
             """#)
         #expect(
             EndpointExtractor.endpoints(of: inspect) == [
-                localhost(5354, container: 53), localhost(5353, container: 53, type: "udp"), localhost(18080, container: 8080),
+                loopback("127.0.0.1", 5354, container: 53), loopback("127.0.0.1", 5353, container: 53, type: "udp"),
+                loopback("127.0.0.1", 18080, container: 8080),
                 dockerInternal("x", 53), dockerInternal("x", 8080),
             ])
     }

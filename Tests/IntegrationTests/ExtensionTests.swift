@@ -346,11 +346,14 @@ struct ExtensionTests {
                     ]
                 ])
             let id = try #require(node["externalId"]?.string)
-            let hostPort = Docker.inspect(id)?["NetworkSettings"]?["Ports"]?["8080/tcp"]?[0]?["HostPort"]?.string ?? "?"
+            let bindings = Docker.inspect(id)?["NetworkSettings"]?["Ports"]?["8080/tcp"]
+            let hostPort = bindings?[0]?["HostPort"]?.string ?? "?"
+            // localhost when IPv4 and IPv6 got one host port, else the first binding's loopback
+            let address = EngineTruthInputTests.expectedHost(bindings, hostPort: hostPort)
             let host = try await worker.result("network.getUrl", ["externalId": .string(id), "port": 8080])
-            #expect(host["url"]?.string == "http://localhost:\(hostPort)")
+            #expect(host["url"]?.string == "http://\(address == "::1" ? "[::1]" : address):\(hostPort)")
             let tcp = try await worker.result("network.getUrl", ["externalId": .string(id), "port": 8080, "protocol": "tcp"])
-            #expect(tcp["url"]?.string == "tcp://localhost:\(hostPort)")
+            #expect(tcp["url"]?.string == "tcp://\(address == "::1" ? "[::1]" : address):\(hostPort)")
             let inner = try await worker.result("network.getUrl", ["externalId": .string(id), "port": 8080, "scope": "internal"])
             #expect(inner["url"]?.string == "http://\(name):8080")
             let unpublished = try await worker.call("network.getUrl", ["externalId": .string(id), "port": 7777])

@@ -670,9 +670,13 @@ struct FuzzGenerator {
     mutating func requestLine(id: (json: String, key: String)?) -> (text: String, outcome: FuzzOutcome, method: String, label: String) {
         switch rng.next() % 8 {
         case 0:
+            // A member healthCheck does not know is refused, naming it.
+            if chance(50) {
+                return (Self.requestText(id: id?.json, method: "healthCheck", params: nil), .result, "healthCheck", "healthCheck")
+            }
             return (
-                Self.requestText(id: id?.json, method: "healthCheck", params: chance(50) ? nil : #"{"ignored":[1,{"x":null}]}"#), .result,
-                "healthCheck", "healthCheck"
+                Self.requestText(id: id?.json, method: "healthCheck", params: #"{"unknown":[1,{"x":null}]}"#),
+                .error(-32602, field: "unknown"), "healthCheck", "healthCheck with an unknown member"
             )
         case 1:
             let method = pick([
@@ -820,8 +824,9 @@ struct FuzzGenerator {
             params = #"{"externalId":\#(number)}"#
             outcome = .error(-32602, field: "externalId")
         case "healthCheck":
+            // read whole, then refused as a member healthCheck does not know
             params = #"{"extra":[\#(number),{"n":\#(number)}]}"#
-            outcome = .result
+            outcome = .error(-32602, field: "extra")
         default:
             params = #"{"externalId":"\#(Self.absentNode)","path":"/x","offset":\#(number)}"#
             let integral = Self.fitsInt64(number)
@@ -856,7 +861,7 @@ struct FuzzGenerator {
             let method = pick(["healthCheck", "inspect"])
             let text = Self.requestText(id: id.json, method: method, params: #"{"deep":\#(deep)}"#)
             return line(
-                text, .tracked(id.key, method == "healthCheck" ? .result : .error(-32602, field: "externalId")),
+                text, .tracked(id.key, .error(-32602, field: method == "healthCheck" ? "deep" : "externalId")),
                 "request with \(inner) nested arrays")
         }
     }

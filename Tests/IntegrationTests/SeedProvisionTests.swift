@@ -193,7 +193,11 @@ struct SeedProvisionTests {
             let engine = try #require(Docker.inspect(name))
             #expect(engine["NetworkSettings"]?["Networks"]?[network] != nil)
             let endpoints = node["endpoints"]?.array ?? []
-            #expect(endpoints.contains { $0["type"] == "tcp" && $0["host"] == "localhost" })
+            // localhost when the engine gave IPv4 and IPv6 one host port (EngineTruthTests covers the split)
+            let bindings = engine["NetworkSettings"]?["Ports"]?["8080/tcp"]
+            let hostPort = bindings?[0]?["HostPort"]?.string ?? "?"
+            let expectedHost = EngineTruthInputTests.expectedHost(bindings, hostPort: hostPort)
+            #expect(endpoints.contains { $0["type"] == "tcp" && $0["host"]?.string == expectedHost && $0["port"]?.int == Int64(hostPort) })
             let inner = try #require(endpoints.first { $0["type"] == "docker-internal" })
             #expect(inner["host"]?.string == name)
             #expect(inner["port"] == 8080)

@@ -68,16 +68,26 @@ struct JSONParserTests {
         #expect(try parse(text) == .string(expected))
     }
 
-    @Test(arguments: [
-        #""\ud800""#,
-        #""\udc00""#,
-        #""\ud800\u0041""#,
-        #""\ud800x""#,
-        #""\ud800\n""#,
-        #""\udfff\ud800""#,
-    ])
-    func rejectsUnpairedSurrogates(text: String) {
-        #expect(throws: JSONParser.ParseError.self) { try parse(text) }
+    /// RFC 8259 § 8.2: an unpaired surrogate escape is valid JSON; it reads as U+FFFD.
+    @Test(
+        arguments: [
+            (#""\ud800""#, "\u{FFFD}"),
+            (#""\udc00""#, "\u{FFFD}"),
+            (#""\ud800\u0041""#, "\u{FFFD}A"),
+            (#""\ud800x""#, "\u{FFFD}x"),
+            (#""\ud800\n""#, "\u{FFFD}\n"),
+            (#""\udfff\ud800""#, "\u{FFFD}\u{FFFD}"),
+            (#""\ud83d\ud83d\ude00""#, "\u{FFFD}😀"),
+            (#""a\ud83d""#, "a\u{FFFD}"),
+            (#""\ud83d\u12""#, nil),
+            (#""\ude00\ud83d\ude00\ud83d""#, "\u{FFFD}😀\u{FFFD}"),
+        ] as [(String, String?)])
+    func unpairedSurrogatesReadAsReplacementCharacter(text: String, expected: String?) throws {
+        if let expected {
+            #expect(try parse(text) == .string(expected))
+        } else {
+            #expect(throws: JSONParser.ParseError.self) { try parse(text) }
+        }
     }
 
     @Test(

@@ -149,6 +149,43 @@ struct JSONValueDecoderTests {
         #expect(error == InvalidParams(field: "spec.runtime.env.B", reason: "expected a string, found a number"))
     }
 
+    @Test(arguments: [
+        (#"{"spec":{"runtime":{"image":"a"}},"memoryGiB":1}"#, "memoryGiB"),
+        (#"{"spec":{"runtime":{"image":"a"},"memoryGiB":1}}"#, "spec.memoryGiB"),
+        (#"{"spec":{"runtime":{"image":"a","cmd":["x"]}}}"#, "spec.runtime.cmd"),
+        (#"{"spec":{"runtime":{"image":"a"},"network":{"ports":[{"port":1},{"port":2,"hostport":3}]}}}"#, "spec.network.ports[1].hostport"),
+        (#"{"spec":{"runtime":{"image":"a"},"network":null,"typo":null}}"#, "spec.typo"),
+    ])
+    func unknownMembersAreNamedByTheirPath(text: String, field: String) throws {
+        let error = try invalidParams(Params.self, text)
+        #expect(error.field == field)
+        #expect(error.reason == "is not a known member")
+    }
+
+    @Test func mapsAndFreeFormValuesKeepAnyKey() throws {
+        let params = try MethodTable.decodeParams(
+            Params.self, try json(#"{"spec":{"runtime":{"image":"a","env":{"ANY":"1","x y":"2"}},"extra":{"whatever":{"deep":1}}}}"#))
+        #expect(params.spec.runtime.env?.entries.map(\.key) == ["ANY", "x y"])
+        // outside MethodTable the decoder ignores unknown members unless asked
+        let lenient = try JSONValueDecoder().decode(AllOptional.self, from: try json(#"{"name":"n","other":1}"#))
+        #expect(lenient.name == "n")
+    }
+
+    @Test func paramsOfAMethodWithoutParamsAreAllUnknown() throws {
+        struct NoParams: Decodable {}
+        #expect(try invalidParams(NoParams.self, #"{"deep":true}"#).field == "deep")
+        _ = try MethodTable.decodeParams(NoParams.self, try json("{}"))
+        _ = try MethodTable.decodeParams(NoParams.self, nil)
+    }
+
+    @Test func aTypeThatAllowsUnknownMembersTakesThem() throws {
+        struct Ref: Decodable, AllowsUnknownMembers { var externalId: String }
+        struct Request: Decodable { var ref: Ref }
+        let request = try MethodTable.decodeParams(Request.self, try json(#"{"ref":{"externalId":"x","createdAt":"…","future":1}}"#))
+        #expect(request.ref.externalId == "x")
+        #expect(try invalidParams(Request.self, #"{"ref":{"externalId":"x"},"other":1}"#).field == "other")
+    }
+
     @Test func decodesJSONValueAsItself() throws {
         let value = try json(#"{"b":[1,2.5,"x",null,false],"a":{}}"#)
         #expect(try JSONValueDecoder().decode(JSONValue.self, from: value) == value)

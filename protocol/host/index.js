@@ -721,7 +721,9 @@ export class DockerWorkerProvider {
            * @param {string} path
            * @param {{ encoding?: 'utf8' | 'base64', offset?: number, length?: number }} [opts]
            */
-          read: async (path, opts = {}) => reviveDates(await this.request('files.read', compact({ externalId, path, ...opts }))),
+          read: async (path, opts = {}) => reviveDates(await this.request('files.read', compact({
+            externalId, path, encoding: opts.encoding, offset: opts.offset, length: opts.length,
+          }))),
           /**
            * @param {string} path
            * @param {string | Uint8Array} content a string (utf8 unless opts.encoding says base64) or bytes
@@ -731,7 +733,10 @@ export class DockerWorkerProvider {
             const bytes = content instanceof Uint8Array;
             const encoded = bytes ? Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64') : content;
             const encoding = bytes ? 'base64' : opts.encoding;
-            return this.request('files.write', compact({ externalId, path, content: encoded, ...opts, encoding }));
+            // Only the members the worker knows: it refuses any other (-32602).
+            return this.request('files.write', compact({
+              externalId, path, content: encoded, encoding, mode: opts.mode, createParents: opts.createParents,
+            }));
           },
           /** @param {string} path */
           list: async (path) => reviveDates((await this.request('files.list', { externalId, path })).entries),

@@ -230,10 +230,17 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
     it('lets the engine choose the host port with hostPort 0', T, async () => {
       const n = await provider.provision(spec({ network: { ports: [{ port: 8080, hostPort: 0 }] } }));
       const i = await inspectContainer(n.externalId);
-      const bound = Number(i.NetworkSettings.Ports['8080/tcp'][0].HostPort);
-      assert.ok(bound > 0, `engine bound ${bound}`);
-      assert.deepEqual(endpointPorts(n, 'tcp'), [bound]);
-      assert.equal(n.endpoints.find((e) => e.type === 'tcp').containerPort, 8080);
+      const bindings = i.NetworkSettings.Ports['8080/tcp'];
+      const bound = [...new Set(bindings.map((b) => Number(b.HostPort)))];
+      assert.ok(bound.every((p) => p > 0), `engine bound ${bound}`);
+      // The engine allocates per address family: IPv4 and IPv6 may get different host ports.
+      assert.deepEqual(endpointPorts(n, 'tcp').sort(), bound.sort());
+      for (const e of n.endpoints.filter((e) => e.type === 'tcp')) {
+        const ips = bindings.filter((b) => Number(b.HostPort) === e.port).map((b) => b.HostIp);
+        const host = ips.includes('::') ? (ips.some((ip) => ip !== '::') ? 'localhost' : '::1') : '127.0.0.1';
+        assert.equal(e.host, host, `bindings ${JSON.stringify(bindings)}`);
+        assert.equal(e.containerPort, 8080);
+      }
     });
 
     it('applies openlattice.managed and node-id labels', () => {
