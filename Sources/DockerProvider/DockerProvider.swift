@@ -18,6 +18,8 @@ public final class DockerProvider: Sendable {
     private let engineInfo = Mutex<HealthResult.EngineInfo?>(nil)
     /// Writes to one path of one node take turns (see ``KeyedLock``).
     let fileWrites = KeyedLock<String>()
+    /// The helpers execs run under, and the kills of their processes.
+    let supervisor: ExecSupervisor
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {
@@ -34,6 +36,7 @@ public final class DockerProvider: Sendable {
             host: try config.engineHost(), apiVersion: apiVersion,
             requestTimeout: .milliseconds(config.requestTimeoutMs), logger: logger)
         self.stats = StatsMonitor(client: client, logger: logger)
+        self.supervisor = ExecSupervisor(client: client, logger: logger)
     }
 
     /// What the provider can do now.

@@ -9,13 +9,105 @@ extension DockerProvider {
     static let execMarkerVariable = "OPENLATTICE_EXEC_ID"
 
     /// Runs a command in a node, buffering or streaming its output, with an optional deadline.
+    ///
+    /// The deadline (`timeoutMs`) counts from the call's arrival, engine round trips included; at the
+    /// deadline, on cancellation and at shutdown every process the command started is killed (see
+    /// ``ExecSupervisor``).
     public func exec(_ request: ExecRequest, context: RequestContext) async throws -> ExecResult {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
         let options = request.options ?? ExecOptions()
         let started = ContinuousClock.now
         let marker = UUID().uuidString.lowercased()
-        var body = ExecCreateBody(cmd: request.command)
+        let sink = ExecOutputSink(
+            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
+        let progress = ExecProgress()
+
+        // The work runs in its own task, so an answer at the deadline waits for nothing the engine does.
+        let work = Task { [self] in try await run(request, options: options, marker: marker, sink: sink, progress: progress) }
+        let outcome: Int?
+        do {
+            outcome = try await withTaskCancellationHandler {
+                try await Self.value(of: work, until: options.timeoutMs.map { started + .milliseconds($0) })
+            } onCancel: {
+                work.cancel()
+            }
+        } catch {
+            // Cancelled by the host or by shutdown (or the stream failed): the processes must not
+            // outlive the request. Shutdown waits for the kill.
+            work.cancel()
+            killWhenSettled(work, request, options: options, marker: marker, progress: progress)
+            throw error
+        }
+        guard let exitCode = outcome else {
+            // Answer at the deadline; the processes are killed right after, without holding the answer.
+            work.cancel()
+            killWhenSettled(work, request, options: options, marker: marker, progress: progress)
+            let output = await sink.finish(exitCode: -1)
+            return ExecResult(
+                exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
+                timedOut: true)
+        }
+        let output = await sink.finish(exitCode: exitCode)
+        return ExecResult(
+            exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
+            timedOut: false)
+    }
+
+    /// How far an exec got: what a kill needs to know.
+    final class ExecProgress: Sendable {
+        struct State {
+            var execID: String?
+            var wrapped = false
+            /// The start request was sent: the process may be running.
+            var startSent = false
+        }
+        let state = Mutex(State())
+    }
+
+    /// Once the work has wound down (its start request sent or not), kills the exec's processes if it may have started.
+    private func killWhenSettled(
+        _ work: Task<Int, any Error>, _ request: ExecRequest, options: ExecOptions, marker: String, progress: ExecProgress
+    ) {
+        supervisor.kill(containerID: request.externalId, marker: marker, user: options.user) {
+            _ = await work.result
+            let state = progress.state.withLock { $0 }
+            return state.startSent ? (state.execID, state.wrapped) : nil
+        }
+    }
+
+    /// The work's value, or nil once `deadline` passes first. Cancelling the caller does not wait for the work.
+    static func value(of work: Task<Int, any Error>, until deadline: ContinuousClock.Instant?) async throws -> Int? {
+        let waiter = Mutex<CheckedContinuation<Int?, any Error>?>(nil)
+        let take: @Sendable () -> CheckedContinuation<Int?, any Error>? = {
+            waiter.withLock { w in
+                defer { w = nil }
+                return w
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            waiter.withLock { $0 = continuation }
+            let timer = deadline.map { deadline in
+                Task {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    take()?.resume(returning: nil)
+                }
+            }
+            Task {
+                let result = await work.result
+                timer?.cancel()
+                take()?.resume(with: result.map { Optional($0) })
+            }
+        }
+    }
+
+    /// Creates and starts the exec under tini, feeds its output to `sink` and returns its exit code.
+    private func run(
+        _ request: ExecRequest, options: ExecOptions, marker: String, sink: ExecOutputSink, progress: ExecProgress
+    ) async throws -> Int {
+        let wrapped = await supervisor.ensure(ExecSupervisor.tiniPath, in: request.externalId)
+        try Task.checkCancellation()
+        var body = ExecCreateBody(cmd: wrapped ? [ExecSupervisor.tiniPath, "-s", "--"] + request.command : request.command)
         body.env = (options.env?.entries ?? []).map { "\($0.key)=\($0.value)" } + ["\(Self.execMarkerVariable)=\(marker)"]
         body.workingDir = options.cwd
         body.user = options.user
@@ -25,6 +117,7 @@ extension DockerProvider {
             created = try await client.send(
                 HTTPRequest(.post, "/containers/\(request.externalId)/exec", body: try encodeJSON(body)), as: IDResponse.self)
         } catch let error as EngineError where error.status == 404 {
+            supervisor.forget(request.externalId)
             throw ProviderError.notFound(request.externalId)
         } catch let error as EngineError where error.status == 500 {
             // Podman answers an exec in a stopped container with 500 where Docker says 409.
@@ -33,87 +126,30 @@ extension DockerProvider {
             }
             throw error
         }
-        let sink = ExecOutputSink(
-            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
+        progress.state.withLock {
+            $0.execID = created.id
+            $0.wrapped = wrapped
+            $0.startSent = true
+        }
         let stream = try await client.stream(
             HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
-
-        let finished: Bool
-        do {
-            finished = try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    var demuxer = StreamDemuxer()
-                    for try await chunk in stream {
-                        try await sink.consume(chunk, demuxer: &demuxer)
-                    }
-                    return true
-                }
-                if let timeout = options.timeoutMs {
-                    // The deadline counts from the call's start, engine round trips included.
-                    group.addTask {
-                        try await Task.sleep(until: started + .milliseconds(timeout), clock: .continuous)
-                        return false
-                    }
-                }
-                let first = try await group.next() ?? true
-                group.cancelAll()
-                return first
-            }
-        } catch {
-            // Cancelled by the host (or the stream failed): the process must not outlive the request.
-            stream.cancel()
-            terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
-            throw error
+        var demuxer = StreamDemuxer()
+        for try await chunk in stream {
+            try await sink.consume(chunk, demuxer: &demuxer)
         }
-        if !finished {
-            // Answer at the deadline; the processes are killed right after, without holding the answer.
-            stream.cancel()
-            terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
-            let output = await sink.finish(exitCode: -1)
-            return ExecResult(
-                exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-                timedOut: true)
-        }
-        let exitCode: Int
         do {
-            exitCode = try await Self.exitCode(client: client, execID: created.id)
+            return try await Self.exitCode(client: client, execID: created.id)
         } catch let error as EngineError where error.status == 404 {
             // The engine drops an exec's record when its container exits. The exec's processes then
             // died with the container's PID namespace, killed by SIGKILL: 128 + 9.
             guard let state = try? await inspectContainer(request.externalId).state, state.running != true else { throw error }
-            exitCode = 137
+            return 137
         }
-        let output = await sink.finish(exitCode: exitCode)
-        return ExecResult(
-            exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-            timedOut: false)
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {
         let elapsed = ContinuousClock.now - start
         return Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
-    }
-
-    private func terminateInBackground(containerID: String, marker: String, user: String?) {
-        Task.detached { [self] in await terminate(containerID: containerID, marker: marker, user: user) }
-    }
-
-    /// Kills every process in the container that carries the exec's marker (its whole process tree).
-    /// The search runs as the exec's own user: the kernel shows a process's environment to its own
-    /// user, while even root may not read it across users without CAP_SYS_PTRACE, which containers lack.
-    func terminate(containerID: String, marker: String, user: String?) async {
-        let script =
-            "for p in /proc/[0-9]*; do if tr '\\000' '\\n' < $p/environ 2>/dev/null | grep -qx '\(Self.execMarkerVariable)=\(marker)'; then kill -9 ${p#/proc/} 2>/dev/null; fi; done; true"
-        let client = self.client
-        let logger = self.logger
-        await Task.detached {
-            do {
-                _ = try await DockerProvider.runQuietly(
-                    client: client, containerID: containerID, command: ["sh", "-c", script], user: user)
-            } catch {
-                logger.warning("could not terminate an exec's processes", metadata: ["container": "\(containerID)", "error": "\(error)"])
-            }
-        }.value
     }
 }
 

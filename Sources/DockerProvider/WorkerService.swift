@@ -140,6 +140,13 @@ public final class WorkerService: Sendable {
         return table
     }
 
+    /// Waits, at most `limit`, for the kills of execs that were cancelled, timed out or cut short by
+    /// shutdown, so their processes do not outlive the worker.
+    public func drainExecKills(within limit: Duration) async {
+        guard let provider = provider.withLock({ $0 }) else { return }
+        await provider.supervisor.drain(within: limit)
+    }
+
     /// Every method name the table answers, plus `shutdown`.
     private func methodNames() -> [String] {
         (Self.registered + [RPCServer.shutdownMethod]).sorted()

@@ -119,6 +119,8 @@ struct Worker: AsyncParsableCommand {
 
         logger.debug("worker started", metadata: ["engine": "\(config.host)"])
         await server.run(input: STDIN_FILENO)
+        // Shutdown, end of input and SIGTERM cancelled the execs in flight: their kills finish first.
+        await service.drainExecKills(within: .seconds(3))
         logger.debug("worker stopped")
         Glibc.exit(0)
     }
