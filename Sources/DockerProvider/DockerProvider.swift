@@ -20,6 +20,8 @@ public final class DockerProvider: Sendable {
     let fileWrites = KeyedLock<String>()
     /// The helpers execs run under, and the kills of their processes.
     let supervisor: ExecSupervisor
+    /// Execs with stdin or a terminal, by request id, for `exec.input` and `exec.resize`.
+    let execSessions = Mutex(ExecSessions())
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {

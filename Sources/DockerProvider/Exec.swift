@@ -22,27 +22,37 @@ extension DockerProvider {
         let sink = ExecOutputSink(
             streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
         let progress = ExecProgress()
+        // An exec with stdin or a terminal takes `exec.input` / `exec.resize` notifications by its request id.
+        let session = (options.stdin == true || options.tty != nil) ? execSessions.withLock { $0.claim(context.id, logger: logger) } : nil
+        session?.setInitialSize(options.tty)
+        defer {
+            if session != nil { _ = execSessions.withLock { $0.byID.removeValue(forKey: context.id) } }
+        }
 
         // The work runs in its own task, so an answer at the deadline waits for nothing the engine does.
-        let work = Task { [self] in try await run(request, options: options, marker: marker, sink: sink, progress: progress) }
+        let work = Task { [self] in
+            try await run(request, options: options, marker: marker, sink: sink, progress: progress, session: session)
+        }
+        // Stopping (deadline, cancel, shutdown, a failed stream) kills the processes first and only then
+        // closes the engine stream: closing it first would end stdin or break the output pipe, and the
+        // command could exit and leave orphans that no longer hang under tini.
+        let stop: @Sendable () -> Void = { [self] in
+            stopAndKill(work, request, options: options, marker: marker, progress: progress, sink: sink)
+        }
         let outcome: Int?
         do {
             outcome = try await withTaskCancellationHandler {
                 try await Self.value(of: work, until: options.timeoutMs.map { started + .milliseconds($0) })
             } onCancel: {
-                work.cancel()
+                stop()
             }
         } catch {
-            // Cancelled by the host or by shutdown (or the stream failed): the processes must not
-            // outlive the request. Shutdown waits for the kill.
-            work.cancel()
-            killWhenSettled(work, request, options: options, marker: marker, progress: progress)
+            stop()
             throw error
         }
         guard let exitCode = outcome else {
             // Answer at the deadline; the processes are killed right after, without holding the answer.
-            work.cancel()
-            killWhenSettled(work, request, options: options, marker: marker, progress: progress)
+            stop()
             let output = await sink.finish(exitCode: -1)
             return ExecResult(
                 exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
@@ -61,18 +71,33 @@ extension DockerProvider {
             var wrapped = false
             /// The start request was sent: the process may be running.
             var startSent = false
+            /// The exec was stopped: it must not start any more.
+            var stopped = false
         }
         let state = Mutex(State())
     }
 
-    /// Once the work has wound down (its start request sent or not), kills the exec's processes if it may have started.
-    private func killWhenSettled(
-        _ work: Task<Int, any Error>, _ request: ExecRequest, options: ExecOptions, marker: String, progress: ExecProgress
+    /// Stops an exec once (later calls do nothing): its output is dropped from now on, its processes
+    /// are killed if it may have started, and then its engine stream is closed.
+    private func stopAndKill(
+        _ work: Task<Int, any Error>, _ request: ExecRequest, options: ExecOptions, marker: String, progress: ExecProgress,
+        sink: ExecOutputSink
     ) {
-        supervisor.kill(containerID: request.externalId, marker: marker, user: options.user) {
-            _ = await work.result
-            let state = progress.state.withLock { $0 }
-            return state.startSent ? (state.execID, state.wrapped) : nil
+        let target = progress.state.withLock { state -> (execID: String?, wrapped: Bool)?? in
+            guard !state.stopped else { return .none }
+            state.stopped = true
+            return .some(state.startSent ? (state.execID, state.wrapped) : nil)
+        }
+        guard case .some(let started) = target else { return }
+        sink.close()
+        guard let started else {
+            work.cancel()
+            return
+        }
+        supervisor.kill(
+            containerID: request.externalId, marker: marker, user: options.user, execID: started.execID, wrapped: started.wrapped
+        ) {
+            work.cancel()
         }
     }
 
@@ -103,14 +128,31 @@ extension DockerProvider {
 
     /// Creates and starts the exec under tini, feeds its output to `sink` and returns its exit code.
     private func run(
-        _ request: ExecRequest, options: ExecOptions, marker: String, sink: ExecOutputSink, progress: ExecProgress
+        _ request: ExecRequest, options: ExecOptions, marker: String, sink: ExecOutputSink, progress: ExecProgress,
+        session: ExecSession?
     ) async throws -> Int {
         let wrapped = await supervisor.ensure(ExecSupervisor.tiniPath, in: request.externalId)
         try Task.checkCancellation()
-        var body = ExecCreateBody(cmd: wrapped ? [ExecSupervisor.tiniPath, "-s", "--"] + request.command : request.command)
+        var command = wrapped ? [ExecSupervisor.tiniPath, "-s", "--"] + request.command : request.command
+        if wrapped, let tty = options.tty, await supervisor.ensure(ExecSupervisor.busyboxPath, in: request.externalId) {
+            // The terminal gets its size before the command runs (an engine before API 1.42 takes a
+            // size only by a resize after the start, which the command can outrun); `exec` keeps tini
+            // the exec's top process, with the same pid and environment.
+            let busybox = ExecSupervisor.busyboxPath
+            command =
+                [
+                    busybox, "sh", "-c", "\(busybox) stty rows \"$1\" cols \"$2\" 2>/dev/null; shift 2; exec \"$@\"", "sh", "\(tty.rows)",
+                    "\(tty.cols)",
+                ]
+                + command
+        }
+        try Task.checkCancellation()
+        var body = ExecCreateBody(cmd: command)
         body.env = (options.env?.entries ?? []).map { "\($0.key)=\($0.value)" } + ["\(Self.execMarkerVariable)=\(marker)"]
         body.workingDir = options.cwd
         body.user = options.user
+        if options.stdin == true { body.attachStdin = true }
+        if options.tty != nil { body.tty = true }
 
         let created: IDResponse
         do {
@@ -126,16 +168,31 @@ extension DockerProvider {
             }
             throw error
         }
-        progress.state.withLock {
-            $0.execID = created.id
-            $0.wrapped = wrapped
-            $0.startSent = true
+        let mayStart = progress.state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.execID = created.id
+            state.wrapped = wrapped
+            state.startSent = true
+            return true
         }
-        let stream = try await client.stream(
-            HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
+        guard mayStart else { throw CancellationError() }
+        let startBody = Array((options.tty != nil ? #"{"Detach":false,"Tty":true}"# : #"{"Detach":false,"Tty":false}"#).utf8)
+        let startRequest = HTTPRequest(.post, "/exec/\(created.id)/start", body: startBody)
         var demuxer = StreamDemuxer()
-        for try await chunk in stream {
-            try await sink.consume(chunk, demuxer: &demuxer)
+        let raw = options.tty != nil
+        if options.stdin == true {
+            // The engine hijacks the connection: stdin goes up it as `exec.input` notifications arrive.
+            let stream = try await client.hijack(startRequest)
+            session?.attach(stream, execID: created.id, client: client)
+            for try await chunk in stream {
+                try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
+            }
+        } else {
+            let stream = try await client.stream(startRequest)
+            session?.attach(nil, execID: created.id, client: client)
+            for try await chunk in stream {
+                try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
+            }
         }
         do {
             return try await Self.exitCode(client: client, execID: created.id)
@@ -160,6 +217,10 @@ extension ExecRequest {
         if command.contains(where: { $0.contains("\0") }) { throw InvalidParams(field: "command", reason: "must not contain NUL") }
         let options = self.options ?? ExecOptions()
         if let timeout = options.timeoutMs, timeout <= 0 { throw InvalidParams(field: "options.timeoutMs", reason: "must be positive") }
+        if let tty = options.tty {
+            if !(1...65535).contains(tty.rows) { throw InvalidParams(field: "options.tty.rows", reason: "must be between 1 and 65535") }
+            if !(1...65535).contains(tty.cols) { throw InvalidParams(field: "options.tty.cols", reason: "must be between 1 and 65535") }
+        }
         if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
         for (key, value) in options.env?.entries ?? [] {
             if let problem = Validation.envKeyProblem(key) { throw InvalidParams(field: "options.env.\(key)", reason: problem) }
@@ -176,6 +237,8 @@ final class ExecOutputSink: Sendable {
         var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]
         var sawFirstFrame = false
         var firstFrameWasEngineError = false
+        /// The call is over (answered or being stopped): output is read and dropped.
+        var closed = false
     }
 
     private let streaming: Bool
@@ -194,12 +257,14 @@ final class ExecOutputSink: Sendable {
     /// The most output bytes one `exec.output` notification carries when frames are merged.
     static let notificationBytes = 256 << 10
 
-    func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer) async throws {
+    /// Takes a chunk of the engine's stream: multiplexed frames, or with `raw` (a TTY) plain stdout bytes.
+    func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer, raw: Bool = false) async throws {
+        if state.withLock({ $0.closed }) { return }
         // Consecutive frames of one stream in a chunk travel as one notification of up to 256 KiB:
         // fewer, larger notifications cost the host and the writer thread less per byte, and staying
         // well under the 1 MiB mmap threshold keeps the buffers in the heap (no page faults per chunk).
         var runs: [(target: StreamDemuxer.Stream, parts: [ArraySlice<UInt8>], size: Int)] = []
-        demuxer.feed(chunk) { stream, bytes in
+        func emit(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) {
             guard stream != .stdin else { return }
             let target = redirect(stream, bytes)
             if let last = runs.indices.last, runs[last].target == target, runs[last].size + bytes.count <= Self.notificationBytes {
@@ -208,6 +273,16 @@ final class ExecOutputSink: Sendable {
             } else {
                 runs.append((target, [bytes], bytes.count))
             }
+        }
+        if raw {
+            var start = 0
+            while start < chunk.count {
+                let end = min(start + Self.notificationBytes, chunk.count)
+                emit(.stdout, chunk[start..<end])
+                start = end
+            }
+        } else {
+            demuxer.feed(chunk, emit)
         }
         for (target, parts, size) in runs {
             if streaming {
@@ -260,7 +335,15 @@ final class ExecOutputSink: Sendable {
             if empty { return }
         }
         frame.append(contentsOf: "}}".utf8)
-        guard await context.notify(frame: frame) else { throw CancellationError() }
+        guard await context.notify(frame: frame) else {
+            if state.withLock({ $0.closed }) { return }  // stopping: keep reading, so the stream stays open until the kill
+            throw CancellationError()
+        }
+    }
+
+    /// Stops taking output: later chunks are read and dropped.
+    func close() {
+        state.withLock { $0.closed = true }
     }
 
     /// Flushes partial characters and returns the buffered text (empty when streaming).

@@ -146,16 +146,17 @@ final class ExecSupervisor: Sendable {
 
     // MARK: Kills
 
-    /// Kills an exec's processes once `settled` says whether it started (nil: it did not) with which exec
-    /// id and whether under tini; shutdown waits for it (``drain(within:)``).
-    func kill(containerID: String, marker: String, user: String?, settled: @escaping @Sendable () async -> (String?, Bool)?) {
+    /// Starts killing an exec's processes, then runs `afterwards`; shutdown waits for it (``drain(within:)``).
+    func kill(
+        containerID: String, marker: String, user: String?, execID: String?, wrapped: Bool,
+        afterwards: @escaping @Sendable () -> Void
+    ) {
         let key = UUID()
         // Registered under the lock before the task can finish and unregister itself.
         kills.withLock { kills in
             kills[key] = Task.detached { [self] in
-                if let (execID, wrapped) = await settled() {
-                    await killNow(containerID: containerID, marker: marker, user: user, execID: execID, wrapped: wrapped)
-                }
+                await killNow(containerID: containerID, marker: marker, user: user, execID: execID, wrapped: wrapped)
+                afterwards()
                 _ = self.kills.withLock { $0.removeValue(forKey: key) }
             }
         }

@@ -5,8 +5,11 @@ import Synchronization
 
 /// Binds the protocol's methods to a provider that `initialize` creates from its config.
 public final class WorkerService: Sendable {
-    /// The protocol version this worker speaks.
-    public static let protocolVersion = "1.0"
+    /// The newest protocol version this worker speaks.
+    public static let protocolVersion = "1.1"
+    /// Every protocol version this worker speaks: `initialize` answers with the one the host asked for
+    /// (the highest both sides support, since a host asks for the highest it speaks).
+    public static let supportedProtocolVersions = ["1.0", "1.1"]
     /// The worker's version.
     public static let version = "0.1.0"
 
@@ -40,6 +43,12 @@ public final class WorkerService: Sendable {
         table.register(ExecRequest.self) { [self] request, context in
             let (provider, request) = try await ownedRequest(request)
             return try await provider.exec(request, context: context)
+        }
+        table.registerNotification(ExecInputNotification.name) { [self] params in
+            provider.withLock { $0 }?.execInput(params)
+        }
+        table.registerNotification(ExecResizeNotification.name) { [self] params in
+            provider.withLock { $0 }?.execResize(params)
         }
         table.register(InspectRequest.self) { [self] request, _ in
             try Validation.checkExternalID(request.externalId)
@@ -178,14 +187,14 @@ public final class WorkerService: Sendable {
     }
 
     private func initialize(_ request: InitializeRequest, table: [String]) throws -> InitializeResult {
-        guard request.protocolVersion == Self.protocolVersion else {
+        guard Self.supportedProtocolVersions.contains(request.protocolVersion) else {
             throw RPCError(
                 code: .invalidParams,
                 message:
-                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.protocolVersion)",
+                    "[docker] initialize failed: unsupported protocol version \(request.protocolVersion); this worker speaks \(Self.supportedProtocolVersions.joined(separator: " and "))",
                 data: .object(
                     JSONObject([
-                        "field": .string("protocolVersion"), "supported": .array([.string(Self.protocolVersion)]),
+                        "field": .string("protocolVersion"), "supported": .array(Self.supportedProtocolVersions.map { .string($0) }),
                         "requested": .string(request.protocolVersion),
                     ])))
         }
@@ -203,7 +212,7 @@ public final class WorkerService: Sendable {
         provider.withLock { $0 = made }
         logger.info("initialized", metadata: ["engine": "\(config.host)"])
         return InitializeResult(
-            protocolVersion: Self.protocolVersion,
+            protocolVersion: request.protocolVersion,
             provider: .init(name: "docker", version: Self.version),
             capabilities: made.capabilities,
             methods: table,

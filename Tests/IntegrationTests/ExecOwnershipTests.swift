@@ -99,7 +99,8 @@ struct ExecOwnershipTests {
     @Test func anImageWithoutAShell() async throws {
         try await withWorker { worker, scope in
             let node = try await worker.result(
-                "provision", [
+                "provision",
+                [
                     "spec": [
                         "runtime": ["image": "openlattice-test/noshell:latest", "command": ["/busybox", "sleep", "600"]],
                         "labels": scope.labels,
@@ -139,7 +140,8 @@ struct ExecOwnershipTests {
         try await withWorker { worker, scope in
             let id = try await SeedExecTests.node(worker, scope)
             let result = try await worker.result(
-                "exec", ["externalId": .string(id), "command": ["sh", "-c", "setsid sleep 371 >/dev/null 2>&1 < /dev/null & echo started"]])
+                "exec",
+                ["externalId": .string(id), "command": ["sh", "-c", "setsid sleep 371 >/dev/null 2>&1 < /dev/null & echo started"]])
             #expect(result["exitCode"] == 0)
             try await Task.sleep(for: .milliseconds(500))
             #expect(Self.survivors(id, base: 371).count == 1)
