@@ -11,7 +11,7 @@ struct ProtocolTests {
         #expect(early.errorCode == -32002)
         let badVersion = try await worker.call("initialize", ["protocolVersion": "9.9"])
         #expect(badVersion.errorCode == -32602)
-        #expect(badVersion.raw["error"]?["data"]?["supported"] == ["1.0"])
+        #expect(badVersion.raw["error"]?["data"]?["supported"] == ["1.0", "1.1"])
         #expect(badVersion.raw["error"]?["data"]?["requested"] == "9.9")
         let result = try await worker.initialize()
         #expect(result["protocolVersion"] == "1.0")
@@ -23,6 +23,10 @@ struct ProtocolTests {
         let unknown = try await worker.call("no.such.method")
         #expect(unknown.errorCode == -32601)
         let shutdown = try await worker.call("shutdown")
+        // A 1.1 host gets 1.1: the worker answers with the version asked for.
+        let newer = try WorkerProcess()
+        #expect(try await newer.call("initialize", ["protocolVersion": "1.1"]).result?["protocolVersion"] == "1.1")
+        await newer.stop()
         #expect(shutdown.result == .null)
         #expect(try await worker.waitForExit() == 0)
     }

@@ -100,9 +100,10 @@ def family_exec(s):
     s.call("exec", {"externalId": eid, "command": ["no-such-command"]})
     s.call("exec", {"externalId": eid, "command": ["id", "-u"], "options": {"user": "65534"}})
     # 1.1: stdin through exec.input (text, then base64 with eof), and a terminal that exec.resize resizes.
-    shell = s.start("exec", {"externalId": eid, "command": ["sh"], "options": {"stdin": True}})
-    s.notify("exec.input", {"requestId": shell, "data": "read line; echo \"got $line\"; cat; exit 3\n"})
-    s.notify("exec.input", {"requestId": shell, "data": "b25lCnR3bwo=", "encoding": "base64", "eof": True})
+    shell = s.start("exec", {"externalId": eid, "command": ["sh", "-c", "read line; echo \"got $line\"; cat; exit 3"],
+                             "options": {"stdin": True}})
+    s.notify("exec.input", {"requestId": shell, "data": "one\n"})
+    s.notify("exec.input", {"requestId": shell, "data": "dHdvCg==", "encoding": "base64", "eof": True})
     s.response(shell)
     term = s.start("exec", {"externalId": eid, "command": ["sh", "-c", "stty size; sleep 1; stty size"],
                             "options": {"tty": {"rows": 24, "cols": 80}, "stream": True}})
