@@ -50,10 +50,10 @@ describe('DockerWorkerProvider mechanics (stand-in worker)', () => {
     assert.equal(provider.workerPid, undefined);
   });
 
-  it('initializes lazily with protocolVersion 1.0 and the config minus adapter keys', async () => {
+  it('initializes lazily with protocolVersion 1.1 and the config minus adapter keys', async () => {
     const provider = make({ defaultLabels: { env: 'test' }, network: 'n1' });
     const params = await provider.request('initializeParams');
-    assert.equal(params.protocolVersion, '1.0');
+    assert.equal(params.protocolVersion, '1.1');
     assert.deepEqual(params.config, { defaultLabels: { env: 'test' }, network: 'n1' });
     assert.equal(provider.workerInfo.provider.name, 'docker');
   });

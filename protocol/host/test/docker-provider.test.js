@@ -130,9 +130,9 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
       assert.equal(gpuProvider.capabilities.gpu, true);
     });
 
-    it('initialize answers protocol 1.0 and lists the core methods', T, async () => {
+    it('initialize answers protocol 1.1 and lists the core methods', T, async () => {
       const info = await provider.connect();
-      assert.equal(info.protocolVersion, '1.0');
+      assert.equal(info.protocolVersion, '1.1');
       assert.equal(info.provider.name, 'docker');
       assert.equal(typeof info.provider.version, 'string');
       assert.equal(typeof info.limits.maxLineBytes, 'number');

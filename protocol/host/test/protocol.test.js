@@ -44,7 +44,7 @@ describe('line protocol (raw, real worker)', () => {
       const w = start();
       const response = await w.request('initialize', { protocolVersion: '2.0' });
       assert.equal(response.error.code, -32602);
-      assert.deepEqual(response.error.data.supported, ['1.0']);
+      assert.deepEqual(response.error.data.supported, ['1.0', '1.1']);
       assert.equal(response.error.data.requested, '2.0');
       // The worker stays uninitialized and accepts a good initialize afterwards.
       const info = await w.initialize();
