@@ -34,9 +34,13 @@ final class ExecSupervisor: Sendable {
     static let hostBusybox = ProcessInfo.processInfo.environment["OPENLATTICE_BUSYBOX_STATIC"] ?? "/bin/busybox"
 
     private enum Install {
-        case installing(Task<Bool, Never>)
+        case installing(Task<Bool?, Never>)
         case done(Bool)
     }
+
+    /// The helpers' bytes, read from the host once (nil: missing or not a static executable).
+    private static let tiniBinary = readStaticBinary(hostTini)
+    private static let busyboxBinary = readStaticBinary(hostBusybox)
 
     private let client: EngineClient
     private let logger: Logger
@@ -57,7 +61,7 @@ final class ExecSupervisor: Sendable {
     /// Makes sure `helper` is in the node; false when it cannot be (then execs run unwrapped).
     func ensure(_ helper: String, in containerID: String) async -> Bool {
         let key = "\(containerID)\u{0}\(helper)"
-        let task = installs.withLock { installs -> Task<Bool, Never>? in
+        let task = installs.withLock { installs -> Task<Bool?, Never>? in
             switch installs[key] {
             case .done(let ok): return ok ? nil : Task { false }
             case .installing(let task): return task
@@ -68,12 +72,13 @@ final class ExecSupervisor: Sendable {
             }
         }
         guard let task else { return true }
-        let ok = await task.value
+        let outcome = await task.value
         installs.withLock { installs in
-            // A failure from a transient cause (engine away, node paused) is retried next time.
-            installs[key] = ok ? .done(true) : nil
+            // A failure from a transient cause (engine away, node paused: nil) is retried next time;
+            // the engine's refusal (read-only root filesystem) or a host without the helper is kept.
+            installs[key] = outcome.map { .done($0) }
         }
-        return ok
+        return outcome ?? false
     }
 
     /// Forgets what was installed in a node (it was removed or may have been replaced).
@@ -83,13 +88,15 @@ final class ExecSupervisor: Sendable {
         }
     }
 
-    private func install(_ helper: String, in containerID: String) async -> Bool {
+    /// Copies `helper` into the node: true when done, false when it cannot be, nil on a transient failure.
+    private func install(_ helper: String, in containerID: String) async -> Bool? {
         let source = helper == Self.tiniPath ? Self.hostTini : Self.hostBusybox
-        guard let binary = Self.readStaticBinary(source) else {
+        guard let binary = helper == Self.tiniPath ? Self.tiniBinary : Self.busyboxBinary else {
             logger.debug("no static helper on the host", metadata: ["path": "\(source)"])
             return false
         }
-        guard await architectureMatches(binary) else { return false }
+        guard let matches = await architectureMatches(binary) else { return nil }
+        guard matches else { return false }
         var tar = TarWriter()
         tar.addDirectory(name: ".openlattice/", mode: 0o755)
         tar.addDirectory(name: ".openlattice/bin/", mode: 0o755)
@@ -102,7 +109,8 @@ final class ExecSupervisor: Sendable {
             return true
         } catch {
             logger.debug("could not install an exec helper", metadata: ["container": "\(containerID)", "error": "\(error)"])
-            return false
+            if let error = error as? EngineError, let status = error.status, status != 409 { return false }
+            return nil
         }
     }
 
@@ -126,14 +134,15 @@ final class ExecSupervisor: Sendable {
         return bytes
     }
 
-    private func architectureMatches(_ binary: [UInt8]) async -> Bool {
+    /// Whether the binary runs on the engine's architecture; nil when the engine could not be asked.
+    private func architectureMatches(_ binary: [UInt8]) async -> Bool? {
         let machine = Int(binary[18]) | Int(binary[19]) << 8
         let arch: String
         if let known = engineArch.withLock({ $0 }) {
             arch = known
         } else {
             struct Version: Decodable { var Arch: String? }
-            guard let version = try? await client.send(HTTPRequest(.get, "/version"), as: Version.self) else { return false }
+            guard let version = try? await client.send(HTTPRequest(.get, "/version"), as: Version.self) else { return nil }
             arch = version.Arch ?? ""
             engineArch.withLock { $0 = arch }
         }

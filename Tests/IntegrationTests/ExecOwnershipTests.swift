@@ -135,6 +135,26 @@ struct ExecOwnershipTests {
         }
     }
 
+    /// Where tini cannot be copied in (a read-only root filesystem), commands run unwrapped and a kill
+    /// falls back to the image's `sh` killing what still carries the exec's marker.
+    @Test func aReadOnlyRootFilesystemFallsBack() async throws {
+        try await withWorker { worker, scope in
+            let run = Docker.run([
+                "run", "-d", "--read-only", "--label", "openlattice.managed=true", "--label", "openlattice.test=\(scope.id)",
+                Docker.image, "sleep", "600",
+            ])
+            let id = String(decoding: run.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(run.status == 0, "\(run.stderr)")
+            let result = try await worker.result(
+                "exec", ["externalId": .string(id), "command": ["sh", "-c", "sleep 401 & sleep 402"], "options": ["timeoutMs": 1500]])
+            #expect(result["timedOut"] == true)
+            try await eventually(timeout: .seconds(4)) { Self.survivors(id, base: 401).isEmpty }
+            let plain = try await worker.result("exec", ["externalId": .string(id), "command": ["sh", "-c", "exit 5"]])
+            #expect(plain["exitCode"] == 5)
+            #expect(Docker.run(["exec", id, "ls", "/.openlattice"]).status != 0, "nothing was copied in")
+        }
+    }
+
     /// What a normal exec leaves running is the caller's: a background process outlives a finished exec.
     @Test func aFinishedExecLeavesItsBackgroundProcessesAlone() async throws {
         try await withWorker { worker, scope in
