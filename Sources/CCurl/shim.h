@@ -2,6 +2,7 @@
 #define OLW_CURL_SHIM_H
 /* Typed, non-variadic wrappers around libcurl's variadic setters, which Swift cannot call. */
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 typedef size_t (*olw_curl_data_callback)(char *buffer, size_t size, size_t count, void *userdata);
 
@@ -28,6 +29,20 @@ static inline CURLcode olw_easy_getinfo_long(CURL *handle, CURLINFO info, long *
 }
 static inline CURLcode olw_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
     return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLcode olw_easy_getinfo_socket(CURL *handle, CURLINFO info, curl_socket_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+/* Sends TLS close_notify on a CONNECT_ONLY connection (OpenSSL backend) without closing it, so the peer
+   reads end of input while we keep reading: a TLS half-close. SSL_shutdown is looked up at run time in
+   the libssl libcurl loaded. Returns 0 when sent (or queued), -1 when not possible. */
+static inline int olw_tls_close_notify(CURL *handle) {
+    struct curl_tlssessioninfo *info = NULL;
+    if (curl_easy_getinfo(handle, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || info == NULL) return -1;
+    if (info->backend != CURLSSLBACKEND_OPENSSL || info->internals == NULL) return -1;
+    int (*shutdown_fn)(void *) = (int (*)(void *))dlsym(RTLD_DEFAULT, "SSL_shutdown");
+    if (shutdown_fn == NULL) return -1;
+    return shutdown_fn(info->internals) >= 0 ? 0 : -1;
 }
 static inline CURLMcode olw_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
     return curl_multi_setopt(handle, option, value);

@@ -14,6 +14,9 @@ final class CurlLoop: @unchecked Sendable {
         case add(Transfer)
         case remove(Transfer)
         case resume(Transfer)
+        case addHijack(Hijack)
+        case removeHijack(Hijack)
+        case wake
     }
 
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
@@ -22,6 +25,9 @@ final class CurlLoop: @unchecked Sendable {
     private let commands = Mutex<[Command]>([])
     /// Transfers on the multi handle, by easy handle. Touched only by the loop thread.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// Hijacked connections (exec stdin), by easy handle: on the multi handle while connecting and
+    /// after (libcurl keeps a CONNECT_ONLY connection with its handle there). Loop thread only.
+    private var hijacks: [UnsafeMutableRawPointer: Hijack] = [:]
 
     /// Starts the loop thread.
     init() throws(EngineError) {
@@ -53,6 +59,21 @@ final class CurlLoop: @unchecked Sendable {
     /// Resumes a transfer that paused because its reader fell behind.
     func resume(_ transfer: Transfer) { enqueue(.resume(transfer)) }
 
+    /// A connect-only handle for a hijacked connection, not yet started.
+    func makeHijack(highWater: Int = 1 << 20) throws(EngineError) -> Hijack {
+        guard let easy = curl_easy_init() else {
+            throw EngineError(code: .transport, reason: "libcurl could not create a handle.")
+        }
+        return Hijack(loop: self, easy: easy, highWater: highWater)
+    }
+
+    /// Connects a configured hijack and starts moving its bytes.
+    func startHijack(_ hijack: Hijack) { enqueue(.addHijack(hijack)) }
+    /// Closes a hijacked connection; it completes with a cancellation error.
+    func removeHijack(_ hijack: Hijack) { enqueue(.removeHijack(hijack)) }
+    /// Wakes the loop to service hijacked connections (bytes to send, room to read).
+    func wake() { enqueue(.wake) }
+
     private func enqueue(_ command: Command) {
         commands.withLock { $0.append(command) }
         curl_multi_wakeup(multi)
@@ -68,7 +89,21 @@ final class CurlLoop: @unchecked Sendable {
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             drainCompletions()
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            var waits: [curl_waitfd] = []
+            if !hijacks.isEmpty {
+                for (easy, hijack) in hijacks {
+                    let events = hijack.service()
+                    if hijack.isComplete {
+                        hijacks[easy] = nil
+                        curl_multi_remove_handle(multi, easy)
+                    } else if events != 0 {
+                        waits.append(curl_waitfd(fd: hijack.socket, events: events, revents: 0))
+                    }
+                }
+            }
+            waits.withUnsafeMutableBufferPointer { waits in
+                _ = curl_multi_poll(multi, waits.baseAddress, UInt32(waits.count), 1000, nil)
+            }
         }
     }
 
@@ -91,6 +126,21 @@ final class CurlLoop: @unchecked Sendable {
             if active[transfer.easy] != nil {
                 curl_easy_pause(transfer.easy, olw_curl_pause_cont)
             }
+        case .addHijack(let hijack):
+            let result = curl_multi_add_handle(multi, hijack.easy)
+            if result == CURLM_OK {
+                hijacks[hijack.easy] = hijack
+            } else {
+                let text = String(cString: curl_multi_strerror(result))
+                hijack.complete(.failure(EngineError(code: .transport, reason: "libcurl could not start a request: \(text).")))
+            }
+        case .removeHijack(let hijack):
+            if hijacks.removeValue(forKey: hijack.easy) != nil {
+                curl_multi_remove_handle(multi, hijack.easy)
+            }
+            hijack.complete(.failure(EngineError(code: .cancelled, reason: "The request was cancelled.")))
+        case .wake:
+            break
         }
     }
 
@@ -99,6 +149,15 @@ final class CurlLoop: @unchecked Sendable {
         while let message = curl_multi_info_read(multi, &queued) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
             let result = message.pointee.data.result
+            if let hijack = hijacks[easy] {
+                // Connected (the handle stays on the multi handle, which keeps its connection) or failed.
+                hijack.connectFinished(result)
+                if hijack.isComplete {
+                    hijacks[easy] = nil
+                    curl_multi_remove_handle(multi, easy)
+                }
+                continue
+            }
             guard let transfer = active.removeValue(forKey: easy) else { continue }
             curl_multi_remove_handle(multi, easy)
             if let error = transfer.failure(result) {

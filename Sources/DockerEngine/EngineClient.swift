@@ -111,6 +111,38 @@ public final class EngineClient: Sendable {
         return ResponseStream(head: head, owner: owner)
     }
 
+    /// Sends a request the engine answers by hijacking the connection (`Connection: Upgrade`,
+    /// `Upgrade: tcp`; e.g. `POST /exec/{id}/start` of an exec with stdin): the returned stream yields
+    /// the output and takes the input. HTTP errors are thrown.
+    /// - Throws: ``EngineError`` (`.http` with the engine's message for a status ≥ 400).
+    public func hijack(_ request: HTTPRequest, highWater: Int = 1 << 20) async throws -> HijackedStream {
+        try Task.checkCancellation()
+        let target = "/v\(try await apiVersion())" + request.target
+        let hostHeader: String
+        switch host.transport {
+        case .unix: hostHeader = "localhost"
+        case .tcp(let name, let port): hostHeader = name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
+        }
+        let body = request.body ?? []
+        var head = "\(request.method.rawValue) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
+        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+        head += "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+        let hijack = try loop.makeHijack(highWater: highWater)
+        try hijack.configure(host: host, head: Array(head.utf8) + body, connectTimeout: .seconds(5))
+        let owner = HijackedStream.Owner(hijack)
+        loop.startHijack(hijack)
+        let responseHead = try await hijack.head()
+        if responseHead.status >= 300 && responseHead.status != 101 {
+            var errorBody: [UInt8] = []
+            while let chunk = try await hijack.nextChunk() {
+                errorBody.append(contentsOf: chunk)
+                if errorBody.count > 1 << 20 { break }
+            }
+            throw Self.httpError(head: responseHead, body: errorBody, request: request)
+        }
+        return HijackedStream(head: responseHead, owner: owner)
+    }
+
     private func perform(_ request: HTTPRequest, versioned: Bool) async throws -> HTTPResponse {
         var request = request
         if request.timeout == nil { request.timeout = requestTimeout }

@@ -235,10 +235,12 @@ public struct ExecCreateBody: Encodable, Sendable {
     public var user: String?
     public var attachStdout = true
     public var attachStderr = true
+    public var attachStdin: Bool?
+    public var tty: Bool?
     public init(cmd: [String]) { self.cmd = cmd }
     enum CodingKeys: String, CodingKey {
         case cmd = "Cmd", env = "Env", workingDir = "WorkingDir", user = "User", attachStdout = "AttachStdout"
-        case attachStderr = "AttachStderr"
+        case attachStderr = "AttachStderr", attachStdin = "AttachStdin", tty = "Tty"
     }
 }
 

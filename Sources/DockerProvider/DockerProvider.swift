@@ -22,6 +22,10 @@ public final class DockerProvider: Sendable {
     let subscribers = EventSubscribers()
     /// Containers this session provisioned and has not destroyed (for `config.onHostExit`).
     let sessionNodes = Mutex<Set<String>>([])
+    /// The helpers execs run under, and the kills of their processes.
+    let supervisor: ExecSupervisor
+    /// Execs with stdin or a terminal, by request id, for `exec.input` and `exec.resize`.
+    let execSessions = Mutex(ExecSessions())
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {
@@ -38,6 +42,7 @@ public final class DockerProvider: Sendable {
             host: try config.engineHost(), apiVersion: apiVersion,
             requestTimeout: .milliseconds(config.requestTimeoutMs), logger: logger)
         self.stats = StatsMonitor(client: client, logger: logger)
+        self.supervisor = ExecSupervisor(client: client, logger: logger)
         lifetimes.onExpire { [weak self] id, record in await self?.expireNode(id, record) }
     }
 

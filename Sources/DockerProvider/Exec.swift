@@ -9,25 +9,166 @@ extension DockerProvider {
     static let execMarkerVariable = "OPENLATTICE_EXEC_ID"
 
     /// Runs a command in a node, buffering or streaming its output, with an optional deadline.
-    /// With `sourcingSecrets` (a node with `runtime.secretEnv`) the command runs under `sh`, which
-    /// first reads the node's secrets file as the entrypoint does: the values reach the process but
-    /// never the exec's `Cmd` or `Env` in the engine's view.
+    ///
+    /// The deadline (`timeoutMs`) counts from the call's arrival, engine round trips included; at the
+    /// deadline, on cancellation and at shutdown every process the command started is killed (see
+    /// ``ExecSupervisor``). With `sourcingSecrets` (a node with `runtime.secretEnv`) the command runs
+    /// under `sh`, which first reads the node's secrets file as the entrypoint does: the values reach
+    /// the process but never the exec's `Cmd` or `Env` in the engine's view.
     public func exec(_ request: ExecRequest, context: RequestContext, sourcingSecrets: Bool = false) async throws -> ExecResult {
         try Validation.checkExternalID(request.externalId)
         try request.validate()
         let options = request.options ?? ExecOptions()
         let started = ContinuousClock.now
         let marker = UUID().uuidString.lowercased()
-        var body = ExecCreateBody(cmd: sourcingSecrets ? Self.secretEnvWrapper + request.command : request.command)
+        let sink = ExecOutputSink(
+            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
+        let progress = ExecProgress()
+        // An exec with stdin or a terminal takes `exec.input` / `exec.resize` notifications by its request id.
+        let session = (options.stdin == true || options.tty != nil) ? execSessions.withLock { $0.claim(context.id, logger: logger) } : nil
+        session?.setInitialSize(options.tty)
+        defer {
+            if session != nil { _ = execSessions.withLock { $0.byID.removeValue(forKey: context.id) } }
+        }
+
+        // The work runs in its own task, so an answer at the deadline waits for nothing the engine does.
+        let work = Task { [self] in
+            try await run(
+                request, options: options, marker: marker, sink: sink, progress: progress, session: session,
+                sourcingSecrets: sourcingSecrets)
+        }
+        // Stopping (deadline, cancel, shutdown, a failed stream) kills the processes first and only then
+        // closes the engine stream: closing it first would end stdin or break the output pipe, and the
+        // command could exit and leave orphans that no longer hang under tini.
+        let stop: @Sendable () -> Void = { [self] in
+            stopAndKill(work, request, options: options, marker: marker, progress: progress, sink: sink)
+        }
+        let outcome: Int?
+        do {
+            outcome = try await withTaskCancellationHandler {
+                try await Self.value(of: work, until: options.timeoutMs.map { started + .milliseconds($0) })
+            } onCancel: {
+                stop()
+            }
+        } catch {
+            stop()
+            throw error
+        }
+        guard let exitCode = outcome else {
+            // Answer at the deadline; the processes are killed right after, without holding the answer.
+            stop()
+            let output = await sink.finish(exitCode: -1, neverStarted: false)
+            return ExecResult(
+                exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
+                timedOut: true)
+        }
+        // Docker records the pid of a process that started; 0 means the runtime never started it.
+        let neverStarted = progress.state.withLock { $0.neverStarted }
+        let output = await sink.finish(exitCode: exitCode, neverStarted: neverStarted)
+        return ExecResult(
+            exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
+            timedOut: false)
+    }
+
+    /// How far an exec got: what a kill needs to know.
+    final class ExecProgress: Sendable {
+        struct State {
+            var execID: String?
+            var wrapped = false
+            /// The start request was sent: the process may be running.
+            var startSent = false
+            /// The exec was stopped: it must not start any more.
+            var stopped = false
+            /// The engine recorded no process for it (pid 0): its output is the engine's complaint.
+            var neverStarted = false
+        }
+        let state = Mutex(State())
+    }
+
+    /// Stops an exec once (later calls do nothing): its output is dropped from now on, its processes
+    /// are killed if it may have started, and then its engine stream is closed.
+    private func stopAndKill(
+        _ work: Task<Int, any Error>, _ request: ExecRequest, options: ExecOptions, marker: String, progress: ExecProgress,
+        sink: ExecOutputSink
+    ) {
+        let target = progress.state.withLock { state -> (execID: String?, wrapped: Bool)?? in
+            guard !state.stopped else { return .none }
+            state.stopped = true
+            return .some(state.startSent ? (state.execID, state.wrapped) : nil)
+        }
+        guard case .some(let started) = target else { return }
+        sink.close()
+        guard let started else {
+            work.cancel()
+            return
+        }
+        supervisor.kill(
+            containerID: request.externalId, marker: marker, user: options.user, execID: started.execID, wrapped: started.wrapped
+        ) {
+            work.cancel()
+        }
+    }
+
+    /// The work's value, or nil once `deadline` passes first. Cancelling the caller does not wait for the work.
+    static func value(of work: Task<Int, any Error>, until deadline: ContinuousClock.Instant?) async throws -> Int? {
+        let waiter = Mutex<CheckedContinuation<Int?, any Error>?>(nil)
+        let take: @Sendable () -> CheckedContinuation<Int?, any Error>? = {
+            waiter.withLock { w in
+                defer { w = nil }
+                return w
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            waiter.withLock { $0 = continuation }
+            let timer = deadline.map { deadline in
+                Task {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    take()?.resume(returning: nil)
+                }
+            }
+            Task {
+                let result = await work.result
+                timer?.cancel()
+                take()?.resume(with: result.map { Optional($0) })
+            }
+        }
+    }
+
+    /// Creates and starts the exec under tini, feeds its output to `sink` and returns its exit code.
+    private func run(
+        _ request: ExecRequest, options: ExecOptions, marker: String, sink: ExecOutputSink, progress: ExecProgress,
+        session: ExecSession?, sourcingSecrets: Bool
+    ) async throws -> Int {
+        let wrapped = await supervisor.ensure(ExecSupervisor.tiniPath, in: request.externalId)
+        try Task.checkCancellation()
+        let userCommand = sourcingSecrets ? Self.secretEnvWrapper + request.command : request.command
+        var command = wrapped ? [ExecSupervisor.tiniPath, "-s", "--"] + userCommand : userCommand
+        if wrapped, let tty = options.tty, await supervisor.ensure(ExecSupervisor.busyboxPath, in: request.externalId) {
+            // The terminal gets its size before the command runs (an engine before API 1.42 takes a
+            // size only by a resize after the start, which the command can outrun); `exec` keeps tini
+            // the exec's top process, with the same pid and environment.
+            let busybox = ExecSupervisor.busyboxPath
+            command =
+                [
+                    busybox, "sh", "-c", "\(busybox) stty rows \"$1\" cols \"$2\" 2>/dev/null; shift 2; exec \"$@\"", "sh", "\(tty.rows)",
+                    "\(tty.cols)",
+                ]
+                + command
+        }
+        try Task.checkCancellation()
+        var body = ExecCreateBody(cmd: command)
         body.env = (options.env?.entries ?? []).map { "\($0.key)=\($0.value)" } + ["\(Self.execMarkerVariable)=\(marker)"]
         body.workingDir = options.cwd
         body.user = options.user
+        if options.stdin == true { body.attachStdin = true }
+        if options.tty != nil { body.tty = true }
 
         let created: IDResponse
         do {
             created = try await client.send(
                 HTTPRequest(.post, "/containers/\(request.externalId)/exec", body: try encodeJSON(body)), as: IDResponse.self)
         } catch let error as EngineError where error.status == 404 {
+            supervisor.forget(request.externalId)
             throw ProviderError.notFound(request.externalId)
         } catch let error as EngineError where error.status == 500 {
             // Podman answers an exec in a stopped container with 500 where Docker says 409.
@@ -37,78 +178,53 @@ extension DockerProvider {
             throw error
         }
         try await Self.checkExecTarget(client: client, execID: created.id, containerID: request.externalId)
-        let sink = ExecOutputSink(
-            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
-        let stream: ResponseStream
-        do {
-            stream = try await client.stream(
-                HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
-        } catch let error as EngineError where error.status == 500 {
-            // Podman refuses to start an exec whose user or group it cannot find with 500, having
-            // recorded the exec as exited (its own code 125): the complaint is the exec's stderr.
-            guard let record = try? await client.send(HTTPRequest(.get, "/exec/\(created.id)/json"), as: ExecInspect.self),
-                !record.running, let exitCode = record.exitCode, exitCode != 0
-            else { throw error }
-            await sink.failedToStart(message: error.engineMessage ?? error.reason)
-            let output = await sink.finish(exitCode: exitCode)
-            return ExecResult(
-                exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-                timedOut: false)
+        let mayStart = progress.state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.execID = created.id
+            state.wrapped = wrapped
+            state.startSent = true
+            return true
         }
-
-        let finished: Bool
-        do {
-            finished = try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    var demuxer = StreamDemuxer()
-                    for try await chunk in stream {
-                        try await sink.consume(chunk, demuxer: &demuxer)
-                    }
-                    return true
-                }
-                if let timeout = options.timeoutMs {
-                    // The deadline counts from the call's start, engine round trips included.
-                    group.addTask {
-                        try await Task.sleep(until: started + .milliseconds(timeout), clock: .continuous)
-                        return false
-                    }
-                }
-                let first = try await group.next() ?? true
-                group.cancelAll()
-                return first
+        guard mayStart else { throw CancellationError() }
+        let startBody = Array((options.tty != nil ? #"{"Detach":false,"Tty":true}"# : #"{"Detach":false,"Tty":false}"#).utf8)
+        let startRequest = HTTPRequest(.post, "/exec/\(created.id)/start", body: startBody)
+        var demuxer = StreamDemuxer()
+        let raw = options.tty != nil
+        if options.stdin == true {
+            // The engine hijacks the connection: stdin goes up it as `exec.input` notifications arrive.
+            let stream = try await client.hijack(startRequest)
+            session?.attach(stream, execID: created.id, client: client)
+            for try await chunk in stream {
+                try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
             }
-        } catch {
-            // Cancelled by the host (or the stream failed): the process must not outlive the request.
-            stream.cancel()
-            terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
-            throw error
+        } else {
+            let stream: ResponseStream
+            do {
+                stream = try await client.stream(startRequest)
+            } catch let error as EngineError where error.status == 500 {
+                // Podman refuses to start an exec whose user or group it cannot find with 500, having
+                // recorded the exec as exited (its own code 125): the complaint is the exec's stderr.
+                guard let record = try? await client.send(HTTPRequest(.get, "/exec/\(created.id)/json"), as: ExecInspect.self),
+                    !record.running, let exitCode = record.exitCode, exitCode != 0
+                else { throw error }
+                await sink.failedToStart(message: error.engineMessage ?? error.reason)
+                return exitCode
+            }
+            session?.attach(nil, execID: created.id, client: client)
+            for try await chunk in stream {
+                try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
+            }
         }
-        if !finished {
-            // Answer at the deadline; the processes are killed right after, without holding the answer.
-            stream.cancel()
-            terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
-            let output = await sink.finish(exitCode: -1, neverStarted: false)
-            return ExecResult(
-                exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-                timedOut: true)
-        }
-        let exitCode: Int
-        var neverStarted = false
         do {
             let record = try await Self.finishedExec(client: client, execID: created.id)
-            exitCode = record.exitCode ?? -1
-            // Docker records the pid of a process that started; 0 means the runtime never started it.
-            neverStarted = record.pid == 0
+            progress.state.withLock { $0.neverStarted = record.pid == 0 }
+            return record.exitCode ?? -1
         } catch let error as EngineError where error.status == 404 {
             // The engine drops an exec's record when its container exits. The exec's processes then
             // died with the container's PID namespace, killed by SIGKILL: 128 + 9.
             guard let state = try? await inspectContainer(request.externalId).state, state.running != true else { throw error }
-            exitCode = 137
+            return 137
         }
-        let output = await sink.finish(exitCode: exitCode, neverStarted: neverStarted)
-        return ExecResult(
-            exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-            timedOut: false)
     }
 
     /// What runs an exec's command with the node's secrets in its environment (read when readable by the exec's user).
@@ -127,28 +243,6 @@ extension DockerProvider {
         let elapsed = ContinuousClock.now - start
         return Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
-
-    private func terminateInBackground(containerID: String, marker: String, user: String?) {
-        Task.detached { [self] in await terminate(containerID: containerID, marker: marker, user: user) }
-    }
-
-    /// Kills every process in the container that carries the exec's marker (its whole process tree).
-    /// The search runs as the exec's own user: the kernel shows a process's environment to its own
-    /// user, while even root may not read it across users without CAP_SYS_PTRACE, which containers lack.
-    func terminate(containerID: String, marker: String, user: String?) async {
-        let script =
-            "for p in /proc/[0-9]*; do if tr '\\000' '\\n' < $p/environ 2>/dev/null | grep -qx '\(Self.execMarkerVariable)=\(marker)'; then kill -9 ${p#/proc/} 2>/dev/null; fi; done; true"
-        let client = self.client
-        let logger = self.logger
-        await Task.detached {
-            do {
-                _ = try await DockerProvider.runQuietly(
-                    client: client, containerID: containerID, command: ["sh", "-c", script], user: user)
-            } catch {
-                logger.warning("could not terminate an exec's processes", metadata: ["container": "\(containerID)", "error": "\(error)"])
-            }
-        }.value
-    }
 }
 
 extension ExecRequest {
@@ -158,6 +252,10 @@ extension ExecRequest {
         if command.contains(where: { $0.contains("\0") }) { throw InvalidParams(field: "command", reason: "must not contain NUL") }
         let options = self.options ?? ExecOptions()
         if let timeout = options.timeoutMs, timeout <= 0 { throw InvalidParams(field: "options.timeoutMs", reason: "must be positive") }
+        if let tty = options.tty {
+            if !(1...65535).contains(tty.rows) { throw InvalidParams(field: "options.tty.rows", reason: "must be between 1 and 65535") }
+            if !(1...65535).contains(tty.cols) { throw InvalidParams(field: "options.tty.cols", reason: "must be between 1 and 65535") }
+        }
         if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
         for (key, value) in options.env?.entries ?? [] {
             if let problem = Validation.envKeyProblem(key) { throw InvalidParams(field: "options.env.\(key)", reason: problem) }
@@ -176,6 +274,8 @@ final class ExecOutputSink: Sendable {
         var held: [UInt8] = []
         /// Whether output is still held back (until it cannot be the engine's complaint).
         var holding = true
+        /// The call is over (answered or being stopped): output is read and dropped.
+        var closed = false
     }
 
     private let streaming: Bool
@@ -216,7 +316,9 @@ final class ExecOutputSink: Sendable {
     /// The most output bytes one `exec.output` notification carries when frames are merged.
     static let notificationBytes = 256 << 10
 
-    func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer) async throws {
+    /// Takes a chunk of the engine's stream: multiplexed frames, or with `raw` (a TTY) plain stdout bytes.
+    func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer, raw: Bool = false) async throws {
+        if state.withLock({ $0.closed }) { return }
         // Consecutive frames of one stream in a chunk travel as one notification of up to 256 KiB:
         // fewer, larger notifications cost the host and the writer thread less per byte, and staying
         // well under the 1 MiB mmap threshold keeps the buffers in the heap (no page faults per chunk).
@@ -229,7 +331,7 @@ final class ExecOutputSink: Sendable {
                 runs.append((target, [bytes], bytes.count))
             }
         }
-        demuxer.feed(chunk) { stream, bytes in
+        func emit(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) {
             guard stream != .stdin else { return }
             let step = state.withLock { state -> HoldStep in
                 guard state.holding else { return .pass }
@@ -248,6 +350,16 @@ final class ExecOutputSink: Sendable {
             case .pass: break
             }
             add(stream, bytes)
+        }
+        if raw {
+            var start = 0
+            while start < chunk.count {
+                let end = min(start + Self.notificationBytes, chunk.count)
+                emit(.stdout, chunk[start..<end])
+                start = end
+            }
+        } else {
+            demuxer.feed(chunk, emit)
         }
         for (target, parts, size) in runs {
             if streaming {
@@ -323,7 +435,15 @@ final class ExecOutputSink: Sendable {
             if empty { return }
         }
         frame.append(contentsOf: "}}".utf8)
-        guard await context.notify(frame: frame) else { throw CancellationError() }
+        guard await context.notify(frame: frame) else {
+            if state.withLock({ $0.closed }) { return }  // stopping: keep reading, so the stream stays open until the kill
+            throw CancellationError()
+        }
+    }
+
+    /// Stops taking output: later chunks are read and dropped.
+    func close() {
+        state.withLock { $0.closed = true }
     }
 
     /// Releases held output, flushes partial characters and returns the buffered text (empty when

@@ -34,6 +34,34 @@ public struct ExecOptions: Decodable, Sendable {
     public var timeoutMs: Int?
     public var stream: Bool?
     public var encoding: OutputEncoding?
+    /// Keep the command's stdin open for `exec.input` notifications (protocol 1.1).
+    public var stdin: Bool?
+    /// Run the command on a pseudo-terminal of this size; `exec.resize` changes it (protocol 1.1).
+    public var tty: TerminalSize?
+}
+
+/// A terminal's size in character cells.
+public struct TerminalSize: Codable, Sendable {
+    public var rows: Int
+    public var cols: Int
+}
+
+/// The notification `exec.input` (host to worker): bytes for the stdin of the exec `requestId`
+/// started with `stdin: true`; `eof: true` closes its stdin after them.
+public struct ExecInputNotification: Decodable, Sendable {
+    public static let name = "exec.input"
+    public var requestId: JSONValue
+    public var data: String?
+    public var encoding: OutputEncoding?
+    public var eof: Bool?
+}
+
+/// The notification `exec.resize` (host to worker): the new size of the exec `requestId`'s terminal.
+public struct ExecResizeNotification: Decodable, Sendable {
+    public static let name = "exec.resize"
+    public var requestId: JSONValue
+    public var rows: Int
+    public var cols: Int
 }
 
 /// How bytes travel in JSON strings.

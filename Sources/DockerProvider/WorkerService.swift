@@ -7,7 +7,8 @@ import Synchronization
 public final class WorkerService: Sendable {
     /// The newest protocol version this worker speaks.
     public static let protocolVersion = "1.1"
-    /// The versions `initialize` accepts; the answer names the one requested (1.1 adds owners and the policy, additively).
+    /// Every protocol version this worker speaks: `initialize` answers with the one the host asked for
+    /// (the highest both sides support, since a host asks for the highest it speaks).
     public static let supportedProtocolVersions = ["1.0", "1.1"]
     /// The worker's version.
     public static let version = "0.1.0"
@@ -49,6 +50,12 @@ public final class WorkerService: Sendable {
             provider.lifetimes.begin(request.externalId)
             defer { provider.lifetimes.end(request.externalId) }
             return try await provider.exec(request, context: context, sourcingSecrets: DockerProvider.hasSecretEnv(container))
+        }
+        table.registerNotification(ExecInputNotification.name) { [self] params in
+            provider.withLock { $0 }?.execInput(params)
+        }
+        table.registerNotification(ExecResizeNotification.name) { [self] params in
+            provider.withLock { $0 }?.execResize(params)
         }
         table.register(InspectRequest.self) { [self] request, _ in
             try Validation.checkExternalID(request.externalId)
@@ -167,6 +174,13 @@ public final class WorkerService: Sendable {
             return available.isEmpty ? nil : ExtensionInfo(name: request.name, methods: available)
         }
         return table
+    }
+
+    /// Waits, at most `limit`, for the kills of execs that were cancelled, timed out or cut short by
+    /// shutdown, so their processes do not outlive the worker.
+    public func drainExecKills(within limit: Duration) async {
+        guard let provider = provider.withLock({ $0 }) else { return }
+        await provider.supervisor.drain(within: limit)
     }
 
     /// Every method name the table answers, plus `shutdown`.

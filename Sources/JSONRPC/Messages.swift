@@ -5,7 +5,8 @@ public enum RequestID: Hashable, Sendable, CustomStringConvertible {
     case double(Double)
     case null
 
-    init?(_ value: JSONValue) {
+    /// The id a JSON value names, if it can be one.
+    public init?(_ value: JSONValue) {
         switch value {
         case .string(let string): self = .string(string)
         case .integer(let integer): self = .integer(integer)

@@ -22,6 +22,9 @@ public struct NullResult: Encodable, Sendable {
 public struct MethodTable: Sendable {
     typealias Handler = @Sendable (JSONValue?, RequestContext) async throws -> [UInt8]
     private(set) var handlers: [String: Handler] = [:]
+    /// Handlers of notifications the host sends (other than `$/cancelRequest`), by method.
+    public typealias NotificationHandler = @Sendable (JSONValue?) -> Void
+    private(set) var notificationHandlers: [String: NotificationHandler] = [:]
 
     /// An empty table.
     public init() {}
@@ -38,6 +41,12 @@ public struct MethodTable: Sendable {
             let result = try await body(request, context)
             return try MethodTable.encodeResult(result)
         }
+    }
+
+    /// Binds the notification `method` to `body`. It runs on the input thread, in the order the
+    /// notifications arrived, so it must only hand the work on (it must not block).
+    public mutating func registerNotification(_ method: String, _ body: @escaping NotificationHandler) {
+        notificationHandlers[method] = body
     }
 
     /// Decodes by-name params into `type`; absent params decode from `{}`. A member `type` does not

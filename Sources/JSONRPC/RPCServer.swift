@@ -225,6 +225,8 @@ public final class RPCServer: Sendable {
         case .notification(let method, let params):
             if method == Self.cancelMethod, let id = params?["id"].flatMap(RequestID.init), id != .null {
                 cancel(id)
+            } else if let handler = table.notificationHandlers[method], state.withLock({ $0.lifecycle == .running }) {
+                handler(params)
             } else {
                 logger.debug("ignored notification", metadata: ["method": "\(method)"])
             }

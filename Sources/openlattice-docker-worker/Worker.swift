@@ -130,6 +130,8 @@ struct Worker: AsyncParsableCommand {
 
         logger.debug("worker started", metadata: ["engine": "\(config.host)"])
         let reason = await server.run(input: STDIN_FILENO)
+        // Shutdown, end of input and SIGTERM cancelled the execs in flight: their kills finish first.
+        await service.drainExecKills(within: .seconds(3))
         await service.sessionEnded(hostDied: reason == .endOfInput)
         withExtendedLifetime(sources) {}
         logger.debug("worker stopped")

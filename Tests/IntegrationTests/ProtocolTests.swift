@@ -23,6 +23,10 @@ struct ProtocolTests {
         let unknown = try await worker.call("no.such.method")
         #expect(unknown.errorCode == -32601)
         let shutdown = try await worker.call("shutdown")
+        // A 1.1 host gets 1.1: the worker answers with the version asked for.
+        let newer = try WorkerProcess()
+        #expect(try await newer.call("initialize", ["protocolVersion": "1.1"]).result?["protocolVersion"] == "1.1")
+        await newer.stop()
         #expect(shutdown.result == .null)
         #expect(try await worker.waitForExit() == 0)
     }

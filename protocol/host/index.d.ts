@@ -223,6 +223,26 @@ export interface ExecOptions {
   onOutput?: (chunk: OutputChunk) => void;
   /** Aborting sends `$/cancelRequest` and rejects the call with an AbortError. */
   signal?: AbortSignal;
+  /** Protocol 1.1: keep stdin open for `exec.input` (see `startExec`). */
+  stdin?: boolean;
+  /** Protocol 1.1: run on a pseudo-terminal of this size (all output arrives as stdout). */
+  tty?: { rows: number; cols: number };
+}
+
+/** A running command started with `startExec` (protocol 1.1). */
+export interface ExecHandle {
+  /** The exec request's id, once sent. */
+  readonly requestId: number | undefined;
+  /** Writes to the command's stdin: a string as UTF-8, bytes as base64 (binary-safe). */
+  sendStdin(data: string | Uint8Array): void;
+  /** Closes the command's stdin (`exec.input` with `eof: true`). */
+  closeStdin(): void;
+  /** Resizes the command's terminal (`exec.resize`). */
+  resize(rows: number, cols: number): void;
+  /** Cancels the call: the worker kills every process the command started; `wait()` rejects with an AbortError. */
+  kill(): void;
+  /** The result when the command ends. */
+  wait(): Promise<ExecResult>;
 }
 
 export interface OutputChunk {
@@ -439,6 +459,8 @@ export declare class DockerWorkerProvider {
 
   provision(spec: NodeSpec, opts?: { signal?: AbortSignal; onProgress?: (progress: PullProgress) => void }): Promise<Node>;
   exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Starts a command and returns its handle at once; `stdin` defaults to true. */
+  startExec(id: string, command: string[], opts?: ExecOptions): ExecHandle;
   inspect(id: string): Promise<InspectResult>;
   destroy(id: string): Promise<void>;
   stop(id: string, opts?: { timeoutSeconds?: number }): Promise<void>;

@@ -446,11 +446,11 @@ export class DockerWorkerProvider {
    * @param {Session} session
    * @param {string} method
    * @param {any} params
-   * @param {{ signal?: AbortSignal, onNotification?: (method: string, params: any) => void }} [opts]
+   * @param {{ signal?: AbortSignal, onNotification?: (method: string, params: any) => void, onSent?: (id: number, session: Session) => void }} [opts]
    */
   _call(session, method, params, opts = {}) {
     return new Promise((resolve, reject) => {
-      const { signal, onNotification } = opts;
+      const { signal, onNotification, onSent } = opts;
       if (signal?.aborted) return reject(abortError(signal.reason));
       if (session.exited) {
         const info = session.exitInfo ?? { code: null, signal: null };
@@ -478,6 +478,7 @@ export class DockerWorkerProvider {
       }
       this._updateRef(session);
       this._write(session, { jsonrpc: '2.0', id, method, params: params ?? {} });
+      onSent?.(id, session);
     });
   }
 
@@ -550,16 +551,58 @@ export class DockerWorkerProvider {
    * @param {any} [opts]
    */
   async exec(id, command, opts = {}) {
-    const { onOutput, signal, stream, ...rest } = opts;
+    const { onOutput, signal, stream, onSent, ...rest } = opts;
     const streaming = stream ?? typeof onOutput === 'function';
     const options = compact({ ...rest, stream: streaming || undefined });
     const params = compact({ externalId: id, command, options: Object.keys(options).length > 0 ? options : undefined });
     return this.request('exec', params, {
       signal,
+      onSent,
       onNotification: (method, p) => {
         if (method === 'exec.output' && typeof onOutput === 'function') onOutput({ stream: p.stream, data: p.data });
       },
     });
+  }
+
+  /**
+   * Starts a command and returns a handle at once (protocol 1.1): `sendStdin(data)` (a string, or a
+   * Buffer/Uint8Array sent as base64), `closeStdin()`, `resize(rows, cols)` for a `tty`, `kill()`
+   * (cancels the call: the worker kills every process the command started) and `wait()` for the
+   * ExecResult. `stdin` defaults to true.
+   * @param {string} id
+   * @param {string[]} command
+   * @param {any} [opts]
+   */
+  startExec(id, command, opts = {}) {
+    const controller = new AbortController();
+    if (opts.signal) opts.signal.addEventListener('abort', () => controller.abort(opts.signal.reason), { once: true });
+    /** @type {any[]} */
+    const queued = [];
+    /** @type {number | undefined} */
+    let requestId;
+    let session;
+    const send = (method, params) => {
+      if (requestId === undefined) { queued.push([method, params]); return; }
+      this._write(session, { jsonrpc: '2.0', method, params: { requestId, ...params } });
+    };
+    const result = this.exec(id, command, {
+      ...opts, stdin: opts.stdin ?? true, signal: controller.signal,
+      onSent: (sentId, sentSession) => {
+        requestId = sentId;
+        session = sentSession;
+        for (const [method, params] of queued.splice(0)) send(method, params);
+      },
+    });
+    result.catch(() => {});
+    return {
+      get requestId() { return requestId; },
+      sendStdin: (data) => send('exec.input', typeof data === 'string'
+        ? { data } : { data: Buffer.from(data).toString('base64'), encoding: 'base64' }),
+      closeStdin: () => send('exec.input', { eof: true }),
+      resize: (rows, cols) => send('exec.resize', { rows, cols }),
+      kill: () => controller.abort(new Error('killed')),
+      wait: () => result,
+    };
   }
 
   /** @param {string} id */

@@ -29,8 +29,8 @@ IMAGE = "openlattice-test/busybox:latest"
 LABELS = {"openlattice.test": RUN_TOKEN}
 
 
-def init(s, config=None):
-    params = {"protocolVersion": "1.0"}
+def init(s, config=None, version="1.0"):
+    params = {"protocolVersion": version}
     if config:
         params["config"] = config
     return s.call("initialize", params)["result"]
@@ -87,7 +87,7 @@ def family_lifecycle(s):
 
 
 def family_exec(s):
-    init(s)
+    init(s, version="1.1")
     eid = provision(s)["externalId"]
     s.call("exec", {"externalId": eid, "command": ["sh", "-c", "echo \"$GREETING from $(pwd)\"; echo oops >&2; exit 42"],
                     "options": {"cwd": "/tmp", "env": {"GREETING": "hello"}}})
@@ -99,6 +99,17 @@ def family_exec(s):
     s.call("exec", {"externalId": eid, "command": ["sleep", "30"], "options": {"timeoutMs": 500}})
     s.call("exec", {"externalId": eid, "command": ["no-such-command"]})
     s.call("exec", {"externalId": eid, "command": ["id", "-u"], "options": {"user": "65534"}})
+    # 1.1: stdin through exec.input (text, then base64 with eof), and a terminal that exec.resize resizes.
+    shell = s.start("exec", {"externalId": eid, "command": ["sh", "-c", "read line; echo \"got $line\"; cat; exit 3"],
+                             "options": {"stdin": True}})
+    s.notify("exec.input", {"requestId": shell, "data": "one\n"})
+    s.notify("exec.input", {"requestId": shell, "data": "dHdvCg==", "encoding": "base64", "eof": True})
+    s.response(shell)
+    term = s.start("exec", {"externalId": eid, "command": ["sh", "-c", "stty size; sleep 1; stty size"],
+                            "options": {"tty": {"rows": 24, "cols": 80}, "stream": True}})
+    time.sleep(0.5)
+    s.notify("exec.resize", {"requestId": term, "rows": 40, "cols": 120})
+    s.response(term)
     s.call("destroy", {"externalId": eid})
     s.call("shutdown", {})
 

@@ -8,6 +8,7 @@
 // openlattice.test=node-host and is removed in after(), whatever happened.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { DockerWorkerProvider } from '../index.js';
 import {
   BUSYBOX, TAILSCALE, TEST_LABELS, TEST_NETWORK, WORKER_PATH,
@@ -129,7 +130,7 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
       assert.equal(gpuProvider.capabilities.gpu, true);
     });
 
-    it('initialize answers protocol 1.0 and lists the core methods', T, async () => {
+    it('initialize answers protocol 1.1 and lists the core methods', T, async () => {
       const info = await provider.connect();
       assert.equal(info.protocolVersion, '1.1');
       assert.equal(info.provider.name, 'docker');
@@ -452,6 +453,43 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
 
     it('rejects exec on a missing container with -32004', T, async () => {
       await rejectsWith(provider.exec('olt-does-not-exist', ['true']), -32004, 'exec');
+    });
+
+    it('startExec: a handle that writes stdin (text and bytes) and closes it', T, async () => {
+      const handle = provider.startExec(box.externalId, ['sh', '-c', 'cat; exit 3'], { encoding: 'base64' });
+      handle.sendStdin('hi ');
+      handle.sendStdin(Uint8Array.from([0, 1, 255]));
+      handle.closeStdin();
+      const result = await handle.wait();
+      assert.equal(result.exitCode, 3);
+      assert.deepEqual([...Buffer.from(result.stdout, 'base64')], [...Buffer.from('hi '), 0, 1, 255]);
+    });
+
+    it('startExec: a terminal that resizes', T, async () => {
+      let output = '';
+      const handle = provider.startExec(box.externalId, ['sh'], { tty: { rows: 20, cols: 70 }, onOutput: (c) => { output += c.data; } });
+      handle.sendStdin('echo size=$(stty size)\n');
+      while (!output.includes('size=20 70')) await new Promise((r) => setTimeout(r, 50));
+      handle.resize(33, 99);
+      await new Promise((r) => setTimeout(r, 300));
+      handle.sendStdin('echo size=$(stty size); exit 4\n');
+      const result = await handle.wait();
+      assert.equal(result.exitCode, 4);
+      assert.match(output, /size=33 99/);
+    });
+
+    it('startExec: kill ends the command and its processes', T, async () => {
+      const handle = provider.startExec(box.externalId, ['sh', '-c', 'sleep 391 & cat']);
+      await new Promise((r) => setTimeout(r, 1000));
+      handle.kill();
+      await assert.rejects(handle.wait(), (error) => error.name === 'AbortError');
+      let ps = '';
+      for (let i = 0; i < 40; i++) {
+        ps = execFileSync('docker', ['exec', box.externalId, 'ps', '-o', 'stat,args'], { encoding: 'utf8' });
+        if (!/^[^Z]\S*\s+sleep 391/m.test(ps)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.doesNotMatch(ps, /^[^Z]\S*\s+sleep 391/m);
     });
   });
 
