@@ -28,6 +28,9 @@ public struct WorkerConfig: Sendable {
     /// Names this worker instance: every container, volume and snapshot it makes carries
     /// `openlattice.owner=<ownerId>`, and `reap` removes only those.
     public var ownerId: String?
+    /// Extra `ssh` arguments for an `ssh://` engine (`config.sshOptions`, `--ssh-option`,
+    /// `OPENLATTICE_SSH_OPTIONS` split at whitespace), e.g. `["-i", "/path/key"]`.
+    public var sshOptions: [String] = []
 
     /// Paths of TLS material.
     public struct TLSPaths: Decodable, Sendable {
@@ -58,6 +61,9 @@ public struct WorkerConfig: Sendable {
                 tls = TLSPaths(ca: context.caPath, cert: context.certPath, key: context.keyPath, verify: !context.skipTLSVerify)
             }
         }
+        if let options = environment["OPENLATTICE_SSH_OPTIONS"] {
+            sshOptions = options.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+        }
         if let version = environment["DOCKER_API_VERSION"], !version.isEmpty { apiVersion = version }
         if let verify = environment["DOCKER_TLS_VERIFY"], !verify.isEmpty, verify != "0" {
             let home = environment["HOME"] ?? "/root"
@@ -79,6 +85,7 @@ public struct WorkerConfig: Sendable {
         public var registryAuth: [String: RegistryAuthEntry]?
         public var manageUnlabeled: Bool?
         public var ownerId: String?
+        public var sshOptions: [String]?
     }
 
     /// Applies what `overrides` sets; ``Overrides/validate()`` first.
@@ -94,12 +101,16 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.registryAuth { registryAuth = value }
         if let value = overrides.manageUnlabeled { manageUnlabeled = value }
         if let value = overrides.ownerId { ownerId = value }
+        if let value = overrides.sshOptions { sshOptions = value }
     }
+
+    /// Why `options` cannot be `ssh` arguments, or nil (see ``EngineHost/sshOptionsProblem(_:)``).
+    public static func sshOptionsProblem(_ options: [String]) -> String? { EngineHost.sshOptionsProblem(options) }
 
     /// The engine address and TLS settings, parsed.
     public func engineHost() throws -> EngineHost {
         let tls = self.tls.map { EngineHost.TLS(caPath: $0.ca, certPath: $0.cert, keyPath: $0.key, verify: $0.verify ?? true) }
-        return try EngineHost(parsing: host, tls: tls)
+        return try EngineHost(parsing: host, tls: tls, sshOptions: sshOptions)
     }
 }
 
@@ -112,6 +123,9 @@ extension WorkerConfig.Overrides {
         }
         for (field, value) in [("network", network), ("snapshotRepository", snapshotRepository), ("ownerId", ownerId)] {
             if let value, value.isEmpty { throw InvalidParams(field: "config.\(field)", reason: "must not be empty") }
+        }
+        if let sshOptions, let problem = EngineHost.sshOptionsProblem(sshOptions) {
+            throw InvalidParams(field: "config.sshOptions", reason: problem)
         }
         if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
             throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)
