@@ -150,12 +150,12 @@ final class SSHForwarder: Sendable {
         guard pipe2(&input, O_CLOEXEC) == 0 else { return refuse(client, shared, "making a pipe for ssh", errno) }
         guard pipe2(&output, O_CLOEXEC) == 0 else {
             let code = errno
-            input.forEach { close($0) }
+            for fd in input { close(fd) }
             return refuse(client, shared, "making a pipe for ssh", code)
         }
         guard pipe2(&errors, O_CLOEXEC) == 0 else {
             let code = errno
-            (input + output).forEach { close($0) }
+            for fd in input + output { close(fd) }
             return refuse(client, shared, "making a pipe for ssh", code)
         }
         var pid: pid_t = 0
@@ -164,7 +164,7 @@ final class SSHForwarder: Sendable {
         let spawned = cStrings.withUnsafeMutableBufferPointer { argv in
             spawn(argv.baseAddress, stdin: input[0], stdout: output[1], stderr: errors[1], pid: &pid)
         }
-        cStrings.forEach { free($0) }
+        for string in cStrings { free(string) }
         let child = pid
         close(input[0])
         close(output[1])
@@ -314,7 +314,7 @@ final class SSHForwarder: Sendable {
     /// characters, and with anything that looks like a secret (`password=…`, `token …`) masked.
     static func redacted(_ bytes: [UInt8]) -> String {
         let text = String(decoding: bytes, as: UTF8.self)
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        let lines = text.split(whereSeparator: \.isNewline)
             .map { $0.filter { !$0.isASCII || ($0.asciiValue.map { $0 >= 0x20 && $0 != 0x7f } ?? false) } }
             .map { String($0).trimmedOfWhitespace() }
             .filter { !$0.isEmpty }

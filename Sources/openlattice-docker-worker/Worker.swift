@@ -24,7 +24,10 @@ struct Worker: AsyncParsableCommand {
 
     @Option(
         name: .customLong("ssh-option"), parsing: .unconditionalSingleValue,
-        help: "An extra ssh argument for an ssh:// engine, repeated for each word (--ssh-option=-i --ssh-option=/path/key). Default: $OPENLATTICE_SSH_OPTIONS split at spaces."
+        help: """
+            An extra ssh argument for an ssh:// engine, repeated for each word (--ssh-option=-i --ssh-option=/path/key). \
+            Default: $OPENLATTICE_SSH_OPTIONS split at spaces.
+            """
     )
     var sshOptions: [String] = []
 

@@ -114,7 +114,8 @@ enum Docker {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         if let sshCommand {
-            process.arguments = sshCommand + [remoteCommand(["curl", "-s", "--unix-socket", "/var/run/docker.sock", "http://localhost\(path)"])]
+            let curl = ["curl", "-s", "--unix-socket", "/var/run/docker.sock", "http://localhost\(path)"]
+            process.arguments = sshCommand + [remoteCommand(curl)]
         } else if host.hasPrefix("unix://") {
             process.arguments = ["curl", "-s", "--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
         } else {
