@@ -788,7 +788,11 @@ export class DockerWorkerProvider {
    * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts] no deadline unless `timeoutMs` is given, as `provision`
    */
   async restore(ref, spec, opts = {}) {
-    return reviveDates(await this.request('restore', compact({ ref, spec }), { signal: opts.signal, timeoutMs: opts.timeoutMs ?? null }));
+    // Only the SnapshotRef members the protocol lists (a result may carry more: additional properties).
+    const wireRef = ref && typeof ref === 'object'
+      ? compact({ provider: ref.provider, externalId: ref.externalId, createdAt: ref.createdAt, type: ref.type, image: ref.image, excludedVolumes: ref.excludedVolumes })
+      : ref;
+    return reviveDates(await this.request('restore', compact({ ref: wireRef, spec }), { signal: opts.signal, timeoutMs: opts.timeoutMs ?? null }));
   }
 
   /**
