@@ -10,6 +10,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 pkg-config --exists libcurl 2>/dev/null || need+=(libcurl4-openssl-dev)
 command -v file >/dev/null || need+=(file)
+command -v tsc >/dev/null || need+=(node-typescript)  # the Node adapter's type check (no npm registry)
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)  # scripts/sshd.sh, the ssh:// engine tests
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -9,16 +9,24 @@ log() { echo "[test] $*" >&2; }
 
 bash scripts/setup.sh
 
+# This run's own label value: everything the tests make carries openlattice.test-run=$OLW_TEST_RUN
+# (Tests/IntegrationTests/Docker.swift adds it to every scope's labels, the worker copies a node's
+# labels onto its snapshot images, the Node suites add it too), and the clean-up below removes only
+# what carries it, so a run on a shared engine never touches anybody else's containers or images.
+OLW_TEST_RUN=${OLW_TEST_RUN:-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')}
+export OLW_TEST_RUN
+log "test run $OLW_TEST_RUN"
+
 started=()
-# Removes what the tests labelled (containers with their volumes, networks) and their snapshot
-# images from one engine, given as `docker` CLI arguments.
+# Removes what this run labelled (containers with their volumes, networks, snapshot images) from one
+# engine, given as `docker` CLI arguments.
 clean_engine() {
-  local ids nets imgs
-  ids=$(docker "$@" ps -aq --filter label=openlattice.test 2>/dev/null || true)
+  local ids nets imgs filter="label=openlattice.test-run=$OLW_TEST_RUN"
+  ids=$(docker "$@" ps -aq --filter "$filter" 2>/dev/null || true)
   [ -n "$ids" ] && docker "$@" rm -f -v $ids >/dev/null 2>&1 || true
-  nets=$(docker "$@" network ls -q --filter label=openlattice.test 2>/dev/null || true)
+  nets=$(docker "$@" network ls -q --filter "$filter" 2>/dev/null || true)
   [ -n "$nets" ] && docker "$@" network rm $nets >/dev/null 2>&1 || true
-  imgs=$(docker "$@" images -q 'openlattice-snapshot' 2>/dev/null || true)
+  imgs=$(docker "$@" images -q --filter "$filter" 2>/dev/null || true)
   [ -n "$imgs" ] && docker "$@" rmi -f $imgs >/dev/null 2>&1 || true
   return 0
 }
@@ -44,8 +52,9 @@ if [ "${OLW_SKIP_SERVICES:-0}" != 1 ]; then
   started+=(second-engine); bash scripts/second-engine.sh start >&2; export OLW_SECOND_ENGINE=1
   started+=(podman-service); bash scripts/podman-service.sh start >&2; export OLW_PODMAN=1
   started+=(registry); bash scripts/registry.sh start >&2; export OLW_REGISTRY=1
+  # An sshd on loopback: the first engine again, reached as ssh://root@127.0.0.1:22220.
+  started+=(sshd); bash scripts/sshd.sh start >&2; export OLW_SSHD=1
 fi
-clean_engines  # what a killed earlier run left behind
 
 # Runs `swift test` with the given arguments, printing its results; fails when the tests fail or
 # when the selection matched no test at all (a renamed suite must not pass by being skipped).
@@ -89,6 +98,10 @@ if [ "${OLW_SECOND_ENGINE:-0}" = 1 ]; then
   OPENLATTICE_TEST_DOCKER_HOST=tcp://127.0.0.1:23760 OPENLATTICE_TEST_DOCKER_CERT_PATH=/tmp/olw-tls/client \
     SUITES=5 run_tests --filter "$core" --no-parallel
 fi
+if [ "${OLW_SSHD:-0}" = 1 ]; then
+  log "swift test: core suites against the first dockerd over ssh:// (ssh … docker system dial-stdio)"
+  (eval "$(bash scripts/sshd.sh env)"; SUITES=5 run_tests --filter "$core" --no-parallel)
+fi
 if [ "${OLW_PODMAN:-0}" = 1 ]; then
   log "swift test: core suites against Podman (what its compatibility layer lacks is skipped, with the reason)"
   OPENLATTICE_TEST_DOCKER_HOST=unix:///var/run/olw-podman.sock \
@@ -101,6 +114,9 @@ bash scripts/fuzz.sh "${OLW_FUZZ_SECONDS:-30}"
 log "node host adapter tests"
 bash protocol/host/test/run.sh 2>&1 | tail -n 12
 test "${PIPESTATUS[0]}" -eq 0
+
+log "the README's Node example, copied unchanged, after the README's release build"
+bash scripts/readme-example.sh
 
 if [ -f protocol/tools/check_all.sh ]; then
   log "protocol document checks"

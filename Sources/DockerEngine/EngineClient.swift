@@ -17,8 +17,12 @@ public final class EngineClient: Sendable {
     private let pinnedVersion: APIVersion?
     private let negotiated = Mutex<APIVersion?>(nil)
     private let logger: Logger
+    /// For an `ssh://` engine: the local socket whose connections `ssh` carries.
+    private let forwarder: SSHForwarder?
 
-    /// A client for `host`. With `apiVersion` set, no negotiation happens.
+    /// A client for `host`. With `apiVersion` set, no negotiation happens. An `ssh://` host
+    /// starts its forwarder here (no connection is made until the first request).
+    /// - Throws: ``EngineError`` when libcurl or the ssh forwarder cannot start.
     public init(host: EngineHost, apiVersion: APIVersion? = nil, requestTimeout: Duration = .seconds(60), logger: Logger)
         throws(EngineError)
     {
@@ -27,6 +31,11 @@ public final class EngineClient: Sendable {
         self.requestTimeout = requestTimeout
         self.logger = logger
         self.loop = try CurlLoop()
+        if case .ssh = host.transport {
+            self.forwarder = try SSHForwarder(host: host)
+        } else {
+            self.forwarder = nil
+        }
     }
 
     // MARK: Version
@@ -99,7 +108,12 @@ public final class EngineClient: Sendable {
         request.timeout = nil
         let transfer = try await start(request, versioned: true, mode: .stream, highWater: highWater)
         let owner = ResponseStream.Owner(transfer)
-        let head = try await transfer.head()
+        let head: ResponseHead
+        do {
+            head = try await transfer.head()
+        } catch let error as EngineError {
+            throw forwarder?.explain(error) ?? error
+        }
         if head.status >= 400 {
             var body: [UInt8] = []
             while let chunk = try await transfer.nextChunk() {
@@ -120,7 +134,7 @@ public final class EngineClient: Sendable {
         let target = "/v\(try await apiVersion())" + request.target
         let hostHeader: String
         switch host.transport {
-        case .unix: hostHeader = "localhost"
+        case .unix, .ssh: hostHeader = "localhost"
         case .tcp(let name, let port): hostHeader = name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
         }
         let body = request.body ?? []
@@ -128,7 +142,8 @@ public final class EngineClient: Sendable {
         head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         head += "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
         let hijack = try loop.makeHijack(highWater: highWater)
-        try hijack.configure(host: host, head: Array(head.utf8) + body, connectTimeout: .seconds(5))
+        try hijack.configure(
+            host: host, head: Array(head.utf8) + body, connectTimeout: .seconds(5), socketPath: forwarder?.socketPath)
         let owner = HijackedStream.Owner(hijack)
         loop.startHijack(hijack)
         let responseHead = try await hijack.head()
@@ -156,6 +171,8 @@ public final class EngineClient: Sendable {
                 reason:
                     "The engine did not answer \(request.method.rawValue) \(request.target) within \(request.timeout ?? requestTimeout).",
                 curlCode: error.curlCode)
+        } catch let error as EngineError {
+            throw forwarder?.explain(error) ?? error
         }
         if response.head.status >= 400 { throw Self.httpError(head: response.head, body: response.body, request: request) }
         return response
@@ -165,7 +182,9 @@ public final class EngineClient: Sendable {
         try Task.checkCancellation()
         let prefix = versioned ? "/v\(try await apiVersion())" : ""
         let transfer = try loop.makeTransfer(mode: mode, highWater: highWater)
-        try transfer.configure(request, url: host.baseURL + prefix + request.target, host: host, connectTimeout: .seconds(5))
+        try transfer.configure(
+            request, url: host.baseURL + prefix + request.target, host: host, socketPath: forwarder?.socketPath,
+            connectTimeout: .seconds(5))
         loop.start(transfer)
         return transfer
     }

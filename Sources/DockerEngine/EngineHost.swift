@@ -6,6 +6,9 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
         case unix(path: String)
         /// TCP to this host and port.
         case tcp(host: String, port: Int)
+        /// The system `ssh` to this host (port 22 when nil, as `~/.ssh/config` says), running
+        /// `docker system dial-stdio` there, as the Docker CLI does for `ssh://` addresses.
+        case ssh(user: String?, host: String, port: Int?)
     }
 
     /// Client TLS material for a TCP engine.
@@ -35,11 +38,41 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
     public var transport: Transport
     /// TLS settings, for TCP only.
     public var tls: TLS?
+    /// Extra `ssh` arguments for an `ssh://` engine (`["-i", "/path/key", "-o", "Port=2222"]`),
+    /// placed before the worker's own, so that they win (`ssh` keeps the first value of an option).
+    public var sshOptions: [String] = []
 
-    /// Parses `unix:///path`, `tcp://host:port`, `http://host:port` or `https://host:port`.
-    public init(parsing address: String, tls: TLS? = nil) throws(EngineError) {
+    /// Parses `unix:///path`, `tcp://host:port`, `http://host:port`, `https://host:port` or
+    /// `ssh://[user@]host[:port]`.
+    /// - Throws: ``EngineError`` (`.unreachable`) saying what is wrong with the address or with `sshOptions`.
+    public init(parsing address: String, tls: TLS? = nil, sshOptions: [String] = []) throws(EngineError) {
         func invalid(_ why: String) -> EngineError {
             EngineError(code: .unreachable, reason: "The engine address \"\(address)\" is not valid: \(why).")
+        }
+        if address.hasPrefix("ssh://") {
+            var rest = address.dropFirst("ssh://".count)
+            if let slash = rest.firstIndex(of: "/") {
+                guard rest[slash...] == "/" else { throw invalid("an ssh:// address takes no path") }
+                rest = rest[..<slash]
+            }
+            var user: String? = nil
+            if let at = rest.lastIndex(of: "@") {
+                let name = rest[..<at]
+                guard !name.isEmpty, !name.contains(":") else {
+                    throw invalid("the user must be a plain name (ssh://user@host; keys, not passwords)")
+                }
+                user = String(name)
+                rest = rest[rest.index(after: at)...]
+            }
+            let (host, port) = try Self.hostAndPort(rest, defaultPort: nil, invalid: invalid)
+            guard !host.hasPrefix("-"), !(user?.hasPrefix("-") ?? false) else { throw invalid("a host or user cannot start with -") }
+            if let problem = Self.sshOptionsProblem(sshOptions) {
+                throw EngineError(code: .unreachable, reason: "The ssh options are not valid: \(problem).")
+            }
+            self.transport = .ssh(user: user, host: host, port: port)
+            self.tls = nil
+            self.sshOptions = sshOptions
+            return
         }
         if address.hasPrefix("unix://") {
             let path = String(address.dropFirst("unix://".count))
@@ -58,11 +91,20 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
             rest = address.dropFirst("https://".count)
             if useTLS == nil { useTLS = TLS(caPath: nil, certPath: nil, keyPath: nil) }
         } else {
-            throw invalid("it must start with unix://, tcp://, http:// or https://")
+            throw invalid("it must start with unix://, tcp://, http://, https:// or ssh://")
         }
         if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
+        let (host, port) = try Self.hostAndPort(rest, defaultPort: useTLS == nil ? 2375 : 2376, invalid: invalid)
+        self.transport = .tcp(host: host, port: port ?? 2375)
+        self.tls = useTLS
+    }
+
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`.
+    private static func hostAndPort(
+        _ rest: Substring, defaultPort: Int?, invalid: (String) -> EngineError
+    ) throws(EngineError) -> (String, Int?) {
         let host: Substring
-        var port = useTLS == nil ? 2375 : 2376
+        var port = defaultPort
         if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
             host = rest[rest.index(after: rest.startIndex)..<close]
             let after = rest[rest.index(after: close)...]
@@ -82,15 +124,36 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
             host = rest
         }
         guard !host.isEmpty else { throw invalid("the host is empty") }
-        guard (1...65535).contains(port) else { throw invalid("the port is out of range") }
-        self.transport = .tcp(host: String(host), port: port)
-        self.tls = useTLS
+        if let port, !(1...65535).contains(port) { throw invalid("the port is out of range") }
+        return (String(host), port)
+    }
+
+    /// `ssh` flags that take a value (OpenSSH 9).
+    private static let sshFlagsWithValue = Set("BbcDEeFIiJLlmOoPpQRSWw")
+
+    /// Why `options` cannot go before the destination of an `ssh` command line, or nil: each
+    /// word must be a flag (`-i`, `-oName=value`, `-v`) or the value of the flag before it, so that
+    /// no word is taken for the destination or the remote command.
+    public static func sshOptionsProblem(_ options: [String]) -> String? {
+        var index = 0
+        while index < options.count {
+            let word = options[index]
+            guard word.hasPrefix("-"), word.count >= 2, word != "--" else {
+                return "sshOptions[\(index)] (\"\(word)\") is not an ssh flag; values follow their flag, as [\"-i\", \"/path/key\"]"
+            }
+            if word.count == 2, let flag = word.last, sshFlagsWithValue.contains(flag) {
+                guard index + 1 < options.count else { return "sshOptions[\(index)] (\(word)) needs a value after it" }
+                index += 1
+            }
+            index += 1
+        }
+        return nil
     }
 
     /// The URL prefix requests are sent to.
     var baseURL: String {
         switch transport {
-        case .unix: return "http://localhost"
+        case .unix, .ssh: return "http://localhost"
         case .tcp(let host, let port):
             let bracketed = host.contains(":") ? "[\(host)]" : host
             return "\(tls == nil ? "http" : "https")://\(bracketed):\(port)"
@@ -107,6 +170,8 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
         switch transport {
         case .unix(let path): "unix://\(path)"
         case .tcp(let host, let port): "tcp://\(host):\(port)\(tls == nil ? "" : " (TLS)")"
+        case .ssh(let user, let host, let port):
+            "ssh://\(user.map { "\($0)@" } ?? "")\(host.contains(":") ? "[\(host)]" : host)\(port.map { ":\($0)" } ?? "")"
         }
     }
 }

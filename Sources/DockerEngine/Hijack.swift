@@ -56,7 +56,8 @@ final class Hijack: @unchecked Sendable {
     }
 
     /// Connect-only options for `host`; `head` (request line, headers and body) is sent once connected.
-    func configure(host: EngineHost, head: [UInt8], connectTimeout: Duration) throws(EngineError) {
+    /// `socketPath` is where an `ssh://` engine's forwarder listens.
+    func configure(host: EngineHost, head: [UInt8], connectTimeout: Duration, socketPath: String? = nil) throws(EngineError) {
         hostDescription = host.description
         isTLS = host.tls != nil
         try checked(olw_easy_setopt_string(easy, CURLOPT_URL, host.baseURL + "/"), "URL")
@@ -67,6 +68,9 @@ final class Hijack: @unchecked Sendable {
         switch host.transport {
         case .unix(let path): try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, path), "unix socket")
         case .tcp: try checked(olw_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1), "TCP_NODELAY")
+        case .ssh:
+            guard let socketPath else { throw EngineError(code: .transport, reason: "The ssh forwarder is not running.") }
+            try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, socketPath), "unix socket")
         }
         if let tls = host.tls {
             if let ca = tls.caPath { try checked(olw_easy_setopt_string(easy, CURLOPT_CAINFO, ca), "CA") }

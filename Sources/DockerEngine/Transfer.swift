@@ -58,7 +58,10 @@ final class Transfer: @unchecked Sendable {
     }
 
     /// Sets the options of `request` on the easy handle. Called once, before the handle is added.
-    func configure(_ request: HTTPRequest, url: String, host: EngineHost, connectTimeout: Duration) throws(EngineError) {
+    /// `socketPath` is where an `ssh://` engine's forwarder listens.
+    func configure(
+        _ request: HTTPRequest, url: String, host: EngineHost, socketPath: String? = nil, connectTimeout: Duration
+    ) throws(EngineError) {
         let userdata = Unmanaged.passUnretained(self).toOpaque()
         hostDescription = host.description
         try checked(olw_easy_setopt_string(easy, CURLOPT_URL, url), "URL")
@@ -78,6 +81,9 @@ final class Transfer: @unchecked Sendable {
             try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, path), "unix socket")
         case .tcp:
             try checked(olw_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1), "TCP_NODELAY")
+        case .ssh:
+            guard let socketPath else { throw EngineError(code: .transport, reason: "The ssh forwarder is not running.") }
+            try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, socketPath), "unix socket")
         }
         if let tls = host.tls {
             if let ca = tls.caPath { try checked(olw_easy_setopt_string(easy, CURLOPT_CAINFO, ca), "CA") }

@@ -239,7 +239,8 @@ public enum Labels {
     /// `openlattice.test` and `openlattice.test.*`, which the worker neither reads nor writes (the
     /// test suites scope their objects with them). A spec, `defaultLabels` or an image cannot set them.
     public static func isReserved(_ key: String) -> Bool {
-        key.hasPrefix("openlattice.") && key != "openlattice.test" && !key.hasPrefix("openlattice.test.")
+        key.hasPrefix("openlattice.") && key != "openlattice.test" && key != "openlattice.test-run"
+            && !key.hasPrefix("openlattice.test.")
     }
 }
 

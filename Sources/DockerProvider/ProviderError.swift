@@ -43,8 +43,10 @@ extension EngineError: RPCErrorConvertible {
             case 404: .notFound
             case 409: .conflict
             // Podman reports a container name already taken as 500 ("the container name \"x\" is
-            // already in use") where Docker says 409; a port already taken stays an engine error.
-            case 500 where engineMessage.map { $0.contains("container name") && $0.contains("is already in use") } == true: .conflict
+            // already in use") where Docker says 409. A host port another container or process
+            // holds is a conflict too: Docker answers 500 "…: port is already allocated", or
+            // "…: address already in use" when a process outside Docker has it; Podman says the latter.
+            case 500 where engineMessage.map(Self.isConflictMessage) == true: .conflict
             default: .engineError
             }
         case .unreachable, .tls: .engineUnreachable
@@ -52,6 +54,12 @@ extension EngineError: RPCErrorConvertible {
         case .cancelled: .requestCancelled
         default: .engineError
         }
+    }
+
+    /// Whether an engine's 500 message describes a conflict with something that exists.
+    static func isConflictMessage(_ message: String) -> Bool {
+        (message.contains("container name") && message.contains("is already in use"))
+            || message.contains("port is already allocated") || message.contains("address already in use")
     }
 
     public func rpcError(method: String, describe: (String, String) -> String) -> RPCError {

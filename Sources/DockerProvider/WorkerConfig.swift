@@ -38,6 +38,9 @@ public struct WorkerConfig: Sendable {
     public enum HostExitAction: String, Codable, Sendable { case keep, destroy }
     /// The security policy nodes are held to (`config.policy`, `--policy FILE`).
     public var policy = SecurityPolicy()
+    /// Extra `ssh` arguments for an `ssh://` engine (`config.sshOptions`, `--ssh-option`,
+    /// `OPENLATTICE_SSH_OPTIONS` split at whitespace), e.g. `["-i", "/path/key"]`.
+    public var sshOptions: [String] = []
 
     /// Paths of TLS material.
     public struct TLSPaths: Decodable, Sendable {
@@ -68,6 +71,9 @@ public struct WorkerConfig: Sendable {
                 tls = TLSPaths(ca: context.caPath, cert: context.certPath, key: context.keyPath, verify: !context.skipTLSVerify)
             }
         }
+        if let options = environment["OPENLATTICE_SSH_OPTIONS"] {
+            sshOptions = options.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+        }
         if let version = environment["DOCKER_API_VERSION"], !version.isEmpty { apiVersion = version }
         if let verify = environment["DOCKER_TLS_VERIFY"], !verify.isEmpty, verify != "0" {
             let home = environment["HOME"] ?? "/root"
@@ -92,6 +98,7 @@ public struct WorkerConfig: Sendable {
         public var onHostExit: HostExitAction?
         public var snapshotRetentionSeconds: Int?
         public var policy: SecurityPolicy?
+        public var sshOptions: [String]?
     }
 
     /// Applies what `overrides` sets; ``Overrides/validate()`` first.
@@ -110,12 +117,16 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.onHostExit { onHostExit = value }
         if let value = overrides.snapshotRetentionSeconds { snapshotRetentionSeconds = value }
         if let value = overrides.policy { policy = value }
+        if let value = overrides.sshOptions { sshOptions = value }
     }
+
+    /// Why `options` cannot be `ssh` arguments, or nil (see ``EngineHost/sshOptionsProblem(_:)``).
+    public static func sshOptionsProblem(_ options: [String]) -> String? { EngineHost.sshOptionsProblem(options) }
 
     /// The engine address and TLS settings, parsed.
     public func engineHost() throws -> EngineHost {
         let tls = self.tls.map { EngineHost.TLS(caPath: $0.ca, certPath: $0.cert, keyPath: $0.key, verify: $0.verify ?? true) }
-        return try EngineHost(parsing: host, tls: tls)
+        return try EngineHost(parsing: host, tls: tls, sshOptions: sshOptions)
     }
 }
 
@@ -141,6 +152,9 @@ extension WorkerConfig.Overrides {
         }
         try policy?.validate()
         try Validation.checkLabelKeys(defaultLabels, field: "config.defaultLabels")
+        if let sshOptions, let problem = EngineHost.sshOptionsProblem(sshOptions) {
+            throw InvalidParams(field: "config.sshOptions", reason: problem)
+        }
         if let registryAuth, let problem = RegistryAuth.problem(in: registryAuth) {
             throw InvalidParams(field: "config.registryAuth.\(problem.key)", reason: problem.reason)
         }

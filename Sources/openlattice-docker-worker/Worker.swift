@@ -17,8 +17,20 @@ struct Worker: AsyncParsableCommand {
         discussion: "Protocol messages go to stdout, one per line; logs go to stderr. See protocol/README.md.",
         version: WorkerService.version)
 
-    @Option(help: "Engine address (unix:///path, tcp://host:port). Default: $DOCKER_HOST or unix:///var/run/docker.sock.")
+    @Option(
+        help:
+            "Engine address (unix:///path, tcp://host:port, ssh://[user@]host[:port]). Default: $DOCKER_HOST, the Docker context, or unix:///var/run/docker.sock."
+    )
     var host: String?
+
+    @Option(
+        name: .customLong("ssh-option"), parsing: .unconditionalSingleValue,
+        help: """
+            An extra ssh argument for an ssh:// engine, repeated for each word (--ssh-option=-i --ssh-option=/path/key). \
+            Default: $OPENLATTICE_SSH_OPTIONS split at spaces.
+            """
+    )
+    var sshOptions: [String] = []
 
     @Flag(help: "Use TLS and verify the engine (as DOCKER_TLS_VERIFY).")
     var tlsVerify = false
@@ -50,6 +62,7 @@ struct Worker: AsyncParsableCommand {
         }
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024.") }
         if let requestTimeout, requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive.") }
+        if let problem = WorkerConfig.sshOptionsProblem(sshOptions) { throw ValidationError("--ssh-option: \(problem).") }
     }
 
     func run() async throws {
@@ -98,6 +111,7 @@ struct Worker: AsyncParsableCommand {
         if let network { config.network = network }
         if let requestTimeout { config.requestTimeoutMs = requestTimeout }
         if let policy { config.policy = try Self.loadPolicy(policy) }
+        if !sshOptions.isEmpty { config.sshOptions = sshOptions }
 
         let service = WorkerService(baseConfig: config, maxLineBytes: maxLineBytes, logger: logger)
         // The host closed our stdout: nobody can hear us any more. The session ends as if its input

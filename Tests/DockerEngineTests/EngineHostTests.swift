@@ -174,3 +174,63 @@ struct EngineErrorCurlTests {
         #expect(error?.reason.contains("(setopt)") == true)
     }
 }
+
+@Suite("EngineHost(parsing:) for ssh://")
+struct SSHEngineHostTests {
+    @Test(
+        arguments: [
+            ("ssh://build-17", nil, "build-17", nil),
+            ("ssh://deploy@build-17", "deploy", "build-17", nil),
+            ("ssh://deploy@build-17:2222", "deploy", "build-17", 2222),
+            ("ssh://root@127.0.0.1:22220/", "root", "127.0.0.1", 22220),
+            ("ssh://me@[::1]:2200", "me", "::1", 2200),
+        ] as [(String, String?, String, Int?)])
+    func parses(address: String, user: String?, host: String, port: Int?) throws {
+        let parsed = try EngineHost(parsing: address)
+        #expect(parsed.transport == .ssh(user: user, host: host, port: port))
+        #expect(parsed.tls == nil)
+        #expect(!parsed.isLocal)
+        #expect(parsed.baseURL == "http://localhost")
+    }
+
+    @Test func descriptionRoundTrips() throws {
+        #expect(try EngineHost(parsing: "ssh://deploy@build-17:2222").description == "ssh://deploy@build-17:2222")
+        #expect(try EngineHost(parsing: "ssh://[::1]").description == "ssh://[::1]")
+    }
+
+    @Test(arguments: [
+        "ssh://", "ssh://user:password@host", "ssh://host/path", "ssh://-oProxyCommand=x", "ssh://host:0", "ssh://host:abc", "ssh://@host",
+    ])
+    func rejects(address: String) {
+        #expect(throws: EngineError.self) { try EngineHost(parsing: address) }
+    }
+
+    @Test func keepsValidSSHOptions() throws {
+        let options = ["-i", "/path/key", "-o", "StrictHostKeyChecking=no", "-v", "-oPort=2222", "-p", "22"]
+        #expect(EngineHost.sshOptionsProblem(options) == nil)
+        #expect(try EngineHost(parsing: "ssh://h", sshOptions: options).sshOptions == options)
+    }
+
+    @Test(
+        arguments: [
+            (["evil.example.com"], "sshOptions[0]"),
+            (["-i"], "needs a value"),
+            (["-v", "--", "x"], "sshOptions[1]"),
+            (["-o", "A=b", "touch /tmp/x"], "sshOptions[2]"),
+            ([""], "sshOptions[0]"),
+        ] as [([String], String)])
+    func refusesOptionsThatCouldBecomeTheDestinationOrTheCommand(options: [String], mentions: String) throws {
+        let problem = try #require(EngineHost.sshOptionsProblem(options))
+        #expect(problem.contains(mentions), "\(problem)")
+        #expect(throws: EngineError.self) { try EngineHost(parsing: "ssh://h", sshOptions: options) }
+    }
+
+    @Test func stderrIsOneLineWithSecretsMasked() {
+        let stderr = Array("Warning: x\r\nline two\nuser@h: Permission denied (publickey).\ntoken=abc123 password: hunter2\n".utf8)
+        let said = SSHForwarder.redacted(stderr)
+        #expect(!said.contains("abc123") && !said.contains("hunter2"), "\(said)")
+        #expect(said.contains("Permission denied (publickey)."))
+        #expect(!said.contains("Warning"), "only the last three lines: \(said)")
+        #expect(!said.contains("\n"))
+    }
+}

@@ -7,12 +7,35 @@ import JSONRPC
 /// (`unix://…` or `tcp://…`); with `OPENLATTICE_TEST_DOCKER_CERT_PATH` (a `DOCKER_CERT_PATH`-style
 /// folder) it is reached with mutual TLS. Workers the tests start get the same engine through
 /// `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`, as an operator would give it.
+///
+/// An `ssh://[user@]host[:port]` engine (scripts/sshd.sh) takes its ssh arguments from
+/// `OPENLATTICE_TEST_SSH_OPTIONS` (split at spaces): workers get them as `OPENLATTICE_SSH_OPTIONS`,
+/// and the tests' own view runs on the far side, `ssh … docker …` and `ssh … curl --unix-socket
+/// /var/run/docker.sock …` (the docker CLI takes no ssh arguments of its own).
 enum Docker {
     private static let environment = ProcessInfo.processInfo.environment
     /// The engine the tests use.
     static let host = environment["OPENLATTICE_TEST_DOCKER_HOST"] ?? "unix:///var/run/docker.sock"
     /// The client certificate folder (ca.pem, cert.pem, key.pem) for a TLS engine.
     static let certPath = environment["OPENLATTICE_TEST_DOCKER_CERT_PATH"].flatMap { $0.isEmpty ? nil : $0 }
+    /// The ssh arguments for an `ssh://` engine.
+    static let sshOptions = environment["OPENLATTICE_TEST_SSH_OPTIONS"] ?? ""
+    /// `ssh` and its arguments up to the destination, for an `ssh://` engine; nil for others.
+    static let sshCommand: [String]? = {
+        guard host.hasPrefix("ssh://") else { return nil }
+        var rest = host.dropFirst("ssh://".count)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        var command = ["ssh"] + sshOptions.split(separator: " ").map(String.init) + ["-o", "BatchMode=yes", "-T"]
+        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
+            command += ["-p", String(rest[rest.index(after: colon)...])]
+            rest = rest[..<colon]
+        }
+        return command + ["--", String(rest)]
+    }()
+    /// `words` as one remote shell command line (each word single-quoted).
+    static func remoteCommand(_ words: [String]) -> String {
+        words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+    }
     /// Whether the tests' engine is Podman's compatibility service (from its `/version`).
     static let isPodman = api("/version").contains("Podman Engine")
 
@@ -28,6 +51,7 @@ enum Docker {
                 env["DOCKER_TLS_VERIFY"] = "1"
                 env["DOCKER_CERT_PATH"] = certPath
             }
+            if sshCommand != nil { env["OPENLATTICE_SSH_OPTIONS"] = sshOptions }
         }
         return env.merging(overrides) { $1 }
     }
@@ -53,7 +77,11 @@ enum Docker {
     static func run(_ arguments: [String], input: Data? = nil) -> (status: Int32, stdout: Data, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker"] + cliFlags + arguments
+        if let sshCommand {
+            process.arguments = sshCommand + [remoteCommand(["docker"] + arguments)]
+        } else {
+            process.arguments = ["docker"] + cliFlags + arguments
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -86,18 +114,22 @@ enum Docker {
     static func api(_ path: String, method: String = "GET", body: String? = nil) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = ["curl", "-s", "-X", method]
-        if let body { arguments += ["-H", "Content-Type: application/json", "--data", body] }
-        if host.hasPrefix("unix://") {
-            arguments += ["--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
+        var request = ["-X", method]
+        if let body { request += ["-H", "Content-Type: application/json", "--data", body] }
+        if let sshCommand {
+            let curl = ["curl", "-s"] + request + ["--unix-socket", "/var/run/docker.sock", "http://localhost\(path)"]
+            process.arguments = sshCommand + [remoteCommand(curl)]
+        } else if host.hasPrefix("unix://") {
+            process.arguments =
+                ["curl", "-s"] + request + ["--unix-socket", String(host.dropFirst("unix://".count)), "http://localhost\(path)"]
         } else {
             let address = host.hasPrefix("tcp://") ? String(host.dropFirst("tcp://".count)) : host
+            var arguments = ["curl", "-s"] + request
             if let certPath {
                 arguments += ["--cacert", certPath + "/ca.pem", "--cert", certPath + "/cert.pem", "--key", certPath + "/key.pem"]
             }
-            arguments.append("\(certPath == nil ? "http" : "https")://\(address)\(path)")
+            process.arguments = arguments + ["\(certPath == nil ? "http" : "https")://\(address)\(path)"]
         }
-        process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
         do { try process.run() } catch { return "" }

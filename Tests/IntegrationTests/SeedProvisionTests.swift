@@ -333,3 +333,43 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
     }
     Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
 }
+
+extension SeedProvisionTests {
+    /// A host port another node holds (Docker: "port is already allocated") or a process outside
+    /// the engine holds ("address already in use") is a -32009 conflict, not an engine error, and
+    /// the failed provision leaves no container behind.
+    @Test func takenHostPortIsAConflict() async throws {
+        try await withWorker { worker, scope in
+            let port = freePort()
+            let ports: JSONValue = ["ports": [["port": 80, "hostPort": .integer(Int64(port))]]]
+            let first = try await worker.result("provision", ["spec": spec(scope, extra: ["network": ports])])
+            #expect(Docker.inspect(first["externalId"]?.string ?? "")?["State"]?["Running"] == true)
+            let name = scope.name("second")
+            let second = try await worker.call("provision", ["spec": spec(scope, name: name, extra: ["network": ports])])
+            #expect(second.errorCode == -32009, "\(second.raw)")
+            let message = second.raw["error"]?["message"]?.string ?? ""
+            #expect(message.contains("already allocated") || message.contains("already in use"), "\(message)")
+            #expect(second.raw["error"]?["data"]?["status"] == 500)  // the engine's own status
+            #expect(!Docker.exists(name))
+
+            // A port held by a process that is not a container.
+            let held = freePort()
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = 0
+            address.sin_port = UInt16(held).bigEndian
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            try #require(bound == 0 && listen(fd, 1) == 0)
+            let third = scope.name("third")
+            let taken = try await worker.call(
+                "provision",
+                ["spec": spec(scope, name: third, extra: ["network": ["ports": [["port": 80, "hostPort": .integer(Int64(held))]]]])])
+            #expect(taken.errorCode == -32009, "\(taken.raw)")
+            #expect(!Docker.exists(third))
+        }
+    }
+}

@@ -304,8 +304,15 @@ func withWorker<T>(
 final class TestScope: Sendable {
     /// Unique per test.
     let id = "t" + UUID().uuidString.prefix(8).lowercased()
-    /// The label every container of this test carries.
-    var labels: JSONValue { ["openlattice.test": .string(id)] }
+    /// The labels every container of this test carries: `openlattice.test=<id>`, and
+    /// `openlattice.test-run=$OLW_TEST_RUN` when scripts/test.sh set it (its clean-up removes only
+    /// what carries its own run's value, snapshot images included: a commit keeps the labels).
+    var labels: JSONValue {
+        var labels = JSONObject()
+        labels["openlattice.test"] = .string(id)
+        if let run = ProcessInfo.processInfo.environment["OLW_TEST_RUN"], !run.isEmpty { labels["openlattice.test-run"] = .string(run) }
+        return .object(labels)
+    }
     private let extraCleanups = Mutex<[@Sendable () -> Void]>([])
 
     /// A unique container name.

@@ -7,9 +7,13 @@ export declare const PROTOCOL_VERSION: '1.1';
 
 // ── Config ────────────────────────────────────────────────────────────
 
-/** The worker's own config (sent in `initialize`). Unset fields come from the environment, then defaults. */
+/**
+ * The worker's own config (sent in `initialize`, openrpc.json `Config`). Unset fields come from the
+ * worker's flags, then the environment, then defaults. Exactly these members: a misspelt one is a
+ * type error here and a TypeError from the constructor.
+ */
 export interface DockerProviderConfig {
-  /** DOCKER_HOST syntax: `unix:///var/run/docker.sock` (default), `tcp://host:2375`. */
+  /** DOCKER_HOST syntax: `unix:///var/run/docker.sock` (default), `tcp://host:2376`, `ssh://[user@]host[:port]`. */
   host?: string;
   /** Engine API version such as "1.41"; negotiated with `/_ping` when unset. */
   apiVersion?: string;
@@ -21,20 +25,27 @@ export interface DockerProviderConfig {
   gpuAvailable?: boolean;
   /** Repository snapshots are committed to (default "openlattice-snapshot"). */
   snapshotRepository?: string;
-  /** When input ends without `shutdown` (the host died): "destroy" this session's nodes, or "keep" them (default). */
+  /**
+   * The worker's timeout of one non-streaming engine request (ms, default 60000), and the adapter's
+   * default deadline of a call (see `CallOptions.timeoutMs`).
+   */
+  requestTimeoutMs?: number;
+  /** TLS client material (file paths) for a `tcp://` engine; `verify` defaults to true. */
+  tls?: { ca?: string; cert?: string; key?: string; verify?: boolean };
+  /** Whether containers without `openlattice.managed=true` may be acted on (default false: -32004). */
+  manageUnlabeled?: boolean;
+  /** Names this worker instance: its containers, volumes and snapshots carry `openlattice.owner=<ownerId>`; `reap` needs it. */
+  ownerId?: string;
+  /** Registry credentials by registry host: `{ username, password }` or `{ auth }` (base64 of user:password). */
+  registryAuth?: Record<string, { username?: string; password?: string; auth?: string }>;
+  /** Extra `ssh` arguments for an `ssh://` engine, one word each: `["-i", "/path/key", "-o", "StrictHostKeyChecking=yes"]`. */
+  sshOptions?: string[];
+  /** When the host goes away without `shutdown` (stdin/stdout closed, SIGINT, SIGHUP): "destroy" this session's nodes, or "keep" them (default). */
   onHostExit?: 'keep' | 'destroy';
   /** `reap` also removes this owner's snapshots older than this (seconds). */
   snapshotRetentionSeconds?: number;
-  /**
-   * Names this worker instance: every container, volume and snapshot it makes carries
-   * `openlattice.owner=<ownerId>`, and every method sees and touches only those (others are
-   * -32004 "no such node", `list` leaves them out, `restore` of another owner's snapshot is -32004).
-   */
-  ownerId?: string;
   /** The security policy nodes are held to (protocol 1.1; also the worker's `--policy FILE`). */
   policy?: SecurityPolicy;
-  /** Further keys are passed to the worker unchanged. */
-  [key: string]: unknown;
 }
 
 /** The adapter's config: the worker's config plus keys that stay on the host side. */
@@ -83,6 +94,17 @@ export interface SecurityPolicy {
   maxMemoryGiB?: number;
   /** Whether `files.write` may set mode bits beyond 0o777 (setuid, setgid, sticky); default false. */
   allowSpecialModes?: boolean;
+}
+
+/**
+ * What every call takes in its last argument. `timeoutMs` bounds the wait for the answer (default
+ * `config.requestTimeoutMs`, 60 s; no default deadline for provision/restore, exec without
+ * `timeoutMs`, and the streams; `null` or 0: none): on expiry the adapter sends `$/cancelRequest`
+ * and rejects with a `WorkerTimeoutError`. Aborting `signal` does the same with an AbortError.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number | null;
 }
 
 // ── Shapes ────────────────────────────────────────────────────────────
@@ -186,8 +208,8 @@ export interface LifetimeInfo {
   [key: string]: unknown;
 }
 
-/** A spec for `restore`: the image comes from the snapshot. */
-export type RestoreSpec = Omit<NodeSpec, 'runtime'> & { runtime?: Omit<NodeSpec['runtime'], 'image'> };
+/** A spec for `restore`: the image comes from the snapshot (a `runtime.image` is ignored). */
+export type RestoreSpec = Omit<NodeSpec, 'runtime'> & { runtime?: Partial<NodeSpec['runtime']> };
 
 export interface Endpoint {
   type: 'tcp' | 'udp' | 'docker-internal';
@@ -215,6 +237,10 @@ export interface ExecOptions {
   cwd?: string;
   env?: Record<string, string>;
   user?: string;
+  /**
+   * The command's own limit (ms): the worker kills it and answers `timedOut: true`. The call's
+   * deadline is then `timeoutMs + requestTimeoutMs`; without it the call has none.
+   */
   timeoutMs?: number;
   /** Stream output as it comes (implied by `onOutput`). */
   stream?: boolean;
@@ -288,7 +314,8 @@ export interface SnapshotRef {
   externalId: string;
   createdAt: Date;
   type: 'filesystem';
-  image?: string;
+  /** The snapshot's image reference, `<snapshotRepository>:<tag>`. */
+  image: string;
   /** Mount targets whose data the snapshot does not hold. */
   excludedVolumes?: string[];
   /** Bytes (snapshots.list). */
@@ -309,7 +336,8 @@ export interface HealthResult {
 export interface ResourceUsage {
   cpuPercent: number;
   memoryUsedMiB: number;
-  memoryLimitMiB: number;
+  /** Absent when the node has no memory limit the engine reports. */
+  memoryLimitMiB?: number;
   networkRxBytes: number;
   networkTxBytes: number;
   blockReadBytes: number;
@@ -324,8 +352,41 @@ export interface FileContent {
   encoding: 'utf8' | 'base64';
   size: number;
   mode: number;
-  modifiedAt: Date;
+  /** Absent when the engine does not report it. */
+  modifiedAt?: Date;
   sha256: string;
+  [key: string]: unknown;
+}
+
+export interface FileWriteResult {
+  size: number;
+  sha256: string;
+  [key: string]: unknown;
+}
+
+export interface StreamMetricsResult {
+  samples: number;
+  reason: 'maxSamples' | 'stopped';
+  [key: string]: unknown;
+}
+
+export interface ReapResult {
+  /** Full ids of the containers removed, sorted. */
+  removed: string[];
+  [key: string]: unknown;
+}
+
+/** The `initialize` result. */
+export interface InitializeResult {
+  protocolVersion: string;
+  provider: { name: 'docker'; version: string; [key: string]: unknown };
+  capabilities: Capabilities;
+  methods: string[];
+  limits: { maxLineBytes: number; [key: string]: unknown };
+  /** The security policy in force ({} when none; protocol 1.1). */
+  policy?: SecurityPolicy;
+  /** The owner this worker acts for, when set (protocol 1.1). */
+  ownerId?: string;
   [key: string]: unknown;
 }
 
@@ -341,7 +402,7 @@ export interface FileEntry {
 }
 
 export interface NodeEvent {
-  requestId?: number | string;
+  requestId: number | string;
   externalId: string;
   nodeId: string;
   action: 'start' | 'die' | 'oom' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'expired';
@@ -365,44 +426,44 @@ export interface PullProgress {
 
 export interface NetworkExtension {
   /** The URL of a port: `http://localhost:<hostPort>` (scope "host") or `http://<name>:<port>` (scope "internal"). */
-  getUrl(port: number, opts?: { protocol?: 'http' | 'https' | 'tcp'; scope?: 'host' | 'internal' }): Promise<string>;
+  getUrl(port: number, opts?: CallOptions & { protocol?: 'http' | 'https' | 'tcp'; scope?: 'host' | 'internal' }): Promise<string>;
 }
 
 export interface FilesExtension {
-  read(path: string, opts?: { encoding?: 'utf8' | 'base64'; offset?: number; length?: number }): Promise<FileContent>;
-  /** Bytes (`Uint8Array`/`Buffer`) are sent as base64. */
-  write(path: string, content: string | Uint8Array, opts?: { encoding?: 'utf8' | 'base64'; mode?: number; createParents?: boolean }): Promise<{ size: number; sha256: string }>;
-  list(path: string): Promise<FileEntry[]>;
-  remove(path: string, opts?: { recursive?: boolean }): Promise<void>;
-  mkdir(path: string, opts?: { recursive?: boolean }): Promise<void>;
+  read(path: string, opts?: CallOptions & { encoding?: 'utf8' | 'base64'; offset?: number; length?: number }): Promise<FileContent>;
+  /** Bytes (`Uint8Array`/`Buffer`) are sent as base64. Over the worker's line limit: `RequestTooLargeError`, nothing sent. */
+  write(path: string, content: string | Uint8Array, opts?: CallOptions & { encoding?: 'utf8' | 'base64'; mode?: number; createParents?: boolean }): Promise<FileWriteResult>;
+  list(path: string, opts?: CallOptions): Promise<FileEntry[]>;
+  remove(path: string, opts?: CallOptions & { recursive?: boolean }): Promise<void>;
+  mkdir(path: string, opts?: CallOptions & { recursive?: boolean }): Promise<void>;
 }
 
 export interface MetricsExtension {
-  getResourceUsage(): Promise<ResourceUsage>;
-  streamMetrics(opts?: {
-    /** Milliseconds between samples, at least 1000 (the engine samples once a second); default 1000. */
+  getResourceUsage(opts?: CallOptions): Promise<ResourceUsage>;
+  /** No deadline unless `timeoutMs` is given. Milliseconds between samples, at least 1000. */
+  streamMetrics(opts?: CallOptions & {
     intervalMs?: number;
     maxSamples?: number;
     onSample?: (sample: ResourceUsage) => void;
-    signal?: AbortSignal;
-  }): Promise<{ samples: number; reason: 'maxSamples' | 'stopped' }>;
+  }): Promise<StreamMetricsResult>;
 }
 
 export interface LogsExtension {
-  get(opts?: { tail?: number | 'all'; since?: Date | string; timestamps?: boolean }): Promise<{ stdout: string; stderr: string }>;
-  follow(opts: {
+  get(opts?: CallOptions & { tail?: number | 'all'; since?: Date | string; timestamps?: boolean }): Promise<{ stdout: string; stderr: string }>;
+  /** No deadline unless `timeoutMs` is given. */
+  follow(opts: CallOptions & {
     tail?: number | 'all';
     since?: Date | string;
     timestamps?: boolean;
     onOutput: (chunk: OutputChunk) => void;
-    signal?: AbortSignal;
   }): Promise<{ reason: 'stopped' }>;
 }
 
 // ── Errors ────────────────────────────────────────────────────────────
 
 export interface WorkerErrorData {
-  provider: 'docker';
+  /** "docker" on every error the provider reports (absent on protocol errors such as -32700). */
+  provider?: 'docker';
   status?: number;
   engineMessage?: string;
   field?: string;
@@ -429,6 +490,25 @@ export declare class WorkerExitedError extends Error {
   constructor(message: string, exitCode: number | null, signal: string | null, method?: string);
 }
 
+/** A call not answered within its deadline; `$/cancelRequest` was sent for it. */
+export declare class WorkerTimeoutError extends Error {
+  readonly name: 'TimeoutError';
+  code: 'ERR_WORKER_TIMEOUT';
+  method: string;
+  timeoutMs: number;
+  constructor(message: string, method: string, timeoutMs: number);
+}
+
+/** A request longer than the worker's `limits.maxLineBytes`: refused before sending. */
+export declare class RequestTooLargeError extends RangeError {
+  readonly name: 'RequestTooLargeError';
+  code: 'ERR_REQUEST_TOO_LARGE';
+  method: string;
+  bytes: number;
+  maxLineBytes: number;
+  constructor(message: string, method: string, bytes: number, maxLineBytes: number);
+}
+
 // ── The provider ──────────────────────────────────────────────────────
 
 export declare class DockerWorkerProvider {
@@ -439,43 +519,38 @@ export declare class DockerWorkerProvider {
   capabilities: Capabilities;
   readonly config: DockerWorkerProviderConfig;
   /** The last `initialize` result. */
-  workerInfo: {
-    protocolVersion: string;
-    provider: { name: 'docker'; version: string };
-    capabilities: Capabilities;
-    methods: string[];
-    limits: { maxLineBytes: number };
-    /** The security policy in force ({} when none; protocol 1.1). */
-    policy?: SecurityPolicy;
-    /** The owner this worker acts for, when set (protocol 1.1). */
-    ownerId?: string;
-    [key: string]: unknown;
-  } | null;
+  workerInfo: InitializeResult | null;
   /** 'notification' (method, params), 'log' (line), 'exit' ({code, signal}), 'spawn' (pid), 'protocolError' (Error). */
   readonly events: EventEmitter;
   readonly workerPath: string;
   /** The running worker's pid, if any. */
   readonly workerPid: number | undefined;
 
-  provision(spec: NodeSpec, opts?: { signal?: AbortSignal; onProgress?: (progress: PullProgress) => void }): Promise<Node>;
+  /** No deadline unless `timeoutMs` is given (image pulls take as long as they take). */
+  provision(spec: NodeSpec, opts?: CallOptions & { onProgress?: (progress: PullProgress) => void }): Promise<Node>;
   exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Starts a command and returns its handle at once; `stdin` defaults to true. */
   startExec(id: string, command: string[], opts?: ExecOptions): ExecHandle;
-  inspect(id: string): Promise<InspectResult>;
-  destroy(id: string): Promise<void>;
-  stop(id: string, opts?: { timeoutSeconds?: number }): Promise<void>;
-  start(id: string): Promise<void>;
-  restart(id: string, opts?: { timeoutSeconds?: number }): Promise<void>;
-  pause(id: string): Promise<void>;
-  resume(id: string): Promise<void>;
-  snapshot(id: string, opts?: { tag?: string }): Promise<SnapshotRef>;
-  restore(ref: SnapshotRef | (Omit<SnapshotRef, 'createdAt'> & { createdAt: Date | string }), spec?: RestoreSpec): Promise<Node>;
+  inspect(id: string, opts?: CallOptions): Promise<InspectResult>;
+  destroy(id: string, opts?: CallOptions): Promise<void>;
+  /** The default deadline allows for `timeoutSeconds` (10). */
+  stop(id: string, opts?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
+  start(id: string, opts?: CallOptions): Promise<void>;
+  restart(id: string, opts?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
+  pause(id: string, opts?: CallOptions): Promise<void>;
+  resume(id: string, opts?: CallOptions): Promise<void>;
+  snapshot(id: string, opts?: CallOptions & { tag?: string }): Promise<SnapshotRef>;
+  /** No deadline unless `timeoutMs` is given, as `provision`. */
+  restore(ref: SnapshotRef | (Omit<SnapshotRef, 'createdAt'> & { createdAt: Date | string }), spec?: RestoreSpec, opts?: CallOptions): Promise<Node>;
   /** Never throws. */
-  healthCheck(): Promise<HealthResult>;
+  healthCheck(opts?: CallOptions): Promise<HealthResult>;
   /** Never throws; true sets `capabilities.gpu`. */
-  detectGpu(): Promise<boolean>;
-  list(labels?: Record<string, string>): Promise<Node[]>;
-  subscribeEvents(opts: { onEvent: (event: NodeEvent) => void; signal?: AbortSignal }): Promise<unknown>;
+  detectGpu(opts?: CallOptions): Promise<boolean>;
+  list(labels?: Record<string, string>, opts?: CallOptions): Promise<Node[]>;
+  /** Removes this `ownerId`'s nodes not in `keep` (ids, id prefixes or names), with their anonymous volumes. */
+  reap(keep?: string[], opts?: CallOptions): Promise<ReapResult>;
+  /** Until `signal` aborts; no deadline unless `timeoutMs` is given. */
+  subscribeEvents(opts: CallOptions & { onEvent: (event: NodeEvent) => void }): Promise<unknown>;
   /** `lifetime.set`: a member left out keeps its value, null removes it. */
   setLifetime(id: string, lifetime: { ttlSeconds?: number | null; idleSeconds?: number | null; onExpire?: 'stop' | 'destroy' }): Promise<LifetimeInfo>;
   /** `snapshots.list`. */
@@ -490,10 +565,13 @@ export declare class DockerWorkerProvider {
   getExtension(id: string, name: string): NetworkExtension | FilesExtension | MetricsExtension | LogsExtension | undefined;
 
   /** Starts and initializes the worker now; resolves with the `initialize` result. */
-  connect(opts?: { signal?: AbortSignal }): Promise<NonNullable<DockerWorkerProvider['workerInfo']>>;
-  /** One raw request (no date conversion); notifications with its id go to `onNotification`. */
-  request(method: string, params?: Record<string, unknown>, opts?: {
-    signal?: AbortSignal;
+  connect(opts?: { signal?: AbortSignal }): Promise<InitializeResult>;
+  /**
+   * One raw request (no date conversion); notifications with its id go to `onNotification`.
+   * Rejects with `RequestTooLargeError` (not sent), `WorkerTimeoutError`, `DockerWorkerError`,
+   * `WorkerExitedError` or an AbortError.
+   */
+  request(method: string, params?: Record<string, unknown>, opts?: CallOptions & {
     onNotification?: (method: string, params: any) => void;
   }): Promise<any>;
   /** `shutdown`, end of stdin, wait for exit (SIGKILL after `closeTimeoutMs`). */
@@ -504,6 +582,8 @@ export declare class DockerWorkerProvider {
 
 export declare function defaultCapabilities(config: { gpuAvailable?: boolean }): Capabilities;
 export declare function reviveDates<T = any>(value: T): T;
+/** `value` with unpaired surrogates in its strings and member names replaced by U+FFFD. */
+export declare function toWellFormed<T = any>(value: T): T;
 export declare class LineSplitter {
   constructor(onLine: (line: Buffer) => void);
   push(chunk: Buffer): void;

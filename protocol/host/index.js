@@ -20,6 +20,15 @@ const DATE_KEYS = new Set(['startedAt', 'createdAt', 'finishedAt', 'sampledAt', 
 const OPAQUE_KEYS = new Set(['labels', 'env']);
 /** Config keys that belong to the adapter and are not sent to the worker in `initialize`. */
 const ADAPTER_KEYS = new Set(['workerPath', 'workerArgs', 'workerEnv', 'onLog', 'closeTimeoutMs']);
+/** The worker config members `initialize` takes (openrpc.json `Config`); anything else is refused here. */
+const WORKER_CONFIG_KEYS = new Set([
+  'host', 'apiVersion', 'network', 'defaultLabels', 'gpuAvailable', 'snapshotRepository', 'requestTimeoutMs', 'tls',
+  'manageUnlabeled', 'ownerId', 'registryAuth', 'sshOptions', 'policy', 'onHostExit', 'snapshotRetentionSeconds',
+]);
+/** The worker's request line limit until `initialize` reports its own (`limits.maxLineBytes`). */
+const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** The worker's default `requestTimeoutMs`, also the adapter's default deadline of a call. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /** Extension names the worker serves and `getExtension` hands out. */
 const EXTENSIONS = new Set(['network', 'files', 'metrics', 'logs']);
 
@@ -30,7 +39,8 @@ const EXTENSIONS = new Set(['network', 'files', 'metrics', 'logs']);
  * @typedef {{ child: import('node:child_process').ChildProcessWithoutNullStreams, pending: Map<number, PendingCall>,
  *             partial: Buffer[], exited: boolean, exitInfo: { code: number | null, signal: string | null } | null,
  *             exitPromise: Promise<void>, markExited: () => void, ready: Promise<any> | null,
- *             initialized: boolean, closing: boolean, spawnError: Error | null }} Session
+ *             initialized: boolean, closing: boolean, spawnError: Error | null, maxLineBytes: number }} Session
+ * @typedef {{ signal?: AbortSignal, timeoutMs?: number | null, onNotification?: (method: string, params: any) => void }} CallOptions
  */
 
 /**
@@ -72,6 +82,70 @@ export class WorkerExitedError extends Error {
     this.signal = signal;
     this.method = method;
   }
+}
+
+/**
+ * A call the worker did not answer within its deadline (`timeoutMs`, or the provider's
+ * `requestTimeoutMs`). The adapter sent `$/cancelRequest` for it before rejecting.
+ */
+export class WorkerTimeoutError extends Error {
+  /**
+   * @param {string} message
+   * @param {string} method
+   * @param {number} timeoutMs
+   */
+  constructor(message, method, timeoutMs) {
+    super(message);
+    this.name = 'TimeoutError';
+    this.code = 'ERR_WORKER_TIMEOUT';
+    this.method = method;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A request longer than the worker accepts (`limits.maxLineBytes`): refused here, never sent
+ * (the worker could only answer it with `id: null`, which no call can be matched to).
+ */
+export class RequestTooLargeError extends RangeError {
+  /**
+   * @param {string} message
+   * @param {string} method
+   * @param {number} bytes
+   * @param {number} maxLineBytes
+   */
+  constructor(message, method, bytes, maxLineBytes) {
+    super(message);
+    this.name = 'RequestTooLargeError';
+    this.code = 'ERR_REQUEST_TOO_LARGE';
+    this.method = method;
+    this.bytes = bytes;
+    this.maxLineBytes = maxLineBytes;
+  }
+}
+
+/**
+ * A copy of `value` whose strings and member names are well-formed UTF-16: an unpaired surrogate
+ * becomes U+FFFD (as `String.prototype.toWellFormed`). `JSON.stringify` would write it as a
+ * `\ud800` escape, which the worker must refuse as a parse error with `id: null`.
+ * @param {any} value
+ * @returns {any}
+ */
+export function toWellFormed(value) {
+  if (typeof value === 'string') return wellFormedString(value);
+  if (Array.isArray(value)) return value.map(toWellFormed);
+  if (value === null || typeof value !== 'object') return value;
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const [key, member] of Object.entries(value)) out[wellFormedString(key)] = toWellFormed(member);
+  return out;
+}
+
+/** @param {string} text */
+function wellFormedString(text) {
+  const native = /** @type {any} */ (text).toWellFormed;
+  if (typeof native === 'function') return native.call(text);
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 /**
@@ -207,6 +281,11 @@ export class DockerWorkerProvider {
     this.name = 'docker';
     /** @type {DockerWorkerProviderConfig} */
     this.config = { ...config };
+    for (const key of Object.keys(this.config)) {
+      if (!ADAPTER_KEYS.has(key) && !WORKER_CONFIG_KEYS.has(key)) {
+        throw new TypeError(`DockerWorkerProvider: unknown config member "${key}" (worker config: ${[...WORKER_CONFIG_KEYS].join(', ')}; adapter: ${[...ADAPTER_KEYS].join(', ')})`);
+      }
+    }
     /** Replaced by the worker's own once `initialize` has been answered. */
     this.capabilities = defaultCapabilities(this.config);
     /** The last `initialize` result, or null before the first one. @type {any} */
@@ -296,6 +375,7 @@ export class DockerWorkerProvider {
       initialized: false,
       closing: false,
       spawnError: null,
+      maxLineBytes: DEFAULT_MAX_LINE_BYTES,
     };
 
     const splitter = new LineSplitter((line) => this._onLine(session, line));
@@ -324,12 +404,15 @@ export class DockerWorkerProvider {
     child.on('close', (code, signal) => this._onExit(session, code, signal));
     if (child.pid !== undefined) this.events.emit('spawn', child.pid);
 
+    // The worker's start-up counts against initialize's deadline: at least 30 s.
     session.ready = this._call(session, 'initialize', {
       protocolVersion: PROTOCOL_VERSION,
       config: serializeDates(this.workerConfig()),
-    }).then(
+    }, { timeoutMs: Math.max(this._defaultTimeoutMs(), 30_000) }).then(
       (result) => {
         session.initialized = true;
+        const limit = result?.limits?.maxLineBytes;
+        if (typeof limit === 'number' && limit > 0) session.maxLineBytes = limit;
         this.workerInfo = result;
         if (result && typeof result === 'object' && result.capabilities) {
           this.capabilities = { ...defaultCapabilities(this.config), ...result.capabilities };
@@ -446,20 +529,34 @@ export class DockerWorkerProvider {
    * @param {Session} session
    * @param {string} method
    * @param {any} params
-   * @param {{ signal?: AbortSignal, onNotification?: (method: string, params: any) => void, onSent?: (id: number, session: Session) => void }} [opts]
+   * @param {CallOptions} [opts]
    */
   _call(session, method, params, opts = {}) {
     return new Promise((resolve, reject) => {
       const { signal, onNotification, onSent } = opts;
+      const timeoutMs = opts.timeoutMs === undefined ? this._defaultTimeoutMs() : opts.timeoutMs;
       if (signal?.aborted) return reject(abortError(signal.reason));
       if (session.exited) {
         const info = session.exitInfo ?? { code: null, signal: null };
         return reject(new WorkerExitedError(`openlattice-docker-worker exited (code ${info.code}) before ${method} could be sent`, info.code, info.signal, method));
       }
       const id = this._nextId++;
+      // The line is made (and measured) before anything is registered: an over-long one is refused here.
+      const line = this._encode({ jsonrpc: '2.0', id, method, params: params ?? {} });
+      const bytes = Buffer.byteLength(line, 'utf8');
+      if (bytes > session.maxLineBytes) {
+        return reject(new RequestTooLargeError(
+          `[docker] ${method} not sent: the request is ${bytes} bytes, over the worker's limit of ${session.maxLineBytes} bytes (limits.maxLineBytes); send less in one call, or start the worker with a larger --max-line-bytes`,
+          method, bytes, session.maxLineBytes));
+      }
       /** @type {(() => void) | undefined} */
       let onAbort;
-      const cleanup = () => { if (signal && onAbort) signal.removeEventListener('abort', onAbort); };
+      /** @type {ReturnType<typeof setTimeout> | undefined} */
+      let timer;
+      const cleanup = () => {
+        if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clearTimeout(timer);
+      };
       session.pending.set(id, {
         method,
         resolve: (value) => { cleanup(); resolve(value); },
@@ -472,14 +569,43 @@ export class DockerWorkerProvider {
           session.pending.delete(id);
           this._updateRef(session);
           this._write(session, { jsonrpc: '2.0', method: '$/cancelRequest', params: { id } });
+          cleanup();
           reject(abortError(signal.reason));
         };
         signal.addEventListener('abort', onAbort, { once: true });
       }
+      if (timeoutMs !== null && Number.isFinite(timeoutMs) && timeoutMs > 0) {
+        timer = setTimeout(() => {
+          const call = session.pending.get(id);
+          if (!call) return;
+          session.pending.delete(id);
+          this._updateRef(session);
+          this._write(session, { jsonrpc: '2.0', method: '$/cancelRequest', params: { id } });
+          call.reject(new WorkerTimeoutError(`[docker] ${method} timed out: no answer within ${timeoutMs} ms (cancelled)`, method, timeoutMs));
+        }, timeoutMs);
+      }
       this._updateRef(session);
-      this._write(session, { jsonrpc: '2.0', id, method, params: params ?? {} });
+      this._writeLine(session, line);
       onSent?.(id, session);
     });
+  }
+
+  /**
+   * The default deadline of a call: `config.requestTimeoutMs` (60 s).
+   * @private
+   */
+  _defaultTimeoutMs() {
+    const configured = this.config.requestTimeoutMs;
+    return typeof configured === 'number' && configured > 0 ? configured : DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /**
+   * One message as a line: well-formed strings only (see `toWellFormed`), then a newline.
+   * @private
+   * @param {any} message
+   */
+  _encode(message) {
+    return JSON.stringify(toWellFormed(message)) + '\n';
   }
 
   /**
@@ -488,16 +614,27 @@ export class DockerWorkerProvider {
    * @param {any} message
    */
   _write(session, message) {
+    this._writeLine(session, this._encode(message));
+  }
+
+  /**
+   * @private
+   * @param {Session} session
+   * @param {string} line
+   */
+  _writeLine(session, line) {
     if (session.exited || session.child.stdin.destroyed || session.child.stdin.writableEnded) return;
-    session.child.stdin.write(JSON.stringify(message) + '\n');
+    session.child.stdin.write(line);
   }
 
   /**
    * Sends one request (starting and initializing the worker first if needed) and resolves with its
    * raw result (no date conversion). Notifications carrying this request's id go to `onNotification`.
+   * `timeoutMs` bounds the wait (default `config.requestTimeoutMs`, 60 s; `null` or 0: none): on
+   * expiry the adapter sends `$/cancelRequest` and rejects with a `WorkerTimeoutError`.
    * @param {string} method
    * @param {Record<string, any>} [params]
-   * @param {{ signal?: AbortSignal, onNotification?: (method: string, params: any) => void }} [opts]
+   * @param {CallOptions} [opts]
    */
   async request(method, params = {}, opts = {}) {
     if (opts.signal?.aborted) throw abortError(opts.signal.reason);
@@ -529,15 +666,20 @@ export class DockerWorkerProvider {
   }
 
   // ── Provider surface ───────────────────────────────────────────────
+  //
+  // Every method takes `timeoutMs` and `signal` in its last argument (see `request`); the params sent
+  // are exactly the members openrpc.json documents for the method, nothing else.
 
   /**
-   * Creates and starts a node. `onProgress` receives `pull.progress` notifications.
+   * Creates and starts a node. `onProgress` receives `pull.progress` notifications. No deadline
+   * unless `timeoutMs` is given (an image pull takes as long as it takes).
    * @param {any} spec
-   * @param {{ signal?: AbortSignal, onProgress?: (progress: any) => void }} [opts]
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null, onProgress?: (progress: any) => void }} [opts]
    */
   async provision(spec, opts = {}) {
     const result = await this.request('provision', { spec }, {
       signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? null,
       onNotification: (method, params) => { if (method === 'pull.progress') opts.onProgress?.(params); },
     });
     return reviveDates(result);
@@ -545,19 +687,22 @@ export class DockerWorkerProvider {
 
   /**
    * Runs a command in a node. With `onOutput` (or `stream: true`) output arrives chunk by chunk and
-   * the result's stdout/stderr are empty.
+   * the result's stdout/stderr are empty. `timeoutMs` is the command's own limit (the worker kills
+   * it and answers `timedOut: true`); the call's deadline is then `timeoutMs + requestTimeoutMs`,
+   * and without it there is none (a command runs as long as it runs).
    * @param {string} id
    * @param {string[]} command
    * @param {any} [opts]
    */
   async exec(id, command, opts = {}) {
-    const { onOutput, signal, stream, onSent, ...rest } = opts;
+    const { onOutput, signal, stream, cwd, env, user, timeoutMs, encoding, stdin, tty, onSent } = opts;
     const streaming = stream ?? typeof onOutput === 'function';
-    const options = compact({ ...rest, stream: streaming || undefined });
+    const options = compact({ cwd, env, user, timeoutMs, encoding, stdin, tty, stream: streaming || undefined });
     const params = compact({ externalId: id, command, options: Object.keys(options).length > 0 ? options : undefined });
     return this.request('exec', params, {
       signal,
       onSent,
+      timeoutMs: typeof timeoutMs === 'number' ? timeoutMs + this._defaultTimeoutMs() : null,
       onNotification: (method, p) => {
         if (method === 'exec.output' && typeof onOutput === 'function') onOutput({ stream: p.stream, data: p.data });
       },
@@ -605,61 +750,92 @@ export class DockerWorkerProvider {
     };
   }
 
-  /** @param {string} id */
-  async inspect(id) {
-    return reviveDates(await this.request('inspect', { externalId: id }));
-  }
-
-  /** @param {string} id */
-  async destroy(id) {
-    await this.request('destroy', { externalId: id });
+  /**
+   * @param {string} id
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async inspect(id, opts = {}) {
+    return reviveDates(await this.request('inspect', { externalId: id }, opts));
   }
 
   /**
    * @param {string} id
-   * @param {{ timeoutSeconds?: number }} [opts]
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async destroy(id, opts = {}) {
+    await this.request('destroy', { externalId: id }, opts);
+  }
+
+  /**
+   * Stops a node (SIGTERM, then SIGKILL after `timeoutSeconds`, 10); the call's deadline allows for that wait.
+   * @param {string} id
+   * @param {{ timeoutSeconds?: number, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
    */
   async stop(id, opts = {}) {
-    await this.request('stop', compact({ externalId: id, timeoutSeconds: opts.timeoutSeconds }));
-  }
-
-  /** @param {string} id */
-  async start(id) {
-    await this.request('start', { externalId: id });
+    await this.request('stop', compact({ externalId: id, timeoutSeconds: opts.timeoutSeconds }), this._graceful(opts));
   }
 
   /**
    * @param {string} id
-   * @param {{ timeoutSeconds?: number }} [opts]
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async start(id, opts = {}) {
+    await this.request('start', { externalId: id }, opts);
+  }
+
+  /**
+   * @param {string} id
+   * @param {{ timeoutSeconds?: number, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
    */
   async restart(id, opts = {}) {
-    await this.request('restart', compact({ externalId: id, timeoutSeconds: opts.timeoutSeconds }));
+    await this.request('restart', compact({ externalId: id, timeoutSeconds: opts.timeoutSeconds }), this._graceful(opts));
   }
 
-  /** @param {string} id */
-  async pause(id) {
-    await this.request('pause', { externalId: id });
-  }
-
-  /** @param {string} id */
-  async resume(id) {
-    await this.request('resume', { externalId: id });
+  /**
+   * The call options of stop/restart: the default deadline plus the node's grace period.
+   * @private
+   * @param {{ timeoutSeconds?: number, signal?: AbortSignal, timeoutMs?: number | null }} opts
+   */
+  _graceful(opts) {
+    const timeoutMs = opts.timeoutMs !== undefined ? opts.timeoutMs : this._defaultTimeoutMs() + (opts.timeoutSeconds ?? 10) * 1000;
+    return { signal: opts.signal, timeoutMs };
   }
 
   /**
    * @param {string} id
-   * @param {{ tag?: string }} [opts]
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async pause(id, opts = {}) {
+    await this.request('pause', { externalId: id }, opts);
+  }
+
+  /**
+   * @param {string} id
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async resume(id, opts = {}) {
+    await this.request('resume', { externalId: id }, opts);
+  }
+
+  /**
+   * @param {string} id
+   * @param {{ tag?: string, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
    */
   async snapshot(id, opts = {}) {
-    return reviveDates(await this.request('snapshot', compact({ externalId: id, tag: opts.tag })));
+    return reviveDates(await this.request('snapshot', compact({ externalId: id, tag: opts.tag }), { signal: opts.signal, timeoutMs: opts.timeoutMs }));
   }
 
   /**
    * @param {any} ref a SnapshotRef (its `createdAt` may be a Date)
    * @param {any} [spec] node spec overrides (without runtime.image)
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts] no deadline unless `timeoutMs` is given, as `provision`
    */
-  async restore(ref, spec) {
-    return reviveDates(await this.request('restore', compact({ ref, spec })));
+  async restore(ref, spec, opts = {}) {
+    // Only the SnapshotRef members the protocol lists (a result may carry more: additional properties).
+    const wireRef = ref && typeof ref === 'object'
+      ? compact({ provider: ref.provider, externalId: ref.externalId, createdAt: ref.createdAt, type: ref.type, image: ref.image, excludedVolumes: ref.excludedVolumes })
+      : ref;
+    return reviveDates(await this.request('restore', compact({ ref: wireRef, spec }), { signal: opts.signal, timeoutMs: opts.timeoutMs ?? null }));
   }
 
   /**
@@ -692,20 +868,26 @@ export class DockerWorkerProvider {
     await this.request('snapshots.delete', { ref: { externalId: ref.externalId } });
   }
 
-  /** Never throws: a worker or engine that cannot be reached is reported as unhealthy. */
-  async healthCheck() {
+  /**
+   * Never throws: a worker or engine that cannot be reached is reported as unhealthy.
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async healthCheck(opts = {}) {
     const started = performance.now();
     try {
-      return await this.request('healthCheck', {});
+      return await this.request('healthCheck', {}, opts);
     } catch (error) {
       return { healthy: false, latencyMs: performance.now() - started, message: /** @type {Error} */ (error).message };
     }
   }
 
-  /** True when the engine offers the nvidia runtime (then `capabilities.gpu` becomes true); false on any error. */
-  async detectGpu() {
+  /**
+   * True when the engine offers the nvidia runtime (then `capabilities.gpu` becomes true); false on any error.
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async detectGpu(opts = {}) {
     try {
-      const result = await this.request('detectGpu', {});
+      const result = await this.request('detectGpu', {}, opts);
       const gpu = result?.gpu === true;
       if (gpu) {
         this._gpuDetected = true;
@@ -720,18 +902,31 @@ export class DockerWorkerProvider {
   /**
    * The managed nodes (running or not), optionally only those carrying all of `labels`.
    * @param {Record<string, string>} [labels]
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
    */
-  async list(labels) {
-    return reviveDates(await this.request('list', compact({ labels })));
+  async list(labels, opts = {}) {
+    return reviveDates(await this.request('list', compact({ labels }), opts));
   }
 
   /**
-   * Subscribes to `node.event` notifications until `signal` aborts.
-   * @param {{ onEvent: (event: any) => void, signal?: AbortSignal }} opts
+   * Removes this worker's forgotten nodes: every container labelled with `config.ownerId` (required)
+   * whose id is not in `keep`, with its anonymous volumes. Resolves with the removed ids.
+   * @param {string[]} [keep] ids (or id prefixes, or names) of the nodes still in use
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   * @returns {Promise<{ removed: string[] }>}
+   */
+  async reap(keep, opts = {}) {
+    return this.request('reap', compact({ keep }), opts);
+  }
+
+  /**
+   * Subscribes to `node.event` notifications until `signal` aborts (no deadline unless `timeoutMs`).
+   * @param {{ onEvent: (event: any) => void, signal?: AbortSignal, timeoutMs?: number | null }} opts
    */
   async subscribeEvents(opts) {
     return this.request('events.subscribe', {}, {
       signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? null,
       onNotification: (method, params) => { if (method === 'node.event') opts.onEvent(reviveDates(params)); },
     });
   }
@@ -746,15 +941,17 @@ export class DockerWorkerProvider {
   getExtension(id, name) {
     if (!EXTENSIONS.has(name)) return undefined;
     const externalId = id;
+    /** @param {{ signal?: AbortSignal, timeoutMs?: number | null }} opts */
+    const call = (opts) => ({ signal: opts.signal, timeoutMs: opts.timeoutMs });
     switch (name) {
       case 'network':
         return {
           /**
            * @param {number} port
-           * @param {{ protocol?: 'http' | 'https' | 'tcp', scope?: 'host' | 'internal' }} [opts]
+           * @param {{ protocol?: 'http' | 'https' | 'tcp', scope?: 'host' | 'internal', signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
           getUrl: async (port, opts = {}) => {
-            const result = await this.request('network.getUrl', compact({ externalId, port, protocol: opts.protocol, scope: opts.scope }));
+            const result = await this.request('network.getUrl', compact({ externalId, port, protocol: opts.protocol, scope: opts.scope }), call(opts));
             return result.url;
           },
         };
@@ -762,61 +959,65 @@ export class DockerWorkerProvider {
         return {
           /**
            * @param {string} path
-           * @param {{ encoding?: 'utf8' | 'base64', offset?: number, length?: number }} [opts]
+           * @param {{ encoding?: 'utf8' | 'base64', offset?: number, length?: number, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
-          read: async (path, opts = {}) => reviveDates(await this.request('files.read', compact({
-            externalId, path, encoding: opts.encoding, offset: opts.offset, length: opts.length,
-          }))),
+          read: async (path, opts = {}) => reviveDates(await this.request(
+            'files.read', compact({ externalId, path, encoding: opts.encoding, offset: opts.offset, length: opts.length }), call(opts))),
           /**
            * @param {string} path
            * @param {string | Uint8Array} content a string (utf8 unless opts.encoding says base64) or bytes
-           * @param {{ encoding?: 'utf8' | 'base64', mode?: number, createParents?: boolean }} [opts]
+           * @param {{ encoding?: 'utf8' | 'base64', mode?: number, createParents?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
           write: async (path, content, opts = {}) => {
             const bytes = content instanceof Uint8Array;
             const encoded = bytes ? Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64') : content;
             const encoding = bytes ? 'base64' : opts.encoding;
-            // Only the members the worker knows: it refuses any other (-32602).
-            return this.request('files.write', compact({
-              externalId, path, content: encoded, encoding, mode: opts.mode, createParents: opts.createParents,
-            }));
+            return this.request('files.write', compact({ externalId, path, content: encoded, encoding, mode: opts.mode, createParents: opts.createParents }), call(opts));
           },
-          /** @param {string} path */
-          list: async (path) => reviveDates((await this.request('files.list', { externalId, path })).entries),
           /**
            * @param {string} path
-           * @param {{ recursive?: boolean }} [opts]
+           * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
-          remove: async (path, opts = {}) => { await this.request('files.remove', compact({ externalId, path, recursive: opts.recursive })); },
+          list: async (path, opts = {}) => reviveDates((await this.request('files.list', { externalId, path }, call(opts))).entries),
           /**
            * @param {string} path
-           * @param {{ recursive?: boolean }} [opts]
+           * @param {{ recursive?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
-          mkdir: async (path, opts = {}) => { await this.request('files.mkdir', compact({ externalId, path, recursive: opts.recursive })); },
+          remove: async (path, opts = {}) => { await this.request('files.remove', compact({ externalId, path, recursive: opts.recursive }), call(opts)); },
+          /**
+           * @param {string} path
+           * @param {{ recursive?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           */
+          mkdir: async (path, opts = {}) => { await this.request('files.mkdir', compact({ externalId, path, recursive: opts.recursive }), call(opts)); },
         };
       case 'metrics':
         return {
-          getResourceUsage: async () => reviveDates(await this.request('metrics.getResourceUsage', { externalId })),
+          /** @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts] */
+          getResourceUsage: async (opts = {}) => reviveDates(await this.request('metrics.getResourceUsage', { externalId }, call(opts))),
           /**
-           * @param {{ intervalMs?: number, maxSamples?: number, onSample?: (sample: any) => void, signal?: AbortSignal }} [opts]
+           * No deadline unless `timeoutMs` is given.
+           * @param {{ intervalMs?: number, maxSamples?: number, onSample?: (sample: any) => void, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
           streamMetrics: async (opts = {}) => this.request('metrics.streamMetrics', compact({ externalId, intervalMs: opts.intervalMs, maxSamples: opts.maxSamples }), {
             signal: opts.signal,
+            timeoutMs: opts.timeoutMs ?? null,
             onNotification: (method, params) => { if (method === 'metrics.sample') opts.onSample?.(reviveDates(params.sample)); },
           }),
         };
       case 'logs':
         return {
           /**
-           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean }} [opts]
+           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
-          get: async (opts = {}) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps })),
+          get: async (opts = {}) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps }), call(opts)),
           /**
+           * No deadline unless `timeoutMs` is given.
            * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean,
-           *           onOutput: (chunk: { stream: 'stdout' | 'stderr', data: string }) => void, signal?: AbortSignal }} opts
+           *           onOutput: (chunk: { stream: 'stdout' | 'stderr', data: string }) => void, signal?: AbortSignal, timeoutMs?: number | null }} opts
            */
           follow: async (opts) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps, follow: true }), {
             signal: opts.signal,
+            timeoutMs: opts.timeoutMs ?? null,
             onNotification: (method, params) => { if (method === 'logs.output') opts.onOutput({ stream: params.stream, data: params.data }); },
           }),
         };

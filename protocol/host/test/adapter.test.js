@@ -3,7 +3,9 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { DockerWorkerProvider, DockerWorkerError, WorkerExitedError, LineSplitter, reviveDates } from '../index.js';
+import {
+  DockerWorkerProvider, DockerWorkerError, WorkerExitedError, WorkerTimeoutError, RequestTooLargeError, LineSplitter, reviveDates, toWellFormed,
+} from '../index.js';
 
 const fakeWorker = fileURLToPath(new URL('./fixtures/fake-worker.js', import.meta.url));
 
@@ -136,6 +138,90 @@ describe('DockerWorkerProvider mechanics (stand-in worker)', () => {
   it('reports a worker binary that cannot be started', async () => {
     const provider = make({ workerPath: '/nonexistent/openlattice-docker-worker', workerArgs: [] });
     await assert.rejects(provider.request('echo'), /could not be started from \/nonexistent\/openlattice-docker-worker.*while initialize was in flight/);
+  });
+
+  it('refuses a request over the worker\'s maxLineBytes before sending it, and stays usable', async () => {
+    const provider = make({ workerEnv: { FAKE_WORKER: '1', FAKE_MAX_LINE_BYTES: '4096' } });
+    await provider.connect();
+    const before = await provider.request('linesSeen');
+    const started = performance.now();
+    await assert.rejects(provider.request('echo', { blob: 'x'.repeat(5000) }), (error) => {
+      assert.ok(error instanceof RequestTooLargeError);
+      assert.equal(error.code, 'ERR_REQUEST_TOO_LARGE');
+      assert.equal(error.maxLineBytes, 4096);
+      assert.ok(error.bytes > 5000);
+      assert.match(error.message, /^\[docker\] echo not sent: the request is \d+ bytes, over the worker's limit of 4096 bytes/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 1000);
+    // Nothing reached the worker: only the two linesSeen calls (and this one) did.
+    assert.equal(await provider.request('linesSeen'), before + 1);
+    // Multi-byte characters count as bytes: 1500 × 'é' is 3000 bytes of JSON text, under the limit; 2100 is over.
+    assert.equal((await provider.request('echo', { text: 'é'.repeat(1500) })).text.length, 1500);
+    await assert.rejects(provider.request('echo', { text: 'é'.repeat(2100) }), RequestTooLargeError);
+  });
+
+  it('writes only well-formed JSON: unpaired surrogates in strings and member names become U+FFFD', async () => {
+    const provider = make();
+    const echoed = await provider.request('echo', { s: 'a\uD800b', t: '\uDC00', pair: '𝄞', ['k\uDBFF']: ['x\uDFFFy'] });
+    assert.deepEqual(echoed, { s: 'a\uFFFDb', t: '\uFFFD', pair: '𝄞', ['k\uFFFD']: ['x\uFFFDy'] });
+    const raw = await provider.request('rawEcho', { s: 'z\uD800' });
+    assert.doesNotMatch(raw, /\\ud[89ab]/i, 'no surrogate escapes on the wire');
+    assert.equal(JSON.parse(raw).params.s, 'z\uFFFD');
+    assert.equal(toWellFormed('ok'), 'ok');
+    assert.equal(typeof String.prototype.toWellFormed, 'function', 'Node 20 has String.prototype.toWellFormed');
+  });
+
+  it('times a call out after timeoutMs: sends $/cancelRequest and rejects with a WorkerTimeoutError', async () => {
+    const provider = make();
+    await provider.connect();
+    const started = performance.now();
+    await assert.rejects(provider.request('hang', {}, { timeoutMs: 200 }), (error) => {
+      assert.ok(error instanceof WorkerTimeoutError);
+      assert.equal(error.name, 'TimeoutError');
+      assert.equal(error.code, 'ERR_WORKER_TIMEOUT');
+      assert.equal(error.method, 'hang');
+      assert.equal(error.timeoutMs, 200);
+      return true;
+    });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 190 && elapsed < 2000, `timed out after ${elapsed} ms`);
+    const cancels = await provider.request('cancels');
+    assert.equal(cancels.length, 1, 'one $/cancelRequest');
+  });
+
+  it('gives every call the default deadline config.requestTimeoutMs (also sent to the worker)', async () => {
+    const provider = make({ requestTimeoutMs: 300 });
+    const params = await provider.request('initializeParams');
+    assert.equal(params.config.requestTimeoutMs, 300);
+    await assert.rejects(provider.request('hang'), WorkerTimeoutError);
+    assert.equal((await provider.request('cancels')).length, 1);
+    // null: no deadline (a stream, a long exec); the abort signal still ends it.
+    const controller = new AbortController();
+    const open = provider.request('hang', {}, { timeoutMs: null, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    controller.abort();
+    await assert.rejects(open, { name: 'AbortError' });
+  });
+
+  it('refuses a config member the worker does not know', () => {
+    assert.throws(() => fakeProvider({ hsot: 'unix:///x' }), (error) => error instanceof TypeError && /unknown config member "hsot"/.test(error.message));
+  });
+
+  it('rejects every call in flight at once when the worker exits', async () => {
+    const provider = make();
+    await provider.connect();
+    const calls = [provider.request('hang'), provider.request('hang', {}, { timeoutMs: null }), provider.request('hang')];
+    const settled = Promise.allSettled(calls);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    process.kill(/** @type {number} */ (provider.workerPid), 'SIGKILL');
+    const results = await settled;
+    assert.ok(performance.now() - started < 1000);
+    for (const result of results) {
+      assert.equal(result.status, 'rejected');
+      assert.ok(result.reason instanceof WorkerExitedError, String(result.reason));
+    }
   });
 
   it('close() sends shutdown and waits for the exit', async () => {

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 export const SOCKET = process.env.OPENLATTICE_TEST_DOCKER_SOCKET ?? '/var/run/docker.sock';
 export const TEST_LABEL_KEY = 'openlattice.test';
 export const TEST_LABEL_VALUE = 'node-host';
-export const TEST_LABELS = Object.freeze({ [TEST_LABEL_KEY]: TEST_LABEL_VALUE });
+/** scripts/test.sh's run-unique value (OLW_TEST_RUN): its clean-up removes only what carries it. */
+export const TEST_RUN = process.env.OLW_TEST_RUN ?? '';
+export const TEST_LABELS = Object.freeze({ [TEST_LABEL_KEY]: TEST_LABEL_VALUE, ...(TEST_RUN ? { 'openlattice.test-run': TEST_RUN } : {}) });
 export const BUSYBOX = 'openlattice-test/busybox:latest';
 export const TAILSCALE = 'openlattice-test/tailscale:latest';
 export const TEST_NETWORK = 'openlattice-test-net';

@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { DockerWorkerProvider } from '../index.js';
+import { DockerWorkerProvider, RequestTooLargeError } from '../index.js';
 import {
   BUSYBOX, TAILSCALE, TEST_LABELS, TEST_NETWORK, WORKER_PATH,
   docker, inspectContainer, inspectImage, containersWithLabels, removeTestContainers, removeSnapshotImages,
@@ -831,6 +831,68 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
   });
 
   // ── worker process ───────────────────────────────────────────────
+
+  describe('calls that the worker could not tie to an id (issue 17)', () => {
+    it('refuses a files.write of 49 MiB (over the 64 MiB line limit once base64) at once, before sending it', T, async () => {
+      const guarded = makeProvider();
+      const box = await guarded.provision(spec({}));
+      const protocolErrors = [];
+      guarded.events.on('protocolError', (e) => protocolErrors.push(e));
+      const files = guarded.getExtension(box.externalId, 'files');
+      const started = performance.now();
+      await assert.rejects(files.write('/tmp/big.bin', new Uint8Array(49 * 1024 * 1024)), (error) => {
+        assert.ok(error instanceof RequestTooLargeError, String(error));
+        assert.equal(error.maxLineBytes, 64 * 1024 * 1024, 'the limit the worker reported in initialize');
+        return true;
+      });
+      assert.ok(performance.now() - started < 5000, 'no wait for an answer that cannot come');
+      // The worker saw nothing of it and answers the next call; the file does not exist.
+      assert.equal((await guarded.inspect(box.externalId)).status, 'running');
+      const check = await guarded.exec(box.externalId, ['sh', '-c', 'test -e /tmp/big.bin && echo there || echo absent']);
+      assert.equal(check.stdout, 'absent\n');
+      assert.deepEqual(protocolErrors, []);
+    });
+
+    it('honours a smaller --max-line-bytes the worker reports', T, async () => {
+      const small = makeProvider({ workerArgs: ['--max-line-bytes', '65536'] });
+      await small.connect();
+      assert.equal(small.workerInfo.limits.maxLineBytes, 65536);
+      await assert.rejects(small.list({ big: 'x'.repeat(70_000) }), RequestTooLargeError);
+      assert.ok(Array.isArray(await small.list({ small: 'x' })));
+    });
+
+    it('sends strings with unpaired surrogates as well-formed JSON (U+FFFD), so the call is answered', T, async () => {
+      const text = makeProvider();
+      const protocolErrors = [];
+      text.events.on('protocolError', (e) => protocolErrors.push(e));
+      const box = await text.provision(spec({ runtime: { env: { LONE: 'a\uD800b' } } }));
+      // The worker used to answer -32700 with id null: the call never settled.
+      assert.deepEqual(await text.list({ 'openlattice.test.lone': 'x\uDC00' }), []);
+      const result = await text.exec(box.externalId, ['sh', '-c', 'printf "%s|" "$LONE" "$1"', 'sh', 'c\uDBFFd']);
+      assert.equal(result.stdout, 'a\uFFFDb|c\uFFFDd|');
+      const env = (await inspectContainer(box.externalId)).Config.Env;
+      assert.ok(env.includes('LONE=a\uFFFDb'), env.join(' '));
+      assert.deepEqual(protocolErrors, []);
+    });
+
+    it('times out a call the worker does not answer in time, cancelling it on the worker', T, async () => {
+      const slow = makeProvider();
+      const box = await slow.provision(spec({}));
+      const started = performance.now();
+      // The exec's own limit is 20 s; the call's deadline, given explicitly, is 500 ms.
+      await assert.rejects(slow.request('exec', { externalId: box.externalId, command: ['sleep', '20'] }, { timeoutMs: 500 }),
+        (error) => error.name === 'TimeoutError' && error.code === 'ERR_WORKER_TIMEOUT');
+      assert.ok(performance.now() - started < 5000);
+      // The cancel reached the worker: the sleep is gone from the container.
+      let processes = '';
+      for (let i = 0; i < 50; i++) {
+        processes = (await slow.exec(box.externalId, ['ps', '-o', 'args'])).stdout;
+        if (!/sleep 20/.test(processes)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.doesNotMatch(processes, /sleep 20/);
+    });
+  });
 
   describe('worker crash recovery', () => {
     it('rejects the call in flight when the worker is killed, and the next call restarts it', T, async () => {
