@@ -373,6 +373,8 @@ export interface StreamMetricsResult {
 export interface ReapResult {
   /** Full ids of the containers removed, sorted. */
   removed: string[];
+  /** With `config.snapshotRetentionSeconds`: the snapshot image ids removed. */
+  snapshots?: string[];
   [key: string]: unknown;
 }
 
