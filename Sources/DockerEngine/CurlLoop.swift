@@ -68,7 +68,9 @@ final class CurlLoop: @unchecked Sendable {
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             drainCompletions()
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            let bounded = enforceDeadlines()
+            // Deadlines are checked at least every 100 ms while any transfer has one.
+            curl_multi_poll(multi, nil, 0, bounded ? 100 : 1000, nil)
         }
     }
 
@@ -89,9 +91,53 @@ final class CurlLoop: @unchecked Sendable {
             transfer.complete(.failure(EngineError(code: .cancelled, reason: "The request was cancelled.")))
         case .resume(let transfer):
             if active[transfer.easy] != nil {
+                transfer.lastActivity = .now
                 curl_easy_pause(transfer.easy, olw_curl_pause_cont)
             }
         }
+    }
+
+    /// Ends transfers whose head is overdue, or whose stream sent nothing for longer than its stall
+    /// limit while its reader kept up (a paused transfer waits for its reader, not the engine).
+    /// Returns whether any active transfer has a deadline.
+    private func enforceDeadlines() -> Bool {
+        var bounded = false
+        let now = ContinuousClock.now
+        var expired: [(Transfer, EngineError)] = []
+        for transfer in active.values where transfer.headDeadline != nil || transfer.stallLimit != nil {
+            bounded = true
+            let progress = transfer.progress
+            if !progress.headArrived, let deadline = transfer.headDeadline {
+                if now >= deadline {
+                    expired.append(
+                        (
+                            transfer,
+                            EngineError(
+                                code: .timedOut,
+                                reason: "The engine did not answer \(transfer.requestLine) within \(transfer.headTimeoutText) (no response headers).")
+                        ))
+                }
+                continue
+            }
+            guard let limit = transfer.stallLimit else { continue }
+            if progress.paused {
+                transfer.lastActivity = now
+            } else if now - transfer.lastActivity >= limit {
+                expired.append(
+                    (
+                        transfer,
+                        EngineError(
+                            code: .timedOut,
+                            reason: "The engine's stream for \(transfer.requestLine) stalled: no bytes for \(limit.milliseconds) ms.")
+                    ))
+            }
+        }
+        for (transfer, error) in expired {
+            active.removeValue(forKey: transfer.easy)
+            curl_multi_remove_handle(multi, transfer.easy)
+            transfer.complete(.failure(error))
+        }
+        return bounded
     }
 
     private func drainCompletions() {

@@ -34,14 +34,22 @@ extension DockerProvider {
             throw error
         }
         let sink = ExecOutputSink(
-            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
-        let stream = try await client.stream(
-            HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
+            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context,
+            maxOutputBytes: options.maxOutputBytes ?? config.maxOutputBytes)
+        // Opened inside the timed group: the exec's own deadline also fires while the engine has not
+        // yet answered the start (whose head is bounded by the request timeout in any case). A quiet
+        // process is no stall, so the body is bounded only by timeoutMs.
+        let opened = OpenedStream()
+        let client = self.client
 
         let finished: Bool
         do {
             finished = try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask {
+                    let stream = try await client.stream(
+                        HTTPRequest(.post, "/exec/\(created.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)),
+                        bound: .none)
+                    opened.stream.withLock { $0 = stream }
                     var demuxer = StreamDemuxer()
                     for try await chunk in stream {
                         try await sink.consume(chunk, demuxer: &demuxer)
@@ -61,18 +69,19 @@ extension DockerProvider {
             }
         } catch {
             // Cancelled by the host (or the stream failed): the process must not outlive the request.
-            stream.cancel()
+            opened.stream.withLock { $0 }?.cancel()
             terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
             throw error
         }
+        let stream = opened.stream.withLock { $0 }
         if !finished {
             // Answer at the deadline; the processes are killed right after, without holding the answer.
-            stream.cancel()
+            stream?.cancel()
             terminateInBackground(containerID: request.externalId, marker: marker, user: options.user)
             let output = await sink.finish(exitCode: -1)
             return ExecResult(
                 exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-                timedOut: true)
+                timedOut: true, truncated: output.truncated)
         }
         let exitCode: Int
         do {
@@ -86,7 +95,7 @@ extension DockerProvider {
         let output = await sink.finish(exitCode: exitCode)
         return ExecResult(
             exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-            timedOut: false)
+            timedOut: false, truncated: output.truncated)
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {
@@ -124,12 +133,20 @@ extension ExecRequest {
         if command.contains(where: { $0.contains("\0") }) { throw InvalidParams(field: "command", reason: "must not contain NUL") }
         let options = self.options ?? ExecOptions()
         if let timeout = options.timeoutMs, timeout <= 0 { throw InvalidParams(field: "options.timeoutMs", reason: "must be positive") }
+        if let limit = options.maxOutputBytes, limit < 0 {
+            throw InvalidParams(field: "options.maxOutputBytes", reason: "must be a non-negative number of bytes")
+        }
         if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
         for (key, value) in options.env?.entries ?? [] {
             if let problem = Validation.envKeyProblem(key) { throw InvalidParams(field: "options.env.\(key)", reason: problem) }
             if value.contains("\0") { throw InvalidParams(field: "options.env.\(key)", reason: "must not contain NUL") }
         }
     }
+}
+
+/// The engine stream of an exec once its start was answered (shared with the task that opens it).
+final class OpenedStream: Sendable {
+    let stream = Mutex<ResponseStream?>(nil)
 }
 
 /// Where an exec's output goes: into buffers for the result, or out as `exec.output` notifications.
@@ -140,6 +157,9 @@ final class ExecOutputSink: Sendable {
         var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]
         var sawFirstFrame = false
         var firstFrameWasEngineError = false
+        /// Bytes dropped past ``maxOutputBytes``, by stream (buffered mode).
+        var droppedStdout = 0
+        var droppedStderr = 0
     }
 
     private let streaming: Bool
@@ -149,10 +169,14 @@ final class ExecOutputSink: Sendable {
     /// The engine's text when the process could not start (it arrives on stdout; we move it to stderr).
     private static let engineFailurePrefix = Array("OCI runtime exec failed".utf8)
 
-    init(streaming: Bool, encoding: OutputEncoding, context: RequestContext) {
+    /// The most bytes of each stream kept in buffered mode.
+    private let maxOutputBytes: Int
+
+    init(streaming: Bool, encoding: OutputEncoding, context: RequestContext, maxOutputBytes: Int = 16 << 20) {
         self.streaming = streaming
         self.encoding = encoding
         self.context = context
+        self.maxOutputBytes = maxOutputBytes
     }
 
     /// The most output bytes one `exec.output` notification carries when frames are merged.
@@ -184,9 +208,19 @@ final class ExecOutputSink: Sendable {
                     try await send(target, merged[...])
                 }
             } else {
+                // Past the bound, bytes are counted and dropped, never held.
+                let limit = maxOutputBytes
                 state.withLock { state in
                     for bytes in parts {
-                        if target == .stdout { state.stdout.append(contentsOf: bytes) } else { state.stderr.append(contentsOf: bytes) }
+                        if target == .stdout {
+                            let room = max(0, limit - state.stdout.count)
+                            state.stdout.append(contentsOf: bytes.prefix(room))
+                            state.droppedStdout += max(0, bytes.count - room)
+                        } else {
+                            let room = max(0, limit - state.stderr.count)
+                            state.stderr.append(contentsOf: bytes.prefix(room))
+                            state.droppedStderr += max(0, bytes.count - room)
+                        }
                     }
                 }
             }
@@ -227,8 +261,9 @@ final class ExecOutputSink: Sendable {
         guard await context.notify(frame: frame) else { throw CancellationError() }
     }
 
-    /// Flushes partial characters and returns the buffered text (empty when streaming).
-    func finish(exitCode: Int) async -> (stdout: String, stderr: String) {
+    /// Flushes partial characters and returns the buffered text (empty when streaming), with the
+    /// bytes dropped past the bound when any were.
+    func finish(exitCode: Int) async -> (stdout: String, stderr: String, truncated: OutputTruncation?) {
         if streaming {
             if encoding == .utf8 {
                 for stream in [StreamDemuxer.Stream.stdout, .stderr] {
@@ -244,12 +279,20 @@ final class ExecOutputSink: Sendable {
                     }
                 }
             }
-            return ("", "")
+            return ("", "", nil)
         }
-        let (stdout, stderr) = state.withLock { ($0.stdout, $0.stderr) }
+        // The buffers leave the sink as they are taken, so they are not held twice while encoded.
+        let (stdout, stderr, dropped) = state.withLock { state in
+            defer {
+                state.stdout = []
+                state.stderr = []
+            }
+            return (state.stdout, state.stderr, (state.droppedStdout, state.droppedStderr))
+        }
+        let truncated = OutputTruncation(stdout: dropped.0, stderr: dropped.1)
         switch encoding {
-        case .utf8: return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-        case .base64: return (Base64.encode(stdout), Base64.encode(stderr))
+        case .utf8: return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self), truncated)
+        case .base64: return (Base64.encode(stdout), Base64.encode(stderr), truncated)
         }
     }
 }

@@ -34,6 +34,21 @@ public struct ExecOptions: Decodable, Sendable {
     public var timeoutMs: Int?
     public var stream: Bool?
     public var encoding: OutputEncoding?
+    /// The most bytes of each output stream a buffered exec keeps (default `config.maxOutputBytes`).
+    public var maxOutputBytes: Int?
+}
+
+/// Bytes of output dropped past `maxOutputBytes`, by stream; present in a result only when some were.
+public struct OutputTruncation: Encodable, Sendable {
+    public var stdout: Int
+    public var stderr: Int
+
+    /// Nil when nothing was dropped.
+    init?(stdout: Int, stderr: Int) {
+        guard stdout > 0 || stderr > 0 else { return nil }
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// How bytes travel in JSON strings.
@@ -205,6 +220,7 @@ public struct ExecResult: Encodable, Sendable {
     public var stderr: String
     public var durationMs: Int
     public var timedOut: Bool
+    public var truncated: OutputTruncation?
 }
 
 /// What `inspect` answers.

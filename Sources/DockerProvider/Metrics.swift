@@ -67,7 +67,8 @@ extension DockerProvider {
         let interval = request.intervalMs ?? 1000
         let container = try await inspectContainer(request.externalId)
         guard container.state?.running == true else { return StreamEnd(samples: 0, reason: "stopped") }
-        let stream = try await client.stream(HTTPRequest(.get, "/containers/\(container.id)/stats?stream=true"), highWater: 256 << 10)
+        let stream = try await client.stream(
+            HTTPRequest(.get, "/containers/\(container.id)/stats?stream=true"), highWater: 256 << 10, bound: .none)
         var lines = JSONLineSplitter()
         var sent = 0
         var lastSent: ContinuousClock.Instant?

@@ -74,6 +74,10 @@ struct Worker: AsyncParsableCommand {
             _ = olw_system_set_trim_threshold(8 << 20)
         }
 
+        // Every engine call, stream and helper holds a socket: a soft limit below the hard one (often
+        // 1024, or less where a host lowers it) would make the worker fail long before the system would.
+        let descriptorLimit = olw_system_raise_nofile_limit()
+
         let level =
             logLevel.flatMap(Logger.Level.init(rawValue:))
             ?? environment["OPENLATTICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
@@ -117,7 +121,7 @@ struct Worker: AsyncParsableCommand {
         termination.setEventHandler { server.terminate() }
         termination.resume()
 
-        logger.debug("worker started", metadata: ["engine": "\(config.host)"])
+        logger.debug("worker started", metadata: ["engine": "\(config.host)", "descriptorLimit": "\(descriptorLimit)"])
         await server.run(input: STDIN_FILENO)
         logger.debug("worker stopped")
         Glibc.exit(0)

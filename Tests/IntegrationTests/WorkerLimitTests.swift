@@ -1,0 +1,259 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// Issue 11: faults the worker must survive. Every engine request has a bound, buffered output has
+/// a limit, running out of descriptors is not "engine unreachable", a failed provision leaves no
+/// volume, and events are not lost without a word.
+///
+/// Stalls are injected by `scripts/engine-proxy.py` (a proxy in front of the real engine that can
+/// swallow one kind of request, or cut an answer after its headers); the real engine is never disturbed.
+@Suite("worker limits", .serialized)
+struct WorkerLimitTests {
+    /// A node made on the engine directly, labelled as the worker's own (a provision through a
+    /// faulty proxy would itself be the thing under test).
+    static func managedNode(_ scope: TestScope) throws -> String {
+        try #require(
+            Docker.lines([
+                "run", "-d", "--label", "openlattice.managed=true", "--label", "openlattice.test=\(scope.id)", Docker.image, "sleep", "600",
+            ]).first)
+    }
+
+    /// Runs `call` and returns its response and how long it took.
+    static func timed(_ call: () async throws -> Response) async rethrows -> (Response, Duration) {
+        let start = ContinuousClock.now
+        let response = try await call()
+        return (response, ContinuousClock.now - start)
+    }
+
+    /// An engine that never answers `POST /exec/{id}/start`, and one that sends a logs answer's
+    /// headers and then nothing: each call is answered within its bound (-32008 naming what
+    /// stalled; an exec's own `timeoutMs` fires too), and the worker still serves afterwards.
+    @Test func stalledStreamsAreAnsweredWithinTheirBound() async throws {
+        let proxy = try EngineFaultTests.EngineProxy()
+        try await withWorker(config: ["host": .string(proxy.host), "requestTimeoutMs": 3000, "streamStallMs": 2000]) { worker, scope in
+            let id = try Self.managedNode(scope)
+            #expect(Docker.run(["exec", id, "sh", "-c", "echo a > /tmp/victim; echo logged"]).status == 0)
+            #expect(try await worker.result("inspect", ["externalId": .string(id)])["status"] == "running")
+
+            try proxy.set("swallow:POST./v[0-9.]+/exec/[0-9a-f]+/start")
+            let (own, ownElapsed) = try await Self.timed {
+                try await worker.call("exec", ["externalId": .string(id), "command": ["true"], "options": ["timeoutMs": 1000]], timeout: .seconds(30))
+            }
+            print("[limits] exec start swallowed, timeoutMs 1000: \(own.raw) in \(ownElapsed)")
+            #expect(own.result?["timedOut"] == true, "\(own.raw)")
+            #expect(ownElapsed < .milliseconds(2500), "the exec's own deadline fired late: \(ownElapsed)")
+
+            let calls: [(String, JSONValue)] = [
+                ("exec", ["externalId": .string(id), "command": ["true"]]),
+                ("exec", ["externalId": .string(id), "command": ["true"], "options": ["stream": true]]),
+                ("files.list", ["externalId": .string(id), "path": "/tmp"]),
+                ("files.remove", ["externalId": .string(id), "path": "/tmp/victim"]),
+            ]
+            for (method, params) in calls {
+                let (response, elapsed) = try await Self.timed { try await worker.call(method, params, timeout: .seconds(30)) }
+                print("[limits] exec start swallowed: \(method) → \(response.errorCode.map { "\($0)" } ?? "result") in \(elapsed): \(response.errorMessage)")
+                #expect(response.errorCode == -32008, "\(method): \(response.raw)")
+                // The exec's start, or the helper command (`ls`'s script, `rm`) whose start never came back.
+                #expect(
+                    response.errorMessage.contains("/start") || response.errorMessage.contains("in the node did not finish within 3000 ms"),
+                    "names what stalled: \(response.errorMessage)")
+                #expect(elapsed >= .milliseconds(2900), "\(method) gave up early: \(elapsed)")
+                #expect(elapsed < .seconds(7), "\(method) took \(elapsed) for a 3000 ms bound")
+            }
+
+            try proxy.set("headers:GET./v[0-9.]+/containers/[0-9a-f]+/logs")
+            let (logs, logsElapsed) = try await Self.timed {
+                try await worker.call("logs", ["externalId": .string(id)], timeout: .seconds(30))
+            }
+            print("[limits] logs answer cut after its headers: \(logs.errorCode.map { "\($0)" } ?? "result") in \(logsElapsed): \(logs.errorMessage)")
+            #expect(logs.errorCode == -32008, "\(logs.raw)")
+            #expect(logs.errorMessage.contains("stalled") && logs.errorMessage.contains("/logs"), "\(logs.errorMessage)")
+            #expect(logsElapsed >= .milliseconds(1900) && logsElapsed < .seconds(6), "\(logsElapsed)")
+
+            try proxy.set("forward")
+            let back = try await worker.call("exec", ["externalId": .string(id), "command": ["cat", "/tmp/victim"]])
+            #expect(back.result?["stdout"] == "a\n", "still serving: \(back.raw)")
+            #expect(try await worker.result("healthCheck")["healthy"] == true)
+        }
+    }
+
+    /// A buffered exec of 200 MiB of zeros: the worker keeps `maxOutputBytes` (16 MiB by default)
+    /// of it, counts the rest in `truncated`, and its resident set stays small.
+    @Test func bufferedExecOutputIsBoundedAndFlagged() async throws {
+        try await withWorker { worker, scope in
+            let node = try await worker.result("provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
+            let id = try #require(node["externalId"]?.string)
+            let pid = worker.process.processIdentifier
+            let before = try #require(memoryFigures(pid: pid))
+            let response = try await worker.call(
+                "exec",
+                ["externalId": .string(id), "command": ["head", "-c", "200M", "/dev/zero"], "options": ["encoding": "base64"]],
+                timeout: .seconds(120))
+            let after = try #require(memoryFigures(pid: pid))
+            let stdout = response.result?["stdout"]?.string ?? ""
+            let kept = Data(base64Encoded: stdout)?.count ?? -1
+            print("[limits] buffered head -c 200M: kept \(kept), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"); worker before \(before), after \(after)")
+            #expect(response.result?["exitCode"] == 0, "\(String(describing: response.raw).prefix(300))")
+            #expect(kept == 16 << 20)
+            #expect(response.result?["truncated"]?["stdout"]?.int == (200 << 20) - (16 << 20))
+            #expect(response.result?["truncated"]?["stderr"]?.int == 0)
+            #expect(after.hwm < 64 << 20, "peak resident \(after.hwm)")
+
+            // A smaller bound per call, utf8, and stderr counted on its own.
+            let small = try await worker.call(
+                "exec",
+                [
+                    "externalId": .string(id), "command": ["sh", "-c", "head -c 5000 /dev/zero | tr '\\0' a; head -c 3000 /dev/zero | tr '\\0' b >&2"],
+                    "options": ["maxOutputBytes": 1000],
+                ])
+            #expect(small.result?["stdout"]?.string == String(repeating: "a", count: 1000), "\(String(describing: small.raw).prefix(300))")
+            #expect(small.result?["stderr"]?.string == String(repeating: "b", count: 1000))
+            #expect(small.result?["truncated"]?["stdout"] == 4000 && small.result?["truncated"]?["stderr"] == 2000, "\(String(describing: small.raw).prefix(300))")
+            // Within the bound nothing is flagged.
+            let plain = try await worker.call("exec", ["externalId": .string(id), "command": ["echo", "hi"]])
+            #expect(plain.result?["stdout"] == "hi\n")
+            #expect(plain.result?["truncated"] == nil, "\(plain.raw)")
+            let bad = try await worker.call("exec", ["externalId": .string(id), "command": ["true"], "options": ["maxOutputBytes": -1]])
+            #expect(bad.errorCode == -32602 && bad.errorMessage.contains("options.maxOutputBytes"), "\(bad.raw)")
+        }
+    }
+
+    /// `logs` without follow, default tail "all", of a node that wrote 40 MiB: the answer holds the
+    /// bound (config.maxOutputBytes here 4 MiB) and counts the rest; a smaller per-call bound wins.
+    @Test func logsAreBoundedAndFlagged() async throws {
+        try await withWorker(config: ["maxOutputBytes": .integer(4 << 20)]) { worker, scope in
+            let node = try await worker.result(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": [
+                            "image": .string(Docker.image),
+                            "command": ["sh", "-c", "head -c 41943040 /dev/zero | tr '\\0' x; echo; echo oops >&2; sleep 600"],
+                        ], "labels": scope.labels,
+                    ]
+                ])
+            let id = try #require(node["externalId"]?.string)
+            try await eventually(timeout: .seconds(60)) {
+                Docker.run(["logs", "--tail", "1", id]).stderr.contains("oops")
+            }
+            let pid = worker.process.processIdentifier
+            let response = try await worker.call("logs", ["externalId": .string(id)], timeout: .seconds(120))
+            let after = try #require(memoryFigures(pid: pid))
+            let stdout = response.result?["stdout"]?.string ?? ""
+            print("[limits] logs of 40 MiB: kept \(stdout.utf8.count), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"), worker \(after)")
+            #expect(stdout.utf8.count == 4 << 20)
+            #expect(response.result?["stderr"] == "oops\n")
+            #expect(response.result?["truncated"]?["stdout"]?.int == (40 << 20) + 1 - (4 << 20))
+            #expect(after.hwm < 64 << 20, "peak resident \(after.hwm)")
+            let small = try await worker.call("logs", ["externalId": .string(id), "maxOutputBytes": 10, "tail": 1])
+            #expect(small.result?["stdout"] == "", "\(String(describing: small.raw).prefix(200))")
+            let tiny = try await worker.call("logs", ["externalId": .string(id), "maxOutputBytes": 10])
+            #expect(tiny.result?["stdout"] == "xxxxxxxxxx", "\(String(describing: tiny.raw).prefix(200))")
+        }
+    }
+
+    /// Started under a soft descriptor limit of 256 (hard 8192), the worker raises its own soft
+    /// limit and 300 concurrent streamed execs all run: none is -32001.
+    @Test(.timeLimit(.minutes(5))) func softDescriptorLimitIsRaised() async throws {
+        let worker = try WorkerProcess(launcher: ["/usr/bin/prlimit", "--nofile=256:8192", "--"])
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        _ = try await worker.initialize()
+        let limits = (try? String(contentsOfFile: "/proc/\(worker.process.processIdentifier)/limits", encoding: .utf8)) ?? ""
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) ?? ""
+        print("[limits] worker under prlimit 256:8192: \(line)")
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "8192", "\(line)")
+        let node = try await worker.result("provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
+        let id = try #require(node["externalId"]?.string)
+        let ids = (0..<300).map { _ in
+            worker.start("exec", ["externalId": .string(id), "command": ["sh", "-c", "echo x; sleep 2"], "options": ["stream": true]])
+        }
+        var codes: [Int: Int] = [:]
+        for request in ids {
+            let response = try await worker.response(.integer(request), timeout: .seconds(240))
+            let code = response.errorCode.map(Int.init) ?? (response.result?["exitCode"]?.int == 0 ? 0 : -1)
+            codes[code, default: 0] += 1
+        }
+        print("[limits] 300 streamed execs: \(codes)")
+        #expect(codes[-32001] == nil, "\(codes)")
+        #expect(codes[0] == 300, "\(codes)")
+        #expect(try await worker.result("healthCheck")["healthy"] == true)
+        await worker.stop()
+    }
+
+    /// With no room to raise (soft = hard = 48), running out of descriptors is -32000 "too many open
+    /// files", never -32001, and healthCheck says it is the worker, not the engine.
+    @Test(.timeLimit(.minutes(5))) func runningOutOfDescriptorsIsNotEngineUnreachable() async throws {
+        let worker = try WorkerProcess(launcher: ["/usr/bin/prlimit", "--nofile=48:48", "--"])
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        _ = try await worker.initialize()
+        let id = try Self.managedNode(scope)
+        let ids = (0..<80).map { _ in
+            worker.start("exec", ["externalId": .string(id), "command": ["sleep", "3"], "options": ["stream": true]])
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+        let health = try await worker.call("healthCheck")
+        var codes: [Int: Int] = [:]
+        var messages = Set<String>()
+        for request in ids {
+            let response = try await worker.response(.integer(request), timeout: .seconds(120))
+            let code = Int(response.errorCode ?? 0)
+            codes[code, default: 0] += 1
+            if code != 0 { messages.insert(response.errorMessage) }
+        }
+        print("[limits] 80 execs under 48 descriptors: \(codes) \(messages.prefix(3)); healthCheck: \(health.raw)")
+        #expect(codes[-32001] == nil, "\(codes): \(messages)")
+        #expect((codes[-32000] ?? 0) > 0, "the limit was reached: \(codes)")
+        #expect(messages.allSatisfy { $0.contains("too many open files") }, "\(messages)")
+        let message = health.result?["message"]?.string ?? ""
+        if health.result?["healthy"] == false {
+            #expect(!message.contains("engine is unreachable") && message.contains("too many open files"), "\(message)")
+        }
+        // Once the execs are done, the worker serves again.
+        #expect(try await worker.result("healthCheck")["healthy"] == true)
+        await worker.stop()
+    }
+
+    /// A provision whose command cannot start removes the named volume it created, and leaves alone
+    /// one that existed before; `reap` removes this owner's orphaned volumes.
+    @Test func failedProvisionRemovesTheVolumesItCreated() async throws {
+        let owner = "owner-\(UUID().uuidString.prefix(8))"
+        try await withWorker(config: ["ownerId": .string(owner)]) { worker, scope in
+            let fresh = "olw-vol-fresh-\(scope.id)"
+            let existing = "olw-vol-existing-\(scope.id)"
+            let kept = "olw-vol-kept-\(scope.id)"
+            scope.onCleanUp { _ = Docker.run(["volume", "rm", "-f", fresh, existing, kept]) }
+            #expect(Docker.run(["volume", "create", "--label", "openlattice.test=\(scope.id)", existing]).status == 0)
+            let response = try await worker.call(
+                "provision",
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image), "command": ["/no/such/binary"]], "labels": scope.labels,
+                        "volumes": [["source": .string(fresh), "target": "/data"], ["source": .string(existing), "target": "/old"]],
+                    ]
+                ])
+            print("[limits] failed provision: \(response.errorCode.map { "\($0)" } ?? "result"): \(response.errorMessage)")
+            #expect(response.errorCode == -32000, "\(response.raw)")
+            #expect(Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty, "no container left")
+            #expect(Docker.inspect(fresh, type: "volume") == nil, "the volume the provision created is gone")
+            #expect(Docker.inspect(existing, type: "volume") != nil, "the volume that existed before is kept")
+
+            // A node with a volume of its own, destroyed: reap removes the orphaned volume.
+            let node = try await worker.result(
+                "provision",
+                ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels, "volumes": [["source": .string(kept), "target": "/data"]]]])
+            let id = try #require(node["externalId"]?.string)
+            #expect(Docker.inspect(kept, type: "volume")?["Labels"]?["openlattice.owner"]?.string == owner)
+            let whileUsed = try await worker.result("reap", ["keep": [.string(id)]])
+            #expect(whileUsed["removedVolumes"] == [], "a volume in use stays: \(whileUsed)")
+            #expect(try await worker.call("destroy", ["externalId": .string(id)]).result == .null)
+            let reaped = try await worker.result("reap", ["keep": []])
+            print("[limits] reap after destroy: \(reaped)")
+            #expect(reaped["removedVolumes"] == [.string(kept)], "\(reaped)")
+            #expect(Docker.inspect(kept, type: "volume") == nil)
+            #expect(Docker.inspect(existing, type: "volume") != nil, "not the worker's: never reaped")
+        }
+    }
+}
