@@ -282,7 +282,7 @@ final class ExecOutputSink: Sendable {
             return ("", "", nil)
         }
         // The buffers leave the sink as they are taken, so they are not held twice while encoded.
-        let (stdout, stderr, dropped) = state.withLock { state in
+        var (stdout, stderr, dropped) = state.withLock { state in
             defer {
                 state.stdout = []
                 state.stderr = []
@@ -290,9 +290,21 @@ final class ExecOutputSink: Sendable {
             return (state.stdout, state.stderr, (state.droppedStdout, state.droppedStderr))
         }
         let truncated = OutputTruncation(stdout: dropped.0, stderr: dropped.1)
-        switch encoding {
-        case .utf8: return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self), truncated)
-        case .base64: return (Base64.encode(stdout), Base64.encode(stderr), truncated)
+        // Each buffer is let go of as soon as its text exists: at most two copies of one stream live at once.
+        func text(_ bytes: inout [UInt8]) -> String {
+            switch encoding {
+            case .utf8:
+                defer { bytes = [] }
+                return String(decoding: bytes, as: UTF8.self)
+            case .base64:
+                var encoded: [UInt8] = []
+                Base64.append(bytes, to: &encoded)
+                bytes = []
+                return String(decoding: encoded, as: UTF8.self)
+            }
         }
+        let stdoutText = text(&stdout)
+        let stderrText = text(&stderr)
+        return (stdoutText, stderrText, truncated)
     }
 }

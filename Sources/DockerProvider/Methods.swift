@@ -223,6 +223,25 @@ public struct ExecResult: Encodable, Sendable {
     public var truncated: OutputTruncation?
 }
 
+extension ExecResult: JSONEncodedResult {
+    /// The result written once, keys sorted as the general encoder writes them: the output is
+    /// copied into the answer once instead of passing through an encoder's intermediate buffers.
+    public func encodedJSON() -> [UInt8] {
+        var json: [UInt8] = []
+        json.reserveCapacity(stdout.utf8.count + stderr.utf8.count + 160)
+        json.append(contentsOf: #"{"durationMs":\#(durationMs),"exitCode":\#(exitCode),"stderr":"#.utf8)
+        JSONWriter.appendString(stderr, to: &json)
+        json.append(contentsOf: #","stdout":"#.utf8)
+        JSONWriter.appendString(stdout, to: &json)
+        json.append(contentsOf: #","timedOut":\#(timedOut)"#.utf8)
+        if let truncated {
+            json.append(contentsOf: #","truncated":{"stderr":\#(truncated.stderr),"stdout":\#(truncated.stdout)}"#.utf8)
+        }
+        json.append(UInt8(ascii: "}"))
+        return json
+    }
+}
+
 /// What `inspect` answers.
 public struct InspectResult: Encodable, Sendable {
     public var status: NodeStatus

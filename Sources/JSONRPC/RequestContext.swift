@@ -67,6 +67,7 @@ public final class RequestContext: Sendable {
             guard !done else { return false }
             done = true
             var frame: [UInt8] = []
+            if case .success(let result) = outcome { frame.reserveCapacity(result.count + idJSON.count + 41) }  // one copy, no doubling, room for the newline
             frame.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
             frame.append(contentsOf: idJSON)
             switch outcome {
@@ -78,7 +79,7 @@ public final class RequestContext: Sendable {
                 JSONWriter.append(error.json, to: &frame)
             }
             frame.append(UInt8(ascii: "}"))
-            sink.deliver(frame, output: output)
+            sink.deliver(consume frame, output: output)
             return true
         }
     }
@@ -89,9 +90,9 @@ enum ResponseSink: Sendable {
     case direct
     case batch(BatchCollector, index: Int)
 
-    func deliver(_ frame: [UInt8], output: OutputChannel) {
+    func deliver(_ frame: consuming [UInt8], output: OutputChannel) {
         switch self {
-        case .direct: output.send(frame)
+        case .direct: output.send(consume frame)
         case .batch(let collector, let index): collector.add(frame, at: index, output: output)
         }
     }
