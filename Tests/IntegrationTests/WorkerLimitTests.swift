@@ -155,7 +155,8 @@ struct WorkerLimitTests {
             print("[limits] logs of 40 MiB: kept \(stdout.utf8.count), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"), worker \(after)")
             #expect(stdout.utf8.count == 4 << 20)
             #expect(response.result?["stderr"] == "oops\n")
-            #expect(response.result?["truncated"]?["stdout"]?.int == (40 << 20) + 1 - (4 << 20))
+            let dropped: Int64 = 40 * 1024 * 1024 + 1 - 4 * 1024 * 1024  // the 40 MiB and the newline, past the 4 MiB bound
+            #expect(response.result?["truncated"]?["stdout"]?.int == dropped)
             #expect(after.hwm < 64 << 20, "peak resident \(after.hwm)")
             let tiny = try await worker.call("logs", ["externalId": .string(id), "maxOutputBytes": 10])
             #expect(tiny.result?["stdout"] == "xxxxxxxxxx", "\(String(describing: tiny.raw).prefix(200))")
