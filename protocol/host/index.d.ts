@@ -21,6 +21,12 @@ export interface DockerProviderConfig {
   gpuAvailable?: boolean;
   /** Repository snapshots are committed to (default "openlattice-snapshot"). */
   snapshotRepository?: string;
+  /** Timeout of non-streaming engine requests, of a stream's headers, and of helper commands (ms, default 60000). */
+  requestTimeoutMs?: number;
+  /** A stream that sends nothing this long (logs without follow, pulls, file reads) fails -32008 (ms, default 30000). */
+  streamStallMs?: number;
+  /** Default bound of a buffered exec's and a logs call's output, per stream (bytes, default 16 MiB). */
+  maxOutputBytes?: number;
   /** Further keys are passed to the worker unchanged. */
   [key: string]: unknown;
 }
@@ -122,6 +128,8 @@ export interface ExecOptions {
   /** Stream output as it comes (implied by `onOutput`). */
   stream?: boolean;
   encoding?: 'utf8' | 'base64';
+  /** Buffered mode: the most bytes of each stream kept; the rest is counted in `truncated` (default config.maxOutputBytes). */
+  maxOutputBytes?: number;
   /** Receives each output chunk when streaming. */
   onOutput?: (chunk: OutputChunk) => void;
   /** Aborting sends `$/cancelRequest` and rejects the call with an AbortError. */
@@ -140,7 +148,15 @@ export interface ExecResult {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
+  /** Bytes dropped past `maxOutputBytes`, per stream; only when some were. */
+  truncated?: OutputTruncation;
   [key: string]: unknown;
+}
+
+/** Bytes of output dropped past `maxOutputBytes`, per stream. */
+export interface OutputTruncation {
+  stdout: number;
+  stderr: number;
 }
 
 export interface ResourceSnapshot {
@@ -217,12 +233,27 @@ export interface FileEntry {
   [key: string]: unknown;
 }
 
-export interface NodeEvent {
+export type NodeEvent = NodeStateEvent | NodeResyncEvent;
+
+export interface NodeStateEvent {
   requestId?: number | string;
   externalId: string;
   nodeId: string;
   action: 'start' | 'die' | 'oom' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'restart';
   exitCode?: number;
+  time: Date;
+  [key: string]: unknown;
+}
+
+/** Events may have been missed (a reconnect, an overflow, a worker that fell behind): reconcile with `nodes`. */
+export interface NodeResyncEvent {
+  requestId?: number | string;
+  action: 'resync';
+  reason: string;
+  /** Events the worker itself dropped, when any. */
+  dropped?: number;
+  /** Every managed node now, as `list` answers. */
+  nodes: Node[];
   time: Date;
   [key: string]: unknown;
 }
@@ -263,7 +294,11 @@ export interface MetricsExtension {
 }
 
 export interface LogsExtension {
-  get(opts?: { tail?: number | 'all'; since?: Date | string; timestamps?: boolean }): Promise<{ stdout: string; stderr: string }>;
+  get(opts?: { tail?: number | 'all'; since?: Date | string; timestamps?: boolean; maxOutputBytes?: number }): Promise<{
+    stdout: string;
+    stderr: string;
+    truncated?: OutputTruncation;
+  }>;
   follow(opts: {
     tail?: number | 'all';
     since?: Date | string;

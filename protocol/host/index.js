@@ -730,9 +730,9 @@ export class DockerWorkerProvider {
       case 'logs':
         return {
           /**
-           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean }} [opts]
+           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean, maxOutputBytes?: number }} [opts]
            */
-          get: async (opts = {}) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps })),
+          get: async (opts = {}) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps, maxOutputBytes: opts.maxOutputBytes })),
           /**
            * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean,
            *           onOutput: (chunk: { stream: 'stdout' | 'stderr', data: string }) => void, signal?: AbortSignal }} opts
