@@ -114,7 +114,9 @@ final class CurlLoop: @unchecked Sendable {
                             transfer,
                             EngineError(
                                 code: .timedOut,
-                                reason: "The engine did not answer \(transfer.requestLine) within \(transfer.headTimeoutText) (no response headers).")
+                                reason:
+                                    "The engine did not answer \(transfer.requestLine) within \(transfer.headTimeoutText) (no response headers)."
+                            )
                         ))
                 }
                 continue

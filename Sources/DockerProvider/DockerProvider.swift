@@ -262,7 +262,8 @@ public final class DockerProvider: Sendable {
                 } catch let error as EngineError where error.status == 404 {
                     continue
                 } catch {
-                    logger.warning("could not remove a volume after a failed provision", metadata: ["volume": "\(name)", "error": "\(error)"])
+                    logger.warning(
+                        "could not remove a volume after a failed provision", metadata: ["volume": "\(name)", "error": "\(error)"])
                 }
             }
         }.value
@@ -613,7 +614,9 @@ public final class DockerProvider: Sendable {
             }
             throw EngineError(
                 code: .timedOut,
-                reason: "`\(command.first ?? "")` in the node did not finish within \(limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000) ms")
+                reason:
+                    "`\(command.first ?? "")` in the node did not finish within \(limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000) ms"
+            )
         }
         return outcome
     }

@@ -67,7 +67,8 @@ public final class RequestContext: Sendable {
             guard !done else { return false }
             done = true
             var frame: [UInt8] = []
-            if case .success(let result) = outcome { frame.reserveCapacity(result.count + idJSON.count + 41) }  // one copy, no doubling, room for the newline
+            // Reserved whole (room for the newline too): the result is copied once, never doubled.
+            if case .success(let result) = outcome { frame.reserveCapacity(result.count + idJSON.count + 41) }
             frame.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
             frame.append(contentsOf: idJSON)
             switch outcome {

@@ -38,7 +38,8 @@ struct WorkerLimitTests {
 
             try proxy.set("swallow:POST./v[0-9.]+/exec/[0-9a-f]+/start")
             let (own, ownElapsed) = try await Self.timed {
-                try await worker.call("exec", ["externalId": .string(id), "command": ["true"], "options": ["timeoutMs": 1000]], timeout: .seconds(30))
+                try await worker.call(
+                    "exec", ["externalId": .string(id), "command": ["true"], "options": ["timeoutMs": 1000]], timeout: .seconds(30))
             }
             print("[limits] exec start swallowed, timeoutMs 1000: \(own.raw) in \(ownElapsed)")
             #expect(own.result?["timedOut"] == true, "\(own.raw)")
@@ -52,7 +53,9 @@ struct WorkerLimitTests {
             ]
             for (method, params) in calls {
                 let (response, elapsed) = try await Self.timed { try await worker.call(method, params, timeout: .seconds(30)) }
-                print("[limits] exec start swallowed: \(method) → \(response.errorCode.map { "\($0)" } ?? "result") in \(elapsed): \(response.errorMessage)")
+                print(
+                    "[limits] exec start swallowed: \(method) → \(response.errorCode.map { "\($0)" } ?? "result") in \(elapsed): \(response.errorMessage)"
+                )
                 #expect(response.errorCode == -32008, "\(method): \(response.raw)")
                 // The exec's start, or the helper command (`ls`'s script, `rm`) whose start never came back.
                 #expect(
@@ -66,7 +69,9 @@ struct WorkerLimitTests {
             let (logs, logsElapsed) = try await Self.timed {
                 try await worker.call("logs", ["externalId": .string(id)], timeout: .seconds(30))
             }
-            print("[limits] logs answer cut after its headers: \(logs.errorCode.map { "\($0)" } ?? "result") in \(logsElapsed): \(logs.errorMessage)")
+            print(
+                "[limits] logs answer cut after its headers: \(logs.errorCode.map { "\($0)" } ?? "result") in \(logsElapsed): \(logs.errorMessage)"
+            )
             #expect(logs.errorCode == -32008, "\(logs.raw)")
             #expect(logs.errorMessage.contains("stalled") && logs.errorMessage.contains("/logs"), "\(logs.errorMessage)")
             #expect(logsElapsed >= .milliseconds(1900) && logsElapsed < .seconds(6), "\(logsElapsed)")
@@ -83,7 +88,8 @@ struct WorkerLimitTests {
     /// base64 makes the answer a third larger (a 22 MiB line) and stays under 80 MiB.
     @Test func bufferedExecOutputIsBoundedAndFlagged() async throws {
         try await withWorker { worker, scope in
-            let node = try await worker.result("provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
+            let node = try await worker.result(
+                "provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
             let id = try #require(node["externalId"]?.string)
             let pid = worker.process.processIdentifier
             let before = try #require(memoryFigures(pid: pid))
@@ -91,7 +97,9 @@ struct WorkerLimitTests {
                 "exec", ["externalId": .string(id), "command": ["sh", "-c", "head -c 209715200 /dev/zero | tr '\\0' a"]],
                 timeout: .seconds(120))
             let afterText = try #require(memoryFigures(pid: pid))
-            print("[limits] buffered 200 MiB of text: kept \(text.result?["stdout"]?.string?.utf8.count ?? -1), truncated \(text.result?["truncated"].map { "\($0)" } ?? "none"); worker before \(before), after \(afterText)")
+            print(
+                "[limits] buffered 200 MiB of text: kept \(text.result?["stdout"]?.string?.utf8.count ?? -1), truncated \(text.result?["truncated"].map { "\($0)" } ?? "none"); worker before \(before), after \(afterText)"
+            )
             #expect(text.result?["exitCode"] == 0, "\(String(describing: text.raw).prefix(300))")
             #expect(text.result?["stdout"]?.string?.utf8.count == 16 << 20)
             #expect(text.result?["truncated"]?["stdout"]?.int == (200 << 20) - (16 << 20))
@@ -105,7 +113,9 @@ struct WorkerLimitTests {
             let after = try #require(memoryFigures(pid: pid))
             let stdout = response.result?["stdout"]?.string ?? ""
             let kept = Data(base64Encoded: stdout)?.count ?? -1
-            print("[limits] buffered 200 MiB of zeros, base64: kept \(kept), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"); worker after \(after)")
+            print(
+                "[limits] buffered 200 MiB of zeros, base64: kept \(kept), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"); worker after \(after)"
+            )
             #expect(response.result?["exitCode"] == 0, "\(String(describing: response.raw).prefix(300))")
             #expect(kept == 16 << 20)
             #expect(response.result?["truncated"]?["stdout"]?.int == (200 << 20) - (16 << 20))
@@ -115,12 +125,15 @@ struct WorkerLimitTests {
             let small = try await worker.call(
                 "exec",
                 [
-                    "externalId": .string(id), "command": ["sh", "-c", "head -c 5000 /dev/zero | tr '\\0' a; head -c 3000 /dev/zero | tr '\\0' b >&2"],
+                    "externalId": .string(id),
+                    "command": ["sh", "-c", "head -c 5000 /dev/zero | tr '\\0' a; head -c 3000 /dev/zero | tr '\\0' b >&2"],
                     "options": ["maxOutputBytes": 1000],
                 ])
             #expect(small.result?["stdout"]?.string == String(repeating: "a", count: 1000), "\(String(describing: small.raw).prefix(300))")
             #expect(small.result?["stderr"]?.string == String(repeating: "b", count: 1000))
-            #expect(small.result?["truncated"]?["stdout"] == 4000 && small.result?["truncated"]?["stderr"] == 2000, "\(String(describing: small.raw).prefix(300))")
+            #expect(
+                small.result?["truncated"]?["stdout"] == 4000 && small.result?["truncated"]?["stderr"] == 2000,
+                "\(String(describing: small.raw).prefix(300))")
             // Within the bound nothing is flagged.
             let plain = try await worker.call("exec", ["externalId": .string(id), "command": ["echo", "hi"]])
             #expect(plain.result?["stdout"] == "hi\n")
@@ -152,7 +165,9 @@ struct WorkerLimitTests {
             let response = try await worker.call("logs", ["externalId": .string(id)], timeout: .seconds(120))
             let after = try #require(memoryFigures(pid: pid))
             let stdout = response.result?["stdout"]?.string ?? ""
-            print("[limits] logs of 40 MiB: kept \(stdout.utf8.count), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"), worker \(after)")
+            print(
+                "[limits] logs of 40 MiB: kept \(stdout.utf8.count), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"), worker \(after)"
+            )
             #expect(stdout.utf8.count == 4 << 20)
             #expect(response.result?["stderr"] == "oops\n")
             let dropped: Int64 = 40 * 1024 * 1024 + 1 - 4 * 1024 * 1024  // the 40 MiB and the newline, past the 4 MiB bound
@@ -253,7 +268,12 @@ struct WorkerLimitTests {
             // A node with a volume of its own, destroyed: reap removes the orphaned volume.
             let node = try await worker.result(
                 "provision",
-                ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels, "volumes": [["source": .string(kept), "target": "/data"]]]])
+                [
+                    "spec": [
+                        "runtime": ["image": .string(Docker.image)], "labels": scope.labels,
+                        "volumes": [["source": .string(kept), "target": "/data"]],
+                    ]
+                ])
             let id = try #require(node["externalId"]?.string)
             #expect(Docker.inspect(kept, type: "volume")?["Labels"]?["openlattice.owner"]?.string == owner)
             let whileUsed = try await worker.result("reap", ["keep": [.string(id)]])
@@ -265,5 +285,113 @@ struct WorkerLimitTests {
             #expect(Docker.inspect(kept, type: "volume") == nil)
             #expect(Docker.inspect(existing, type: "volume") != nil, "not the worker's: never reaped")
         }
+    }
+
+    /// On the engine directly: `kills` signals (USR1, which PID 1 ignores) and `pairs` pause/unpause
+    /// pairs for `id`, fast (curl on the socket, the kills 8 at a time).
+    static func eventLoad(_ id: String, kills: Int, pairs: Int) -> Int32 {
+        let socket = "/var/run/docker.sock"
+        let script = """
+            seq \(kills) | xargs -P 16 -I{} curl -s -o /dev/null --unix-socket \(socket) -X POST 'http://localhost/containers/\(id)/kill?signal=USR1'
+            for i in $(seq \(pairs)); do
+              curl -s -o /dev/null --unix-socket \(socket) -X POST http://localhost/containers/\(id)/pause
+              curl -s -o /dev/null --unix-socket \(socket) -X POST http://localhost/containers/\(id)/unpause
+            done
+            """
+        return Docker.run(["--version"]).status == 0 ? shell(script) : -1
+    }
+
+    static func shell(_ script: String) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.standardOutput = FileHandle.nullDevice
+        do { try process.run() } catch { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// The worker is stopped (SIGSTOP) for 20 s while a managed node receives 1,244 kill signals and
+    /// 20 pause/unpause pairs: once it runs again every pair is reported (the engine is asked only
+    /// for the reported actions, so its per-subscriber buffer holds them all), and a resync follows
+    /// the events read long after they happened, as a gap was possible.
+    @Test(.timeLimit(.minutes(5))) func eventsAcrossAStoppedWorker() async throws {
+        guard Docker.host == "unix:///var/run/docker.sock" else {
+            print("[limits] events across a stopped worker: the load goes through the local socket; skipped on \(Docker.host)")
+            return
+        }
+        try await withWorker { worker, scope in
+            let subscription = worker.start("events.subscribe")
+            let id = try Self.managedNode(scope)
+            let forNode = { worker.notifications(for: subscription).filter { $0["externalId"]?.string == id } }
+            try await eventually(timeout: .seconds(30)) { forNode().contains { $0["action"] == "start" } }
+            let pid = worker.process.processIdentifier
+            kill(pid, SIGSTOP)
+            let stoppedAt = ContinuousClock.now
+            let status = Self.eventLoad(id, kills: 1244, pairs: 20)
+            let loadTook = ContinuousClock.now - stoppedAt
+            try await Task.sleep(until: stoppedAt + .seconds(20), clock: .continuous)
+            kill(pid, SIGCONT)
+            #expect(status == 0)
+            let count = { (action: String) in forNode().filter { $0["action"]?.string == action }.count }
+            try? await eventually(timeout: .seconds(30)) { count("pause") == 20 && count("unpause") == 20 }
+            try await Task.sleep(for: .seconds(1))
+            let resyncs = worker.notifications(for: subscription).filter { $0["action"] == "resync" }
+            print(
+                "[limits] worker stopped 20 s (load took \(loadTook)): pause \(count("pause")), unpause \(count("unpause")), resyncs \(resyncs.map { "\($0["reason"]?.string ?? "") nodes \($0["nodes"]?.array?.count ?? -1)" })"
+            )
+            let actions = Set(forNode().compactMap { $0["action"]?.string })
+            print("[limits] actions reported: \(actions.sorted())")
+            #expect(!actions.contains("kill"), "kill is not a reported action")
+            if count("pause") != 20 || count("unpause") != 20 {
+                #expect(!resyncs.isEmpty, "events were lost without a resync")
+            }
+            #expect(resyncs.count >= 1, "the events were read more than 5 s late: a gap was possible")
+            if let resync = resyncs.first {
+                let nodes = resync["nodes"]?.array ?? []
+                #expect(nodes.contains { $0["externalId"]?.string == id && $0["status"] == "running" }, "\(resync)")
+                #expect(resync["externalId"] == nil)
+            }
+            worker.notify("$/cancelRequest", ["id": .integer(subscription)])
+            #expect(try await worker.response(.integer(subscription)).errorCode == -32800)
+        }
+    }
+
+    /// The host stops reading stdout (its pipe and the worker's output queue fill up behind a big
+    /// streamed exec) while a managed node receives 600 kill signals and 20 pause/unpause pairs:
+    /// the worker keeps reading the engine's events, so when the host reads again all 40 arrive.
+    @Test(.timeLimit(.minutes(5))) func eventsSurviveAHostThatReadsSlowly() async throws {
+        guard Docker.host == "unix:///var/run/docker.sock" else {
+            print("[limits] events with a slow host: the load goes through the local socket; skipped on \(Docker.host)")
+            return
+        }
+        let worker = try RawWorker()
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        _ = try await worker.initialize()
+        let id = try Self.managedNode(scope)
+        await worker.request("events.subscribe", [:], id: "events")
+        try await Task.sleep(for: .milliseconds(500))
+        worker.pauseReading()
+        // 32 MiB of output: far more than the pipe (1 MiB) and the worker's output queue hold.
+        await worker.request(
+            "exec", ["externalId": .string(id), "command": ["head", "-c", "33554432", "/dev/zero"], "options": ["stream": true]],
+            id: "flood")
+        try await Task.sleep(for: .seconds(2))
+        let status = Self.eventLoad(id, kills: 600, pairs: 20)
+        #expect(status == 0)
+        try await Task.sleep(for: .seconds(2))
+        worker.resumeReading()
+        let flood = try await worker.response("s:flood", timeout: .seconds(120))
+        #expect(flood["result"]?["exitCode"] == 0)
+        let events = { worker.messages.map(\.value).filter { $0["method"] == "node.event" }.compactMap { $0["params"] } }
+        let count = { (action: String) in events().filter { $0["action"]?.string == action && $0["externalId"]?.string == id }.count }
+        try? await eventuallyTrue(timeout: .seconds(30)) { count("pause") == 20 && count("unpause") == 20 }
+        let resyncs = events().filter { $0["action"] == "resync" }
+        print("[limits] slow host: pause \(count("pause")), unpause \(count("unpause")), resyncs \(resyncs.count)")
+        #expect(count("pause") == 20 && count("unpause") == 20, "none lost")
+        #expect(resyncs.isEmpty, "nothing was dropped: \(resyncs)")
+        worker.closeInput()
+        _ = try? await worker.waitForExit()
     }
 }
