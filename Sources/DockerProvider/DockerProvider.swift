@@ -143,6 +143,14 @@ public final class DockerProvider: Sendable {
             throw ProviderError(
                 code: .notFound, reason: "no such image: \(image) (\(engineError.reason))", status: 404,
                 engineMessage: engineError.engineMessage)
+        } catch let engineError as EngineError
+            where engineError.rpcCode == .conflict && (engineError.engineMessage ?? "").contains("already in use")
+        {
+            // The engine names the container holding the name by its full id, which may be one the
+            // worker does not manage: say only that the name is taken.
+            throw ProviderError(
+                code: .conflict, reason: "the name \(spec.name ?? "") is already in use by another container",
+                status: engineError.status)
         }
         do {
             try Task.checkCancellation()

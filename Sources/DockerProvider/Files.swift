@@ -109,6 +109,10 @@ extension DockerProvider {
         guard path.hasPrefix("/") else { throw InvalidParams(field: field, reason: "must be an absolute path") }
         guard !path.contains("\0") else { throw InvalidParams(field: field, reason: "must not contain NUL") }
         var parts: [Substring] = []
+        for part in path.split(separator: "/") where part.utf8.count > 255 {
+            // NAME_MAX: the engine would answer 500 ("file name too long") after a round trip.
+            throw InvalidParams(field: field, reason: "has a name longer than 255 bytes (\(part.utf8.count))")
+        }
         for part in path.split(separator: "/") where part != "." {
             if part == ".." { _ = parts.popLast() } else { parts.append(part) }
         }
@@ -133,6 +137,20 @@ extension DockerProvider {
             // 404 means either no container or no path: tell them apart.
             _ = try await inspectContainer(id)
             return nil
+        } catch let error as EngineError where error.status == 500 {
+            // A HEAD answer has no body, so no reason (a symbolic link loop is one): ask with GET for the engine's words.
+            var reason = "the engine could not stat \(path) (HTTP 500)"
+            do {
+                let stream = try await client.stream(HTTPRequest(.get, target("/containers/\(id)/archive", [("path", path)])))
+                stream.cancel()
+            } catch let detail as EngineError where detail.code == .http && detail.engineMessage != nil {
+                // Docker: "evalSymlinksInScope: too many links in /var/lib/docker/overlay2/…/merged/…" (a host path).
+                let message = detail.engineMessage ?? ""
+                reason =
+                    message.contains("too many links")
+                    ? "too many levels of symbolic links at \(path) (a link loop)" : "\(path): \(message)"
+            }
+            throw ProviderError(code: .engineError, reason: reason, status: 500)
         }
     }
 
@@ -300,7 +318,9 @@ extension DockerProvider {
               [ "$f" = . ] || [ "$f" = .. ] && continue
               [ -e "$f" ] || [ -L "$f" ] || continue
               printf '%s/%s\0' "$(stat -c '%f/%s/%Y' -- "$f")" "$f"
-              [ -L "$f" ] && printf '>%s\0' "$(readlink -- "$f")"
+              # The target as it is, trailing newlines included ($(…) would strip them): a dot guards the
+              # end, and then the one newline readlink adds is cut.
+              if [ -L "$f" ]; then t=$(readlink -- "$f"; echo .); t=${t%.}; printf '>%s\0' "${t%?}"; fi
             done
             exit 0
             """#

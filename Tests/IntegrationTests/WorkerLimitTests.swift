@@ -373,9 +373,13 @@ struct WorkerLimitTests {
         await worker.request("events.subscribe", [:], id: "events")
         try await Task.sleep(for: .milliseconds(500))
         worker.pauseReading()
-        // 32 MiB of output: far more than the pipe (1 MiB) and the worker's output queue hold.
+        // 16 MiB of output: far more than the pipe (1 MiB) and the worker's output queue (4 MiB) hold.
         await worker.request(
-            "exec", ["externalId": .string(id), "command": ["head", "-c", "33554432", "/dev/zero"], "options": ["stream": true]],
+            "exec",
+            [
+                "externalId": .string(id), "command": ["head", "-c", "16777216", "/dev/zero"],
+                "options": ["stream": true, "encoding": "base64"],
+            ],
             id: "flood")
         try await Task.sleep(for: .seconds(2))
         let status = Self.eventLoad(id, kills: 600, pairs: 20)
@@ -393,5 +397,53 @@ struct WorkerLimitTests {
         #expect(resyncs.isEmpty, "nothing was dropped: \(resyncs)")
         worker.closeInput()
         _ = try? await worker.waitForExit()
+    }
+
+    /// Small faults with clear errors: a name longer than 255 bytes is -32602 naming `path`; a
+    /// symbolic link loop says so; a name clash does not reveal the full id of a container the
+    /// worker does not manage; `files.list` keeps trailing newlines of link targets.
+    @Test func smallFaultsHaveClearErrors() async throws {
+        try await withWorker { worker, scope in
+            let node = try await worker.result(
+                "provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
+            let id = try #require(node["externalId"]?.string)
+            let long = "/tmp/" + String(repeating: "a", count: 256)
+            for (method, params) in [
+                ("files.read", ["externalId": .string(id), "path": .string(long)]),
+                ("files.write", ["externalId": .string(id), "path": .string(long), "content": "x"]),
+                ("files.list", ["externalId": .string(id), "path": .string(long)]),
+                ("files.remove", ["externalId": .string(id), "path": .string(long)]),
+                ("files.mkdir", ["externalId": .string(id), "path": .string(long)]),
+            ] as [(String, JSONValue)] {
+                let response = try await worker.call(method, params)
+                #expect(response.errorCode == -32602, "\(method): \(response.raw)")
+                #expect(response.error?["data"]?["field"] == "path", "\(method): \(response.raw)")
+                #expect(response.errorMessage.contains("255"), "\(method): \(response.errorMessage)")
+            }
+
+            #expect(Docker.run(["exec", id, "sh", "-c", "ln -s /tmp/l1 /tmp/l2; ln -s /tmp/l2 /tmp/l1"]).status == 0)
+            for method in ["files.read", "files.list"] {
+                let loop = try await worker.call(method, ["externalId": .string(id), "path": "/tmp/l1"])
+                print("[limits] link loop, \(method): \(loop.errorCode.map { "\($0)" } ?? "result"): \(loop.errorMessage)")
+                #expect(loop.errorCode == -32000, "\(loop.raw)")
+                #expect(loop.errorMessage.contains("symbolic links"), "says why: \(loop.errorMessage)")
+                #expect(!loop.errorMessage.contains("/var/lib/docker"), "no host path: \(loop.errorMessage)")
+            }
+
+            #expect(Docker.run(["exec", id, "sh", "-c", "mkdir /tmp/d; t=$(printf 'target\\n\\n.'); ln -s \"${t%.}\" /tmp/d/nl"]).status == 0)
+            let listed = try await worker.result("files.list", ["externalId": .string(id), "path": "/tmp/d"])
+            let target = listed["entries"]?.array?.first?["linkTarget"]?.string
+            #expect(target == "target\n\n", "\(listed)")
+
+            let name = scope.name("clash")
+            let unmanaged = try #require(
+                Docker.lines(["run", "-d", "--name", name, "--label", "openlattice.test=\(scope.id)", Docker.image, "sleep", "600"]).first)
+            let clash = try await worker.call(
+                "provision", ["spec": ["name": .string(name), "runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
+            print("[limits] name clash: \(clash.errorCode.map { "\($0)" } ?? "result"): \(clash.errorMessage)")
+            #expect(clash.errorCode == -32009, "\(clash.raw)")
+            #expect(clash.errorMessage.contains(name))
+            #expect(!"\(clash.raw)".contains(unmanaged) && !"\(clash.raw)".contains(unmanaged.prefix(12)), "\(clash.raw)")
+        }
     }
 }
