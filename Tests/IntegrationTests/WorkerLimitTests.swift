@@ -447,4 +447,32 @@ struct WorkerLimitTests {
             #expect(!"\(clash.raw)".contains(unmanaged) && !"\(clash.raw)".contains(unmanaged.prefix(12)), "\(clash.raw)")
         }
     }
+
+    /// A `tailscale up` that never returns: the provision ends -32008 at the helper deadline
+    /// (`requestTimeoutMs`, here 3 s) and, as any failed provision, leaves no container.
+    @Test func tailscaleUpThatNeverReturnsHasADeadline() async throws {
+        try await withWorker(config: ["requestTimeoutMs": 3000]) { worker, scope in
+            // The node's command swaps the stand-in tailscale for one that hangs before the worker runs it.
+            let hang = "printf '#!/bin/sh\\nsleep 600\\n' > /usr/local/bin/tailscale; chmod 755 /usr/local/bin/tailscale; exec sleep 600"
+            let (response, elapsed) = try await Self.timed {
+                try await worker.call(
+                    "provision",
+                    [
+                        "spec": [
+                            "runtime": ["image": "openlattice-test/tailscale:latest", "command": ["sh", "-c", .string(hang)]],
+                            "network": ["tailscaleAuthKey": "tskey-hang-0123456789"], "labels": scope.labels,
+                        ]
+                    ], timeout: .seconds(60))
+            }
+            print("[limits] tailscale up hangs: \(response.errorCode.map { "\($0)" } ?? "result") in \(elapsed): \(response.errorMessage)")
+            #expect(response.errorCode == -32008, "\(response.raw)")
+            #expect(response.errorMessage.contains("tailscale"), "\(response.errorMessage)")
+            #expect(!response.errorMessage.contains("tskey-hang"), "the key never appears")
+            #expect(elapsed < .seconds(15), "\(elapsed)")
+            try await eventually(timeout: .seconds(10)) {
+                Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty
+            }
+            #expect(try await worker.result("healthCheck")["healthy"] == true)
+        }
+    }
 }
