@@ -105,8 +105,10 @@ final class CurlLoop: @unchecked Sendable {
         let now = ContinuousClock.now
         var expired: [(Transfer, EngineError)] = []
         for transfer in active.values where transfer.headDeadline != nil || transfer.stallLimit != nil {
-            bounded = true
             let progress = transfer.progress
+            // A stream past its head with no stall limit (a follow) needs no checks: the loop may sleep long.
+            guard !progress.headArrived || transfer.stallLimit != nil else { continue }
+            bounded = true
             if !progress.headArrived, let deadline = transfer.headDeadline {
                 if now >= deadline {
                     expired.append(
