@@ -73,6 +73,7 @@ extension DockerProvider {
         struct VolumeList: Decodable {
             struct Volume: Decodable {
                 var Name: String
+                var Labels: [String: String]?
             }
             var Volumes: [Volume]?
         }
@@ -82,7 +83,11 @@ extension DockerProvider {
             ]), as: UTF8.self)
         let list = try await client.send(HTTPRequest(.get, target("/volumes", [("filters", filters)])), as: VolumeList.self)
         var removed: [String] = []
-        for volume in list.Volumes ?? [] where !keep.contains(volume.Name) {
+        // Checked here too: Podman ORs label filters where Docker ANDs them.
+        let owned = (list.Volumes ?? []).filter {
+            $0.Labels?[Labels.managed] == "true" && $0.Labels?[Self.ownerLabel] == owner
+        }
+        for volume in owned where !keep.contains(volume.Name) {
             if provisioningVolumes.withLock({ $0[volume.Name, default: 0] > 0 }) { continue }
             do {
                 try await client.send(HTTPRequest(.delete, "/volumes/\(pathEscape(volume.Name))"))
