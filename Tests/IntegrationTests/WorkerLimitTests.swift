@@ -104,7 +104,8 @@ struct WorkerLimitTests {
             #expect(text.result?["stdout"]?.string?.utf8.count == 16 << 20)
             #expect(text.result?["truncated"]?["stdout"]?.int == (200 << 20) - (16 << 20))
             #expect(text.result?["truncated"]?["stderr"]?.int == 0)
-            #expect(afterText.hwm < 64 << 20, "peak resident \(afterText.hwm)")
+            // Under 64 MiB; over TLS the idle worker is a few MB larger (libcurl's TLS state), so its growth counts there.
+            #expect(afterText.hwm < max(64 << 20, before.hwm + (36 << 20)), "peak resident \(afterText.hwm), idle \(before.hwm)")
 
             let response = try await worker.call(
                 "exec",
