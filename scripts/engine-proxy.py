@@ -12,6 +12,11 @@ Modes:
            and every open connection is dropped
   hang     the engine accepts connections but never answers: open connections are dropped,
            new ones are accepted and read, and nothing is ever sent back
+  swallow:REGEX   forward, except that a request whose request line matches REGEX (for example
+           'POST /v[0-9.]+/exec/[0-9a-f]+/start') is never sent on and never answered: from then on
+           that connection is silent both ways (the engine never sees the request)
+  headers:REGEX   forward, except that the answer to a request whose request line matches REGEX
+           stops after its response headers: the connection stays open and nothing more arrives
 
 Control: write "<sequence> <mode>" to the --control file and send SIGHUP (or just wait: the file
 is also polled every 50 ms). Once a mode is in force the proxy writes the same "<sequence> <mode>"
@@ -22,6 +27,7 @@ SIGCONT back to forward, for use by hand.
 """
 import argparse
 import os
+import re
 import signal
 import socket
 import sys
@@ -29,6 +35,7 @@ import threading
 import time
 
 MODES = ("forward", "refuse", "hang")
+SELECTIVE = ("swallow", "headers")
 
 
 class Proxy:
@@ -131,12 +138,43 @@ class Proxy:
         with self.lock:
             self.connections.add(upstream)
 
-        def pump(source, target):
+        with self.lock:
+            mode = self.mode
+        kind, _, pattern = mode.partition(":")
+        matcher = re.compile(pattern.encode()) if kind in SELECTIVE else None
+        # What this connection does now: forward, swallow (silent both ways), or cut after the
+        # response head of the request that matched.
+        flags = {"swallow": False, "cut": False}
+
+        def pump(source, target, upward):
+            head_done = False
+            pending = b""
             try:
                 while True:
                     data = source.recv(262144)
                     if not data:
                         break
+                    if flags["swallow"]:
+                        continue
+                    if upward and matcher is not None:
+                        first_line = data.split(b"\r\n", 1)[0]
+                        if matcher.search(first_line):
+                            if kind == "swallow":
+                                flags["swallow"] = True
+                                print(f"engine-proxy: swallowed {first_line!r}", file=sys.stderr, flush=True)
+                                continue
+                            flags["cut"] = True
+                            print(f"engine-proxy: cutting the answer to {first_line!r}", file=sys.stderr, flush=True)
+                    if not upward and flags["cut"]:
+                        if head_done:
+                            continue
+                        pending += data
+                        end = pending.find(b"\r\n\r\n")
+                        if end < 0:
+                            continue
+                        target.sendall(pending[: end + 4])
+                        head_done = True
+                        continue
                     target.sendall(data)
             except OSError:
                 pass
@@ -147,16 +185,16 @@ class Proxy:
                 except OSError:
                     pass
 
-        back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
+        back = threading.Thread(target=pump, args=(upstream, client, False), daemon=True)
         back.start()
-        pump(client, upstream)
+        pump(client, upstream, True)
         back.join()
         self.drop(client)
         self.drop(upstream)
 
     # -- modes -----------------------------------------------------------------------------
     def apply(self, mode, sequence):
-        if mode not in MODES:
+        if mode not in MODES and mode.partition(":")[0] not in SELECTIVE:
             print(f"engine-proxy: unknown mode {mode!r}", file=sys.stderr, flush=True)
             return
         with self.lock:
@@ -166,7 +204,7 @@ class Proxy:
         # not keep talking to the engine through a keep-alive connection from before.
         self.close_listener()
         self.drop_all()
-        if mode in ("forward", "hang"):
+        if mode != "refuse":
             self.open_listener()
         if self.state:
             tmp = self.state + ".tmp"

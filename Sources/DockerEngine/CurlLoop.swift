@@ -89,6 +89,7 @@ final class CurlLoop: @unchecked Sendable {
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             drainCompletions()
+            let bounded = enforceDeadlines()
             var waits: [curl_waitfd] = []
             if !hijacks.isEmpty {
                 for (easy, hijack) in hijacks {
@@ -101,8 +102,9 @@ final class CurlLoop: @unchecked Sendable {
                     }
                 }
             }
+            // Deadlines are checked at least every 100 ms while any transfer has one.
             waits.withUnsafeMutableBufferPointer { waits in
-                _ = curl_multi_poll(multi, waits.baseAddress, UInt32(waits.count), 1000, nil)
+                _ = curl_multi_poll(multi, waits.baseAddress, UInt32(waits.count), bounded ? 100 : 1000, nil)
             }
         }
     }
@@ -124,6 +126,7 @@ final class CurlLoop: @unchecked Sendable {
             transfer.complete(.failure(EngineError(code: .cancelled, reason: "The request was cancelled.")))
         case .resume(let transfer):
             if active[transfer.easy] != nil {
+                transfer.lastActivity = .now
                 curl_easy_pause(transfer.easy, olw_curl_pause_cont)
             }
         case .addHijack(let hijack):
@@ -142,6 +145,53 @@ final class CurlLoop: @unchecked Sendable {
         case .wake:
             break
         }
+    }
+
+    /// Ends transfers whose head is overdue, or whose stream sent nothing for longer than its stall
+    /// limit while its reader kept up (a paused transfer waits for its reader, not the engine).
+    /// Returns whether any active transfer has a deadline.
+    private func enforceDeadlines() -> Bool {
+        var bounded = false
+        let now = ContinuousClock.now
+        var expired: [(Transfer, EngineError)] = []
+        for transfer in active.values where transfer.headDeadline != nil || transfer.stallLimit != nil {
+            let progress = transfer.progress
+            // A stream past its head with no stall limit (a follow) needs no checks: the loop may sleep long.
+            guard !progress.headArrived || transfer.stallLimit != nil else { continue }
+            bounded = true
+            if !progress.headArrived, let deadline = transfer.headDeadline {
+                if now >= deadline {
+                    expired.append(
+                        (
+                            transfer,
+                            EngineError(
+                                code: .timedOut,
+                                reason:
+                                    "The engine did not answer \(transfer.requestLine) within \(transfer.headTimeoutText) (no response headers)."
+                            )
+                        ))
+                }
+                continue
+            }
+            guard let limit = transfer.stallLimit else { continue }
+            if progress.paused {
+                transfer.lastActivity = now
+            } else if now - transfer.lastActivity >= limit {
+                expired.append(
+                    (
+                        transfer,
+                        EngineError(
+                            code: .timedOut,
+                            reason: "The engine's stream for \(transfer.requestLine) stalled: no bytes for \(limit.milliseconds) ms.")
+                    ))
+            }
+        }
+        for (transfer, error) in expired {
+            active.removeValue(forKey: transfer.easy)
+            curl_multi_remove_handle(multi, transfer.easy)
+            transfer.complete(.failure(error))
+        }
+        return bounded
     }
 
     private func drainCompletions() {

@@ -11,8 +11,10 @@ public final class EngineClient: Sendable {
 
     /// Where the engine is.
     public let host: EngineHost
-    /// Default timeout of non-streaming requests.
+    /// Default timeout of non-streaming requests, and how long a stream's response head may take.
     public let requestTimeout: Duration
+    /// How long a bounded stream may go without a byte while its reader keeps up.
+    public let streamStall: Duration
     private let loop: CurlLoop
     private let pinnedVersion: APIVersion?
     private let negotiated = Mutex<APIVersion?>(nil)
@@ -23,12 +25,14 @@ public final class EngineClient: Sendable {
     /// A client for `host`. With `apiVersion` set, no negotiation happens. An `ssh://` host
     /// starts its forwarder here (no connection is made until the first request).
     /// - Throws: ``EngineError`` when libcurl or the ssh forwarder cannot start.
-    public init(host: EngineHost, apiVersion: APIVersion? = nil, requestTimeout: Duration = .seconds(60), logger: Logger)
-        throws(EngineError)
-    {
+    public init(
+        host: EngineHost, apiVersion: APIVersion? = nil, requestTimeout: Duration = .seconds(60),
+        streamStall: Duration = .seconds(30), logger: Logger
+    ) throws(EngineError) {
         self.host = host
         self.pinnedVersion = apiVersion
         self.requestTimeout = requestTimeout
+        self.streamStall = streamStall
         self.logger = logger
         self.loop = try CurlLoop()
         if case .ssh = host.transport {
@@ -101,12 +105,27 @@ public final class EngineClient: Sendable {
         }
     }
 
+    /// How a stream's body is bounded once its head has arrived.
+    public enum StreamBound: Sendable {
+        /// No bytes for ``EngineClient/streamStall`` while the reader keeps up ends it (the default).
+        case stall
+        /// Unbounded: a follow, a subscription, or a process's own output that may rightly be quiet.
+        case none
+    }
+
     /// Sends a request whose body streams; the returned stream yields chunks as they arrive.
-    /// HTTP errors are thrown before any chunk.
-    public func stream(_ request: HTTPRequest, highWater: Int = 1 << 20) async throws -> ResponseStream {
+    /// HTTP errors are thrown before any chunk. The response head must arrive within
+    /// ``requestTimeout``; the body is bounded by `bound`.
+    /// - Throws: ``EngineError`` with code `timedOut` when the head is late or the stream stalls
+    ///   (the message names the request), `http` for a status ≥ 400.
+    public func stream(_ request: HTTPRequest, highWater: Int = 1 << 20, bound: StreamBound = .stall) async throws -> ResponseStream {
         var request = request
         request.timeout = nil
-        let transfer = try await start(request, versioned: true, mode: .stream, highWater: highWater)
+        let transfer = try await start(request, versioned: true, mode: .stream, highWater: highWater) { transfer in
+            transfer.headTimeout = self.requestTimeout
+            transfer.headDeadline = .now + self.requestTimeout
+            if case .stall = bound { transfer.stallLimit = self.streamStall }
+        }
         let owner = ResponseStream.Owner(transfer)
         let head: ResponseHead
         do {
@@ -178,13 +197,16 @@ public final class EngineClient: Sendable {
         return response
     }
 
-    private func start(_ request: HTTPRequest, versioned: Bool, mode: Transfer.Mode, highWater: Int) async throws -> Transfer {
+    private func start(
+        _ request: HTTPRequest, versioned: Bool, mode: Transfer.Mode, highWater: Int, prepare: (Transfer) -> Void = { _ in }
+    ) async throws -> Transfer {
         try Task.checkCancellation()
         let prefix = versioned ? "/v\(try await apiVersion())" : ""
         let transfer = try loop.makeTransfer(mode: mode, highWater: highWater)
         try transfer.configure(
             request, url: host.baseURL + prefix + request.target, host: host, socketPath: forwarder?.socketPath,
             connectTimeout: .seconds(5))
+        prepare(transfer)
         loop.start(transfer)
         return transfer
     }

@@ -1,4 +1,5 @@
 import CCurl
+import Glibc
 
 /// An error from the engine or from the way to it: what went wrong, the HTTP status and the
 /// engine's own message when there was an answer, and libcurl's code when there was not.
@@ -49,6 +50,19 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
 
     /// Whether the engine answered 404.
     public var isNotFound: Bool { status == 404 }
+
+    /// Whether this is the worker running out of descriptors (EMFILE/ENFILE), not the engine's fault.
+    public var isDescriptorExhaustion: Bool { code == .transport && reason.hasPrefix("too many open files") }
+
+    /// Whether the process cannot open another descriptor now (EMFILE or ENFILE), probed with `dup`.
+    static func descriptorsExhausted() -> Bool {
+        let fd = dup(STDERR_FILENO)
+        if fd >= 0 {
+            close(fd)
+            return false
+        }
+        return errno == EMFILE || errno == ENFILE
+    }
 
     /// Translates a libcurl result into an error, or nil for success.
     static func curl(_ result: CURLcode, detail: String) -> EngineError? {

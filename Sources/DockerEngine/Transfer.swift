@@ -40,6 +40,17 @@ final class Transfer: @unchecked Sendable {
     private let state = Mutex(State())
     /// The loop that runs this transfer; it takes resume and cancel commands.
     private let loop: CurlLoop
+    /// When the response head must have arrived by (set before the transfer starts).
+    var headDeadline: ContinuousClock.Instant?
+    /// The bound that set ``headDeadline``, for the error message.
+    var headTimeout: Duration = .zero
+    var headTimeoutText: String { "\(headTimeout.milliseconds) ms" }
+    /// The longest a stream may go without a byte while its reader keeps up (nil: no bound).
+    var stallLimit: Duration?
+    /// The last time bytes arrived or the transfer was resumed. Touched only by the loop thread.
+    var lastActivity = ContinuousClock.now
+    /// "METHOD /target", for error messages.
+    private(set) var requestLine = ""
 
     init(loop: CurlLoop, easy: UnsafeMutableRawPointer, mode: Mode, highWater: Int = 1 << 20) {
         self.loop = loop
@@ -64,6 +75,7 @@ final class Transfer: @unchecked Sendable {
     ) throws(EngineError) {
         let userdata = Unmanaged.passUnretained(self).toOpaque()
         hostDescription = host.description
+        requestLine = "\(request.method.rawValue) \(request.target)"
         try checked(olw_easy_setopt_string(easy, CURLOPT_URL, url), "URL")
         try checked(olw_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), "error buffer")
         try checked(olw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
@@ -140,6 +152,16 @@ final class Transfer: @unchecked Sendable {
         guard var error = EngineError.curl(result, detail: errorDetail) else { return nil }
         var osErrno = 0
         olw_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno)
+        if error.code == .unreachable || error.code == .transport,
+            osErrno == Int(EMFILE) || osErrno == Int(ENFILE) || errorDetail.contains("Too many open files")
+                || EngineError.descriptorsExhausted()
+        {
+            // The worker ran out of descriptors: the engine is not the one at fault.
+            return EngineError(
+                code: .transport,
+                reason: "too many open files: the worker has no descriptor left for a connection to \(hostDescription)",
+                curlCode: error.curlCode)
+        }
         if error.code == .unreachable, osErrno != 0 {
             error.reason = "cannot connect to \(hostDescription): \(String(cString: strerror(Int32(osErrno))).lowercased())"
         }
@@ -154,6 +176,7 @@ final class Transfer: @unchecked Sendable {
             return
         }
         if line.isEmpty {
+            lastActivity = .now
             var status = 0
             olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
             if status >= 100 && status < 200 { return }
@@ -174,6 +197,7 @@ final class Transfer: @unchecked Sendable {
 
     /// Body bytes from libcurl. Returns the count consumed, or the pause marker.
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
+        lastActivity = .now
         if mode == .collect {
             state.withLock { $0.collected.append(contentsOf: bytes) }
             return bytes.count
@@ -322,6 +346,11 @@ final class Transfer: @unchecked Sendable {
         } onCancel: {
             cancel()
         }
+    }
+
+    /// Whether the response head has arrived, and whether the transfer waits for its reader (loop thread).
+    var progress: (headArrived: Bool, paused: Bool) {
+        state.withLock { ($0.head != nil, $0.paused) }
     }
 
     /// Stops the transfer; its waiters fail with ``EngineError/Code/cancelled``.

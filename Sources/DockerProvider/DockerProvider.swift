@@ -14,6 +14,8 @@ public final class DockerProvider: Sendable {
     let stats: StatsMonitor
     /// The engine's version details, read once per connection to it (cleared when it is unreachable).
     private let engineInfo = Mutex<HealthResult.EngineInfo?>(nil)
+    /// Named volumes that provisions in flight use, with how many (`reap` leaves them alone).
+    let provisioningVolumes = Mutex<[String: Int]>([:])
     /// Writes to one path of one node take turns (see ``KeyedLock``).
     let fileWrites = KeyedLock<String>()
     /// Armed node lifetimes (see ``LifetimeManager``).
@@ -40,7 +42,7 @@ public final class DockerProvider: Sendable {
         }
         self.client = try EngineClient(
             host: try config.engineHost(), apiVersion: apiVersion,
-            requestTimeout: .milliseconds(config.requestTimeoutMs), logger: logger)
+            requestTimeout: .milliseconds(config.requestTimeoutMs), streamStall: .milliseconds(config.streamStallMs), logger: logger)
         self.stats = StatsMonitor(client: client, logger: logger)
         self.supervisor = ExecSupervisor(client: client, logger: logger)
         lifetimes.onExpire { [weak self] id, record in await self?.expireNode(id, record) }
@@ -119,7 +121,34 @@ public final class DockerProvider: Sendable {
             let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
             body.cmd = imageConfig.config?.cmd
         }
-        try await ensureVolumes(spec.volumes ?? [])
+        // Named volumes this provision creates itself; a failure or cancellation removes them again
+        // (after the container), while volumes that existed before are left alone.
+        let createdVolumes = CreatedVolumes()
+        let volumeNames = (spec.volumes ?? []).compactMap(\.source).filter { !$0.hasPrefix("/") }
+        provisioningVolumes.withLock { counts in for name in volumeNames { counts[name, default: 0] += 1 } }
+        defer {
+            provisioningVolumes.withLock { counts in
+                for name in volumeNames {
+                    counts[name, default: 1] -= 1
+                    if counts[name] == 0 { counts[name] = nil }
+                }
+            }
+        }
+        do {
+            return try await provision(
+                spec, image: image, nodeID: nodeID, body: body, createdVolumes: createdVolumes, context: context)
+        } catch {
+            await removeVolumes(createdVolumes.names.withLock { $0 })
+            throw error
+        }
+    }
+
+    private func provision(
+        _ spec: NodeSpec, image: String, nodeID: String, body: ContainerCreateBody, createdVolumes: CreatedVolumes,
+        context: RequestContext
+    ) async throws -> Node {
+        var body = body
+        try await ensureVolumes(spec.volumes ?? [], created: createdVolumes)
         let secrets = spec.runtime?.secretEnv?.entries ?? []
         let tailscaleKey = spec.network?.tailscaleAuthKey
         let imageDetails = try? await inspectImage(image)
@@ -168,6 +197,14 @@ public final class DockerProvider: Sendable {
             throw ProviderError(
                 code: .notFound, reason: "no such image: \(image) (\(engineError.reason))", status: 404,
                 engineMessage: engineError.engineMessage)
+        } catch let engineError as EngineError
+            where engineError.rpcCode == .conflict && (engineError.engineMessage ?? "").contains("already in use")
+        {
+            // The engine names the container holding the name by its full id, which may be one the
+            // worker does not manage: say only that the name is taken.
+            throw ProviderError(
+                code: .conflict, reason: "the name \(spec.name ?? "") is already in use by another container",
+                status: engineError.status)
         }
         do {
             try Task.checkCancellation()
@@ -282,7 +319,26 @@ public final class DockerProvider: Sendable {
         }
     }
 
-    private func ensureVolumes(_ volumes: [NodeSpec.Volume]) async throws {
+    /// Removes named volumes a failed provision created, whatever the state of the calling task.
+    private func removeVolumes(_ names: [String]) async {
+        guard !names.isEmpty else { return }
+        let client = self.client
+        let logger = self.logger
+        await Task.detached {
+            for name in names {
+                do {
+                    try await client.send(HTTPRequest(.delete, "/volumes/\(pathEscape(name))"))
+                } catch let error as EngineError where error.status == 404 {
+                    continue
+                } catch {
+                    logger.warning(
+                        "could not remove a volume after a failed provision", metadata: ["volume": "\(name)", "error": "\(error)"])
+                }
+            }
+        }.value
+    }
+
+    private func ensureVolumes(_ volumes: [NodeSpec.Volume], created: CreatedVolumes) async throws {
         for volume in volumes {
             guard let name = volume.source, !name.hasPrefix("/") else { continue }
             do {
@@ -294,6 +350,7 @@ public final class DockerProvider: Sendable {
                 }
                 let body = VolumeCreate(Name: name, Labels: [Labels.managed: "true"].merging(ownerLabels) { $1 })
                 try await client.send(HTTPRequest(.post, "/volumes/create", body: try encodeJSON(body)))
+                created.names.withLock { $0.append(name) }
             }
         }
     }
@@ -596,6 +653,10 @@ public final class DockerProvider: Sendable {
             let elapsed = ContinuousClock.now - start
             let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             let reason = (error as? EngineError)?.reason ?? "\(error)"
+            if let engineError = error as? EngineError, engineError.isDescriptorExhaustion {
+                // The engine may be fine: the worker itself cannot open a connection.
+                return HealthResult(healthy: false, latencyMs: latency, message: "the worker is out of descriptors: \(reason)")
+            }
             engineInfo.withLock { $0 = nil }
             return HealthResult(healthy: false, latencyMs: latency, message: "the Docker engine is unreachable: \(reason)")
         }
@@ -614,22 +675,57 @@ public final class DockerProvider: Sendable {
     /// Runs a short command in a container and collects its combined output (for the provider's own use).
     /// By default as root, whatever the container's user: listing or removing what the archive API
     /// wrote (as root) and `tailscale up` need it; `user: nil` runs as the container's own user.
-    static func runQuietly(client: EngineClient, containerID: String, command: [String], user: String? = "0") async throws -> (
-        exitCode: Int, output: [UInt8]
-    ) {
-        var body = ExecCreateBody(cmd: command)
-        body.user = user
-        let exec = try await client.send(
-            HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
-        try await checkExecTarget(client: client, execID: exec.id, containerID: containerID)
-        let stream = try await client.stream(
-            HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)))
-        var demuxer = StreamDemuxer()
-        var output: [UInt8] = []
-        for try await chunk in stream {
-            demuxer.feed(chunk) { _, bytes in output.append(contentsOf: bytes) }
+    /// Bounded by `deadline` (default: the client's request timeout) from the call, engine round trips
+    /// included; at the deadline the command's processes are killed in the container.
+    /// - Throws: ``EngineError`` `timedOut` naming the command when the deadline passes; engine errors.
+    static func runQuietly(
+        client: EngineClient, containerID: String, command: [String], user: String? = "0", deadline: Duration? = nil,
+        killOnDeadline: Bool = true
+    ) async throws -> (exitCode: Int, output: [UInt8]) {
+        let limit = deadline ?? client.requestTimeout
+        let marker = UUID().uuidString.lowercased()
+        let outcome = try await withThrowingTaskGroup(of: (exitCode: Int, output: [UInt8])?.self) { group in
+            group.addTask {
+                var body = ExecCreateBody(cmd: command)
+                body.user = user
+                body.env = ["\(execMarkerVariable)=\(marker)"]
+                let exec = try await client.send(
+                    HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
+                try await checkExecTarget(client: client, execID: exec.id, containerID: containerID)
+                // The helper's own output may rightly pause (rm -rf of a big tree): the deadline bounds it.
+                let stream = try await client.stream(
+                    HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)), bound: .none)
+                var demuxer = StreamDemuxer()
+                var output: [UInt8] = []
+                for try await chunk in stream {
+                    demuxer.feed(chunk) { _, bytes in output.append(contentsOf: bytes) }
+                }
+                return (try await exitCode(client: client, execID: exec.id), output)
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
-        return (try await exitCode(client: client, execID: exec.id), output)
+        guard let outcome else {
+            if killOnDeadline {
+                Task.detached {
+                    let script =
+                        "for p in /proc/[0-9]*; do if tr '\\000' '\\n' < $p/environ 2>/dev/null | grep -qx '\(execMarkerVariable)=\(marker)'; then kill -9 ${p#/proc/} 2>/dev/null; fi; done; true"
+                    _ = try? await runQuietly(
+                        client: client, containerID: containerID, command: ["sh", "-c", script], user: user, killOnDeadline: false)
+                }
+            }
+            throw EngineError(
+                code: .timedOut,
+                reason:
+                    "`\(command.first ?? "")` in the node did not finish within \(limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000) ms"
+            )
+        }
+        return outcome
     }
 
     /// Checks, before an exec starts, that the engine made it in the container `containerID` (a full
@@ -660,6 +756,11 @@ public final class DockerProvider: Sendable {
             delay = min(delay * 2, .milliseconds(100))
         }
     }
+}
+
+/// The named volumes one provision created (shared with its cleanup).
+final class CreatedVolumes: Sendable {
+    let names = Mutex<[String]>([])
 }
 
 /// Encodes an engine request body.

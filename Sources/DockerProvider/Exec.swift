@@ -22,7 +22,8 @@ extension DockerProvider {
         let started = ContinuousClock.now
         let marker = UUID().uuidString.lowercased()
         let sink = ExecOutputSink(
-            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context)
+            streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context,
+            maxOutputBytes: options.maxOutputBytes ?? config.maxOutputBytes)
         let progress = ExecProgress()
         // An exec with stdin or a terminal takes `exec.input` / `exec.resize` notifications by its request id.
         let session = (options.stdin == true || options.tty != nil) ? execSessions.withLock { $0.claim(context.id, logger: logger) } : nil
@@ -60,14 +61,14 @@ extension DockerProvider {
             let output = await sink.finish(exitCode: -1, neverStarted: false)
             return ExecResult(
                 exitCode: -1, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-                timedOut: true)
+                timedOut: true, truncated: output.truncated)
         }
         // Docker records the pid of a process that started; 0 means the runtime never started it.
         let neverStarted = progress.state.withLock { $0.neverStarted }
         let output = await sink.finish(exitCode: exitCode, neverStarted: neverStarted)
         return ExecResult(
             exitCode: exitCode, stdout: output.stdout, stderr: output.stderr, durationMs: Self.milliseconds(since: started),
-            timedOut: false)
+            timedOut: false, truncated: output.truncated)
     }
 
     /// How far an exec got: what a kill needs to know.
@@ -200,7 +201,8 @@ extension DockerProvider {
         } else {
             let stream: ResponseStream
             do {
-                stream = try await client.stream(startRequest)
+                // A quiet process is no stall: the body is bounded only by timeoutMs.
+                stream = try await client.stream(startRequest, bound: .none)
             } catch let error as EngineError where error.status == 500 {
                 // Podman refuses to start an exec whose user or group it cannot find with 500, having
                 // recorded the exec as exited (its own code 125): the complaint is the exec's stderr.
@@ -256,12 +258,20 @@ extension ExecRequest {
             if !(1...65535).contains(tty.rows) { throw InvalidParams(field: "options.tty.rows", reason: "must be between 1 and 65535") }
             if !(1...65535).contains(tty.cols) { throw InvalidParams(field: "options.tty.cols", reason: "must be between 1 and 65535") }
         }
+        if let limit = options.maxOutputBytes, limit < 0 {
+            throw InvalidParams(field: "options.maxOutputBytes", reason: "must be a non-negative number of bytes")
+        }
         if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
         for (key, value) in options.env?.entries ?? [] {
             if let problem = Validation.envKeyProblem(key) { throw InvalidParams(field: "options.env.\(key)", reason: problem) }
             if value.contains("\0") { throw InvalidParams(field: "options.env.\(key)", reason: "must not contain NUL") }
         }
     }
+}
+
+/// The engine stream of an exec once its start was answered (shared with the task that opens it).
+final class OpenedStream: Sendable {
+    let stream = Mutex<ResponseStream?>(nil)
 }
 
 /// Where an exec's output goes: into buffers for the result, or out as `exec.output` notifications.
@@ -276,6 +286,9 @@ final class ExecOutputSink: Sendable {
         var holding = true
         /// The call is over (answered or being stopped): output is read and dropped.
         var closed = false
+        /// Bytes dropped past ``maxOutputBytes``, by stream (buffered mode).
+        var droppedStdout = 0
+        var droppedStderr = 0
     }
 
     private let streaming: Bool
@@ -307,10 +320,14 @@ final class ExecOutputSink: Sendable {
         return newline == bytes.count - 1 && newline > 0 && bytes[newline - 1] == 0x0D
     }
 
-    init(streaming: Bool, encoding: OutputEncoding, context: RequestContext) {
+    /// The most bytes of each stream kept in buffered mode.
+    private let maxOutputBytes: Int
+
+    init(streaming: Bool, encoding: OutputEncoding, context: RequestContext, maxOutputBytes: Int = 16 << 20) {
         self.streaming = streaming
         self.encoding = encoding
         self.context = context
+        self.maxOutputBytes = maxOutputBytes
     }
 
     /// The most output bytes one `exec.output` notification carries when frames are merged.
@@ -372,9 +389,19 @@ final class ExecOutputSink: Sendable {
                     try await send(target, merged[...])
                 }
             } else {
+                // Past the bound, bytes are counted and dropped, never held.
+                let limit = maxOutputBytes
                 state.withLock { state in
                     for bytes in parts {
-                        if target == .stdout { state.stdout.append(contentsOf: bytes) } else { state.stderr.append(contentsOf: bytes) }
+                        if target == .stdout {
+                            let room = max(0, limit - state.stdout.count)
+                            state.stdout.append(contentsOf: bytes.prefix(room))
+                            state.droppedStdout += max(0, bytes.count - room)
+                        } else {
+                            let room = max(0, limit - state.stderr.count)
+                            state.stderr.append(contentsOf: bytes.prefix(room))
+                            state.droppedStderr += max(0, bytes.count - room)
+                        }
                     }
                 }
             }
@@ -448,7 +475,7 @@ final class ExecOutputSink: Sendable {
 
     /// Releases held output, flushes partial characters and returns the buffered text (empty when
     /// streaming). `neverStarted`: the engine's record of the exec has no pid (see `releaseHeld`).
-    func finish(exitCode: Int, neverStarted: Bool = false) async -> (stdout: String, stderr: String) {
+    func finish(exitCode: Int, neverStarted: Bool = false) async -> (stdout: String, stderr: String, truncated: OutputTruncation?) {
         await releaseHeld(exitCode: exitCode, neverStarted: neverStarted)
         if streaming {
             if encoding == .utf8 {
@@ -465,12 +492,32 @@ final class ExecOutputSink: Sendable {
                     }
                 }
             }
-            return ("", "")
+            return ("", "", nil)
         }
-        let (stdout, stderr) = state.withLock { ($0.stdout, $0.stderr) }
-        switch encoding {
-        case .utf8: return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-        case .base64: return (Base64.encode(stdout), Base64.encode(stderr))
+        // The buffers leave the sink as they are taken, so they are not held twice while encoded.
+        var (stdout, stderr, dropped) = state.withLock { state in
+            defer {
+                state.stdout = []
+                state.stderr = []
+            }
+            return (state.stdout, state.stderr, (state.droppedStdout, state.droppedStderr))
         }
+        let truncated = OutputTruncation(stdout: dropped.0, stderr: dropped.1)
+        // Each buffer is let go of as soon as its text exists: at most two copies of one stream live at once.
+        func text(_ bytes: inout [UInt8]) -> String {
+            switch encoding {
+            case .utf8:
+                defer { bytes = [] }
+                return String(decoding: bytes, as: UTF8.self)
+            case .base64:
+                var encoded: [UInt8] = []
+                Base64.append(bytes, to: &encoded)
+                bytes = []
+                return String(decoding: encoded, as: UTF8.self)
+            }
+        }
+        let stdoutText = text(&stdout)
+        let stderrText = text(&stderr)
+        return (stdoutText, stderrText, truncated)
     }
 }

@@ -114,6 +114,10 @@ extension DockerProvider {
         guard path.hasPrefix("/") else { throw InvalidParams(field: field, reason: "must be an absolute path") }
         guard !path.contains("\0") else { throw InvalidParams(field: field, reason: "must not contain NUL") }
         var parts: [Substring] = []
+        for part in path.split(separator: "/") where part.utf8.count > 255 {
+            // NAME_MAX: the engine would answer 500 ("file name too long") after a round trip.
+            throw InvalidParams(field: field, reason: "has a name longer than 255 bytes (\(part.utf8.count))")
+        }
         for part in path.split(separator: "/") where part != "." {
             if part == ".." { _ = parts.popLast() } else { parts.append(part) }
         }
@@ -346,7 +350,9 @@ extension DockerProvider {
               [ "$f" = . ] || [ "$f" = .. ] && continue
               [ -e "$f" ] || [ -L "$f" ] || continue
               printf '%s/%s\0' "$(stat -c '%f/%s/%Y' -- "$f")" "$f"
-              [ -L "$f" ] && printf '>%s\0' "$(readlink -- "$f")"
+              # The target as it is, trailing newlines included ($(…) would strip them): a dot guards the
+              # end, and then the one newline readlink adds is cut.
+              if [ -L "$f" ]; then t=$(readlink -- "$f"; echo .); t=${t%.}; printf '>%s\0' "${t%?}"; fi
             done
             exit 0
             """#

@@ -11,6 +11,8 @@ public struct LogsRequest: RPCMethod {
     public var since: String?
     public var timestamps: Bool?
     public var follow: Bool?
+    /// The most bytes of each stream a `logs` without follow returns (default `config.maxOutputBytes`).
+    public var maxOutputBytes: Int?
 
     /// A line count or "all".
     public enum Tail: Decodable, Sendable {
@@ -35,6 +37,8 @@ public struct LogsResult: Encodable, Sendable {
     public var stdout: String?
     public var stderr: String?
     public var reason: String?
+    /// Bytes dropped past `maxOutputBytes`, by stream, when any were.
+    public var truncated: OutputTruncation?
 }
 
 extension DockerProvider {
@@ -59,7 +63,9 @@ extension DockerProvider {
         if follow { query.append(("follow", "true")) }
         let container = try await inspectContainer(request.externalId)
         let tty = container.config?.tty == true
-        let stream = try await client.stream(HTTPRequest(.get, target("/containers/\(container.id)/logs", query)))
+        // Following waits for output as long as the node runs: only a collected read is bounded by the stall limit.
+        let stream = try await client.stream(
+            HTTPRequest(.get, target("/containers/\(container.id)/logs", query)), bound: follow ? .none : .stall)
         var demuxer = StreamDemuxer()
         if follow {
             var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]
@@ -78,18 +84,32 @@ extension DockerProvider {
             }
             return LogsResult(reason: "stopped")
         }
+        // Past the bound, bytes are counted and dropped, never held; "tail all" stays the default within it.
+        let limit = request.maxOutputBytes ?? config.maxOutputBytes
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
-        for try await chunk in stream {
-            if tty {
-                stdout.append(contentsOf: chunk)
+        var dropped = (stdout: 0, stderr: 0)
+        func keep(_ bytes: ArraySlice<UInt8>, stderrStream: Bool) {
+            if stderrStream {
+                let room = max(0, limit - stderr.count)
+                stderr.append(contentsOf: bytes.prefix(room))
+                dropped.stderr += max(0, bytes.count - room)
             } else {
-                demuxer.feed(chunk) { which, bytes in
-                    if which == .stderr { stderr.append(contentsOf: bytes) } else { stdout.append(contentsOf: bytes) }
-                }
+                let room = max(0, limit - stdout.count)
+                stdout.append(contentsOf: bytes.prefix(room))
+                dropped.stdout += max(0, bytes.count - room)
             }
         }
-        return LogsResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        for try await chunk in stream {
+            if tty {
+                keep(chunk[...], stderrStream: false)
+            } else {
+                demuxer.feed(chunk) { which, bytes in keep(bytes, stderrStream: which == .stderr) }
+            }
+        }
+        var result = LogsResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        result.truncated = OutputTruncation(stdout: dropped.stdout, stderr: dropped.stderr)
+        return result
     }
 }
 
@@ -97,5 +117,8 @@ extension LogsRequest {
     /// Checks the params before any engine call.
     func validate() throws {
         if let since, Timestamp.parseExact(since) == nil { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
+        if let limit = maxOutputBytes, limit < 0 {
+            throw InvalidParams(field: "maxOutputBytes", reason: "must be a non-negative number of bytes")
+        }
     }
 }

@@ -38,6 +38,8 @@ public struct ExecOptions: Decodable, Sendable {
     public var stdin: Bool?
     /// Run the command on a pseudo-terminal of this size; `exec.resize` changes it (protocol 1.1).
     public var tty: TerminalSize?
+    /// The most bytes of each output stream a buffered exec keeps (default `config.maxOutputBytes`).
+    public var maxOutputBytes: Int?
 }
 
 /// A terminal's size in character cells.
@@ -62,6 +64,19 @@ public struct ExecResizeNotification: Decodable, Sendable {
     public var requestId: JSONValue
     public var rows: Int
     public var cols: Int
+}
+
+/// Bytes of output dropped past `maxOutputBytes`, by stream; present in a result only when some were.
+public struct OutputTruncation: Encodable, Sendable {
+    public var stdout: Int
+    public var stderr: Int
+
+    /// Nil when nothing was dropped.
+    init?(stdout: Int, stderr: Int) {
+        guard stdout > 0 || stderr > 0 else { return nil }
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// How bytes travel in JSON strings.
@@ -238,6 +253,26 @@ public struct ExecResult: Encodable, Sendable {
     public var stderr: String
     public var durationMs: Int
     public var timedOut: Bool
+    public var truncated: OutputTruncation?
+}
+
+extension ExecResult: JSONEncodedResult {
+    /// The result written once, keys sorted as the general encoder writes them: the output is
+    /// copied into the answer once instead of passing through an encoder's intermediate buffers.
+    public func encodedJSON() -> [UInt8] {
+        var json: [UInt8] = []
+        json.reserveCapacity(stdout.utf8.count + stderr.utf8.count + 160)
+        json.append(contentsOf: #"{"durationMs":\#(durationMs),"exitCode":\#(exitCode),"stderr":"#.utf8)
+        JSONWriter.appendString(stderr, to: &json)
+        json.append(contentsOf: #","stdout":"#.utf8)
+        JSONWriter.appendString(stdout, to: &json)
+        json.append(contentsOf: #","timedOut":\#(timedOut)"#.utf8)
+        if let truncated {
+            json.append(contentsOf: #","truncated":{"stderr":\#(truncated.stderr),"stdout":\#(truncated.stdout)}"#.utf8)
+        }
+        json.append(UInt8(ascii: "}"))
+        return json
+    }
 }
 
 /// What `inspect` answers.

@@ -15,6 +15,8 @@ public struct ReapResult: Encodable, Sendable {
     public var removed: [String]
     /// Snapshot image ids removed by `config.snapshotRetentionSeconds`, when it is set.
     public var snapshots: [String]?
+    /// Named volumes this owner's provisions created that no container uses any more, removed.
+    public var removedVolumes: [String]
 }
 
 extension DockerProvider {
@@ -82,6 +84,40 @@ extension DockerProvider {
             removed.append(container.id)
         }
         let snapshots = config.snapshotRetentionSeconds == nil ? nil : try await reapSnapshots()
-        return ReapResult(removed: removed.sorted(), snapshots: snapshots)
+        return ReapResult(
+            removed: removed.sorted(), snapshots: snapshots, removedVolumes: try await reapVolumes(owner: ownerID, keep: keep))
+    }
+
+    /// Removes this owner's volumes (labelled managed and owned at creation by a provision) that no
+    /// container uses, except those named in `keep` and those a provision running now has created
+    /// but not yet attached to its container.
+    private func reapVolumes(owner: String, keep: [String]) async throws -> [String] {
+        struct VolumeList: Decodable {
+            struct Volume: Decodable {
+                var Name: String
+                var Labels: [String: String]?
+            }
+            var Volumes: [Volume]?
+        }
+        let filters = String(
+            decoding: try encodeJSON([
+                "label": ["\(Labels.managed)=true", "\(Self.ownerLabel)=\(owner)"], "dangling": ["true"],
+            ]), as: UTF8.self)
+        let list = try await client.send(HTTPRequest(.get, target("/volumes", [("filters", filters)])), as: VolumeList.self)
+        var removed: [String] = []
+        // Checked here too: Podman ORs label filters where Docker ANDs them.
+        let owned = (list.Volumes ?? []).filter {
+            $0.Labels?[Labels.managed] == "true" && $0.Labels?[Self.ownerLabel] == owner
+        }
+        for volume in owned where !keep.contains(volume.Name) {
+            if provisioningVolumes.withLock({ $0[volume.Name, default: 0] > 0 }) { continue }
+            do {
+                try await client.send(HTTPRequest(.delete, "/volumes/\(pathEscape(volume.Name))"))
+                removed.append(volume.Name)
+            } catch let error as EngineError where error.status == 404 || error.status == 409 {
+                continue  // gone already, or taken by a container meanwhile
+            }
+        }
+        return removed.sorted()
     }
 }

@@ -5,10 +5,10 @@ import Synchronization
 
 /// Keeps a streaming stats connection open for each recently inspected node, so an inspect after
 /// the first answers from the latest sample instead of waiting a second for the engine. A stream
-/// closes after a minute without an inspect, or when its container stops.
+/// closes after 10 s without an inspect, or when its container stops.
 final class StatsMonitor: Sendable {
     /// How long a stream stays open without being asked for.
-    static let idleLimit = Duration.seconds(60)
+    static let idleLimit = Duration.seconds(10)
     /// How long the first inspect of a node waits for a sample (it answers without resources after).
     static let firstSampleWait = Duration.seconds(5)
 
@@ -110,7 +110,8 @@ final class StatsMonitor: Sendable {
     private func follow(_ id: String) async {
         defer { forget(id) }
         do {
-            let stream = try await client.stream(HTTPRequest(.get, "/containers/\(id)/stats?stream=true"), highWater: 256 << 10)
+            let stream = try await client.stream(
+                HTTPRequest(.get, "/containers/\(id)/stats?stream=true"), highWater: 256 << 10, bound: .none)
             var lines = JSONLineSplitter()
             for try await chunk in stream {
                 for line in lines.feed(chunk) {

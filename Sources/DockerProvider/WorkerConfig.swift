@@ -19,6 +19,12 @@ public struct WorkerConfig: Sendable {
     public var snapshotRepository = "openlattice-snapshot"
     /// Timeout of non-streaming engine requests, in milliseconds.
     public var requestTimeoutMs = 60_000
+    /// How long a stream from the engine may send nothing (while the worker keeps up) before the
+    /// call fails with -32008, in milliseconds. Following logs, events and metrics streams are exempt.
+    public var streamStallMs = 30_000
+    /// The most bytes of each output stream a buffered exec or a `logs` without follow keeps;
+    /// the rest is dropped and counted (`truncated`). A call's own `maxOutputBytes` overrides it.
+    public var maxOutputBytes = 16 << 20
     /// TLS client material for a TCP engine.
     public var tls: TLSPaths?
     /// Registry credentials by registry host (`config.registryAuth`).
@@ -91,6 +97,8 @@ public struct WorkerConfig: Sendable {
         public var gpuAvailable: Bool?
         public var snapshotRepository: String?
         public var requestTimeoutMs: Int?
+        public var streamStallMs: Int?
+        public var maxOutputBytes: Int?
         public var tls: TLSPaths?
         public var registryAuth: [String: RegistryAuthEntry]?
         public var manageUnlabeled: Bool?
@@ -110,6 +118,8 @@ public struct WorkerConfig: Sendable {
         if let value = overrides.gpuAvailable { gpuAvailable = value }
         if let value = overrides.snapshotRepository { snapshotRepository = value }
         if let value = overrides.requestTimeoutMs { requestTimeoutMs = value }
+        if let value = overrides.streamStallMs { streamStallMs = value }
+        if let value = overrides.maxOutputBytes { maxOutputBytes = value }
         if let value = overrides.tls { tls = value }
         if let value = overrides.registryAuth { registryAuth = value }
         if let value = overrides.manageUnlabeled { manageUnlabeled = value }
@@ -136,6 +146,12 @@ extension WorkerConfig.Overrides {
     public func validate() throws {
         if let value = requestTimeoutMs, value < 1 {
             throw InvalidParams(field: "config.requestTimeoutMs", reason: "must be a positive number of milliseconds")
+        }
+        if let value = streamStallMs, value < 1 {
+            throw InvalidParams(field: "config.streamStallMs", reason: "must be a positive number of milliseconds")
+        }
+        if let value = maxOutputBytes, value < 0 {
+            throw InvalidParams(field: "config.maxOutputBytes", reason: "must be a non-negative number of bytes")
         }
         for (field, value) in [("network", network), ("snapshotRepository", snapshotRepository), ("ownerId", ownerId)] {
             if let value, value.isEmpty { throw InvalidParams(field: "config.\(field)", reason: "must not be empty") }

@@ -8,6 +8,13 @@ public protocol RPCMethod: Decodable, Sendable {
     static var name: String { get }
 }
 
+/// A result that writes its own JSON: for large results (an exec's buffered output), where the
+/// general encoder would hold the text several times over.
+public protocol JSONEncodedResult {
+    /// The result as compact JSON.
+    func encodedJSON() -> [UInt8]
+}
+
 /// The result of a method that answers `null`.
 public struct NullResult: Encodable, Sendable {
     /// The `null` result.
@@ -39,6 +46,7 @@ public struct MethodTable: Sendable {
         handlers[M.name] = { params, context in
             let request = try MethodTable.decodeParams(M.self, params)
             let result = try await body(request, context)
+            if let encoded = result as? any JSONEncodedResult { return encoded.encodedJSON() }
             return try MethodTable.encodeResult(result)
         }
     }

@@ -34,9 +34,8 @@ public final class OutputChannel: @unchecked Sendable {
     }
 
     /// Queues one frame; a newline is appended. Never blocks.
-    public func send(_ frame: [UInt8]) {
-        var frame = frame
-        frame.append(0x0A)
+    public func send(_ frame: consuming [UInt8]) {
+        frame.append(0x0A)  // in place when the caller left room and let go of the frame
         condition.lock()
         if !closed && !broken {
             queuedBytes += frame.count

@@ -67,6 +67,8 @@ public final class RequestContext: Sendable {
             guard !done else { return false }
             done = true
             var frame: [UInt8] = []
+            // Reserved whole (room for the newline too): the result is copied once, never doubled.
+            if case .success(let result) = outcome { frame.reserveCapacity(result.count + idJSON.count + 41) }
             frame.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
             frame.append(contentsOf: idJSON)
             switch outcome {
@@ -78,7 +80,7 @@ public final class RequestContext: Sendable {
                 JSONWriter.append(error.json, to: &frame)
             }
             frame.append(UInt8(ascii: "}"))
-            sink.deliver(frame, output: output)
+            sink.deliver(consume frame, output: output)
             return true
         }
     }
@@ -89,9 +91,9 @@ enum ResponseSink: Sendable {
     case direct
     case batch(BatchCollector, index: Int)
 
-    func deliver(_ frame: [UInt8], output: OutputChannel) {
+    func deliver(_ frame: consuming [UInt8], output: OutputChannel) {
         switch self {
-        case .direct: output.send(frame)
+        case .direct: output.send(consume frame)
         case .batch(let collector, let index): collector.add(frame, at: index, output: output)
         }
     }

@@ -91,6 +91,10 @@ struct Worker: AsyncParsableCommand {
             _ = olw_system_set_trim_threshold(8 << 20)
         }
 
+        // Every engine call, stream and helper holds a socket: a soft limit below the hard one (often
+        // 1024, or less where a host lowers it) would make the worker fail long before the system would.
+        let descriptorLimit = olw_system_raise_nofile_limit()
+
         let level =
             logLevel.flatMap(Logger.Level.init(rawValue:))
             ?? environment["OPENLATTICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
@@ -142,7 +146,7 @@ struct Worker: AsyncParsableCommand {
             sources.append(source)
         }
 
-        logger.debug("worker started", metadata: ["engine": "\(config.host)"])
+        logger.debug("worker started", metadata: ["engine": "\(config.host)", "descriptorLimit": "\(descriptorLimit)"])
         let reason = await server.run(input: STDIN_FILENO)
         // Shutdown, end of input and SIGTERM cancelled the execs in flight: their kills finish first.
         await service.drainExecKills(within: .seconds(3))

@@ -69,9 +69,16 @@ final class WorkerProcess: @unchecked Sendable {
     private let state = Mutex(State())
     private let stderrBuffer = StderrBuffer()
 
-    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: workerBinary)
-        process.arguments = arguments
+    /// A worker started with `arguments`; with a `launcher` (such as `["/usr/bin/prlimit", "--nofile=256:8192", "--"]`)
+    /// the worker binary runs under it (it must exec the binary, so the pid stays the worker's).
+    init(arguments: [String] = [], environment: [String: String] = [:], launcher: [String] = []) throws {
+        if let tool = launcher.first {
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = Array(launcher.dropFirst()) + [workerBinary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: workerBinary)
+            process.arguments = arguments
+        }
         process.environment = Docker.workerEnvironment(environment)
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe

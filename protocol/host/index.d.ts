@@ -26,10 +26,14 @@ export interface DockerProviderConfig {
   /** Repository snapshots are committed to (default "openlattice-snapshot"). */
   snapshotRepository?: string;
   /**
-   * The worker's timeout of one non-streaming engine request (ms, default 60000), and the adapter's
-   * default deadline of a call (see `CallOptions.timeoutMs`).
+   * The worker's timeout of one non-streaming engine request, of a stream's headers and of helper
+   * commands (ms, default 60000), and the adapter's default deadline of a call (see `CallOptions.timeoutMs`).
    */
   requestTimeoutMs?: number;
+  /** A stream that sends nothing this long (logs without follow, pulls, file reads) fails -32008 (ms, default 30000). */
+  streamStallMs?: number;
+  /** Default bound of a buffered exec's and a logs call's output, per stream (bytes, default 16 MiB). */
+  maxOutputBytes?: number;
   /** TLS client material (file paths) for a `tcp://` engine; `verify` defaults to true. */
   tls?: { ca?: string; cert?: string; key?: string; verify?: boolean };
   /** Whether containers without `openlattice.managed=true` may be acted on (default false: -32004). */
@@ -245,6 +249,8 @@ export interface ExecOptions {
   /** Stream output as it comes (implied by `onOutput`). */
   stream?: boolean;
   encoding?: 'utf8' | 'base64';
+  /** Buffered mode: the most bytes of each stream kept; the rest is counted in `truncated` (default config.maxOutputBytes). */
+  maxOutputBytes?: number;
   /** Receives each output chunk when streaming. */
   onOutput?: (chunk: OutputChunk) => void;
   /** Aborting sends `$/cancelRequest` and rejects the call with an AbortError. */
@@ -283,7 +289,15 @@ export interface ExecResult {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
+  /** Bytes dropped past `maxOutputBytes`, per stream; only when some were. */
+  truncated?: OutputTruncation;
   [key: string]: unknown;
+}
+
+/** Bytes of output dropped past `maxOutputBytes`, per stream. */
+export interface OutputTruncation {
+  stdout: number;
+  stderr: number;
 }
 
 export interface ResourceSnapshot {
@@ -375,6 +389,8 @@ export interface ReapResult {
   removed: string[];
   /** With `config.snapshotRetentionSeconds`: the snapshot image ids removed. */
   snapshots?: string[];
+  /** This owner's named volumes that provisions created and no container uses, removed. */
+  removedVolumes: string[];
   [key: string]: unknown;
 }
 
@@ -403,7 +419,27 @@ export interface FileEntry {
   [key: string]: unknown;
 }
 
+/** A `node.event`: a node's own event, `expired`, or `resync` (see NodeStateEvent and NodeResyncEvent). */
 export interface NodeEvent {
+  requestId: number | string;
+  /** Absent with `resync`. */
+  externalId?: string;
+  nodeId?: string;
+  action: 'start' | 'die' | 'oom' | 'stop' | 'pause' | 'unpause' | 'destroy' | 'restart' | 'expired' | 'resync';
+  exitCode?: number;
+  /** With `expired`: what was done to the node. */
+  onExpire?: 'stop' | 'destroy';
+  /** With `resync`: every managed node now, as `list` answers. */
+  nodes?: Node[];
+  /** With `resync`: why. */
+  reason?: string;
+  /** With `resync` after a buffer overflow: events the worker dropped. */
+  dropped?: number;
+  time: Date;
+  [key: string]: unknown;
+}
+
+export interface NodeStateEvent {
   requestId: number | string;
   externalId: string;
   nodeId: string;
@@ -411,6 +447,19 @@ export interface NodeEvent {
   exitCode?: number;
   /** With `expired`: what was done to the node. */
   onExpire?: 'stop' | 'destroy';
+  time: Date;
+  [key: string]: unknown;
+}
+
+/** Events may have been missed (a reconnect, an overflow, a worker that fell behind): reconcile with `nodes`. */
+export interface NodeResyncEvent {
+  requestId: number | string;
+  action: 'resync';
+  reason: string;
+  /** Events the worker itself dropped, when any. */
+  dropped?: number;
+  /** Every managed node now, as `list` answers. */
+  nodes: Node[];
   time: Date;
   [key: string]: unknown;
 }
@@ -451,7 +500,11 @@ export interface MetricsExtension {
 }
 
 export interface LogsExtension {
-  get(opts?: CallOptions & { tail?: number | 'all'; since?: Date | string; timestamps?: boolean }): Promise<{ stdout: string; stderr: string }>;
+  get(opts?: CallOptions & { tail?: number | 'all'; since?: Date | string; timestamps?: boolean; maxOutputBytes?: number }): Promise<{
+    stdout: string;
+    stderr: string;
+    truncated?: OutputTruncation;
+  }>;
   /** No deadline unless `timeoutMs` is given. */
   follow(opts: CallOptions & {
     tail?: number | 'all';

@@ -23,7 +23,7 @@ const ADAPTER_KEYS = new Set(['workerPath', 'workerArgs', 'workerEnv', 'onLog', 
 /** The worker config members `initialize` takes (openrpc.json `Config`); anything else is refused here. */
 const WORKER_CONFIG_KEYS = new Set([
   'host', 'apiVersion', 'network', 'defaultLabels', 'gpuAvailable', 'snapshotRepository', 'requestTimeoutMs', 'tls',
-  'manageUnlabeled', 'ownerId', 'registryAuth', 'sshOptions', 'policy', 'onHostExit', 'snapshotRetentionSeconds',
+  'manageUnlabeled', 'ownerId', 'registryAuth', 'sshOptions', 'policy', 'onHostExit', 'snapshotRetentionSeconds', 'streamStallMs', 'maxOutputBytes',
 ]);
 /** The worker's request line limit until `initialize` reports its own (`limits.maxLineBytes`). */
 const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -1007,9 +1007,9 @@ export class DockerWorkerProvider {
       case 'logs':
         return {
           /**
-           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean, maxOutputBytes?: number, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
-          get: async (opts = {}) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps }), call(opts)),
+          get: async (opts = {}) => this.request('logs', compact({ externalId, tail: opts.tail, since: opts.since, timestamps: opts.timestamps, maxOutputBytes: opts.maxOutputBytes }), call(opts)),
           /**
            * No deadline unless `timeoutMs` is given.
            * @param {{ tail?: number | 'all', since?: Date | string, timestamps?: boolean,
