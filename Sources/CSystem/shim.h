@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <sys/resource.h>
 
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031  // Linux: F_LINUX_SPECIFIC_BASE + 7 (glibc declares it only under __USE_GNU)
@@ -24,16 +23,5 @@ static inline int olw_system_name_this_thread(const char *name) { return pthread
 
 /// Sets the capacity of the pipe `fd` is an end of (F_SETPIPE_SZ); -1 with errno when it is not a pipe.
 static inline int olw_system_set_pipe_size(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
-
-/// Raises the soft limit of open descriptors to the hard limit; returns the soft limit now in force (-1 on error).
-static inline long olw_system_raise_nofile_limit(void) {
-    struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
-    if (limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
-    }
-    return (long)limit.rlim_cur;
-}
 
 #endif

@@ -226,7 +226,7 @@ final class ExecSupervisor: Sendable {
             do {
                 try await killInRunningNode(containerID: containerID, marker: marker, user: user, wrapped: wrapped)
             } catch {
-                try? await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause"))
+                _ = try? await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause"))
                 throw error
             }
             try await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause"))

@@ -93,7 +93,7 @@ struct Worker: AsyncParsableCommand {
 
         // Every engine call, stream and helper holds a socket: a soft limit below the hard one (often
         // 1024, or less where a host lowers it) would make the worker fail long before the system would.
-        let descriptorLimit = olw_system_raise_nofile_limit()
+        let descriptorLimit = Self.raiseDescriptorLimit()
 
         let level =
             logLevel.flatMap(Logger.Level.init(rawValue:))
@@ -180,5 +180,21 @@ private final class ServerBox: Sendable {
     var server: RPCServer? {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }
+    }
+}
+
+extension Worker {
+    /// Raises the soft limit of open descriptors to the hard limit (a worker holds one per engine
+    /// connection); returns the soft limit now in force, or -1. In Swift rather than the C shim:
+    /// `<sys/resource.h>` under `_GNU_SOURCE` conflicts with Glibc's own module of it.
+    static func raiseDescriptorLimit() -> Int {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0 else { return -1 }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            guard setrlimit(resource, &limit) == 0 else { return -1 }
+        }
+        return Int(limit.rlim_cur)
     }
 }
