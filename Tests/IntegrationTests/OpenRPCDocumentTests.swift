@@ -152,10 +152,15 @@ struct OpenRPCDocumentTests {
             "params": ["externalId": "abc", "nodeId": "abc", "action": "die", "time": "2026-11-29T02:32:00.000Z"],
         ]
         #expect(document.check(message: noRequestId, method: nil).contains { $0.reason.contains("requestId") })
+        // A null requestId is valid (the request's own id was null); a boolean never is.
+        let boolRequestId: JSONValue = [
+            "jsonrpc": "2.0", "method": "logs.output", "params": ["requestId": .bool(true), "stream": "stdout", "data": ""],
+        ]
+        #expect(document.check(message: boolRequestId, method: nil).contains { $0.path == "$.params.requestId" })
         let nullRequestId: JSONValue = [
             "jsonrpc": "2.0", "method": "logs.output", "params": ["requestId": .null, "stream": "stdout", "data": ""],
         ]
-        #expect(document.check(message: nullRequestId, method: nil).contains { $0.path == "$.params.requestId" })
+        #expect(document.check(message: nullRequestId, method: nil).isEmpty)
         let unknown: JSONValue = ["jsonrpc": "2.0", "method": "made.up", "params": [:]]
         #expect(!document.check(message: unknown, method: nil).isEmpty)
         // $/cancelRequest goes host to worker: the worker must never send it.

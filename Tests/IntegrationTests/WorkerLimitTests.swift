@@ -161,7 +161,7 @@ struct WorkerLimitTests {
                     ]
                 ])
             let id = try #require(node["externalId"]?.string)
-            try await eventually(timeout: .seconds(60)) {
+            try await eventually(timeout: .seconds(180)) {
                 Docker.run(["logs", "--tail", "5", id]).stderr.contains("oops")
             }
             let pid = worker.process.processIdentifier
@@ -294,12 +294,13 @@ struct WorkerLimitTests {
     /// pairs for `id`, fast (curl on the socket, the kills 8 at a time).
     static func eventLoad(_ id: String, kills: Int, pairs: Int) -> Int32 {
         let socket = "/var/run/docker.sock"
+        // The pairs first: their events are then read long after they happened whatever the kills take.
         let script = """
-            seq \(kills) | xargs -P 16 -I{} curl -s -o /dev/null --unix-socket \(socket) -X POST 'http://localhost/containers/\(id)/kill?signal=USR1'
             for i in $(seq \(pairs)); do
               curl -s -o /dev/null --unix-socket \(socket) -X POST http://localhost/containers/\(id)/pause
               curl -s -o /dev/null --unix-socket \(socket) -X POST http://localhost/containers/\(id)/unpause
             done
+            seq \(kills) | xargs -P 16 -I{} curl -s -o /dev/null --unix-socket \(socket) -X POST 'http://localhost/containers/\(id)/kill?signal=USR1'
             """
         return Docker.run(["--version"]).status == 0 ? shell(script) : -1
     }
