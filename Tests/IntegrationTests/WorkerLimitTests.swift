@@ -156,14 +156,15 @@ struct WorkerLimitTests {
                     "spec": [
                         "runtime": [
                             "image": .string(Docker.image),
-                            "command": ["sh", "-c", "head -c 41943040 /dev/zero | tr '\\0' x; echo; echo oops >&2; sleep 600"],
+                            "command": ["sh", "-c", "head -c 41943040 /dev/zero | tr '\\0' x; echo; echo oops >&2; touch /tmp/written; sleep 600"],
                         ], "labels": scope.labels,
                     ]
                 ])
             let id = try #require(node["externalId"]?.string)
-            try await eventually(timeout: .seconds(180)) {
-                Docker.run(["logs", "--tail", "5", id]).stderr.contains("oops")
-            }
+            // The node has written everything once the marker exists; the engine's log copier then
+            // needs a moment to catch up (a `docker logs --tail` poll was seen missing the last line).
+            try await eventually(timeout: .seconds(120)) { Docker.run(["exec", id, "test", "-f", "/tmp/written"]).status == 0 }
+            try await Task.sleep(for: .seconds(2))
             let pid = worker.process.processIdentifier
             let response = try await worker.call("logs", ["externalId": .string(id)], timeout: .seconds(120))
             let after = try #require(memoryFigures(pid: pid))
