@@ -156,7 +156,9 @@ struct WorkerLimitTests {
                     "spec": [
                         "runtime": [
                             "image": .string(Docker.image),
-                            "command": ["sh", "-c", "head -c 41943040 /dev/zero | tr '\\0' x; echo; echo oops >&2; touch /tmp/written; sleep 600"],
+                            "command": [
+                                "sh", "-c", "head -c 41943040 /dev/zero | tr '\\0' x; echo; echo oops >&2; touch /tmp/written; sleep 600",
+                            ],
                         ], "labels": scope.labels,
                     ]
                 ])
