@@ -326,7 +326,18 @@ public struct SystemVersion: Decodable, Sendable {
     public var apiVersion: String?
     public var os: String?
     public var arch: String?
-    enum CodingKeys: String, CodingKey { case version = "Version", apiVersion = "ApiVersion", os = "Os", arch = "Arch" }
+    /// The engine's parts; Podman's service names one "Podman Engine".
+    public var components: [Component]?
+    enum CodingKeys: String, CodingKey {
+        case version = "Version", apiVersion = "ApiVersion", os = "Os", arch = "Arch", components = "Components"
+    }
+    /// One of `Components`.
+    public struct Component: Decodable, Sendable {
+        public var name: String?
+        enum CodingKeys: String, CodingKey { case name = "Name" }
+    }
+    /// Whether the engine is Podman's Docker-compatible service.
+    public var isPodman: Bool { components?.contains { $0.name == "Podman Engine" } == true }
 }
 
 /// One line of `POST /images/create` progress.

@@ -80,7 +80,12 @@ extension DockerProvider {
     private func readEngineEvents(into queue: EventQueue, context: RequestContext) async throws {
         let actions = Self.reportedActions.sorted().map { "\"\($0)\"" }.joined(separator: ",")
         let labels = String(decoding: try encodeJSON(ownershipFilters), as: UTF8.self)
-        let filters = #"{"type":["container"],"label":\#(labels),"event":[\#(actions)]}"#
+        // Podman 4.3's `event` filter matches nothing: there the actions are filtered here only.
+        let isPodman = (try? await client.send(HTTPRequest(.get, "/version"), as: SystemVersion.self))?.isPodman == true
+        let filters =
+            isPodman
+            ? #"{"type":["container"],"label":\#(labels)}"#
+            : #"{"type":["container"],"label":\#(labels),"event":[\#(actions)]}"#
         // Whole seconds and the fraction apart: seconds times 1e9 in a Double would round to 256 ns.
         let arrival = context.receivedAt.timeIntervalSince1970
         let arrivalSeconds = arrival.rounded(.down)
