@@ -38,7 +38,8 @@ public final class WorkerService: Sendable {
         var table = MethodTable()
         table.register(InitializeRequest.self) { [self] request, _ in try initialize(request, table: methodNames()) }
         table.register(ProvisionRequest.self) { [self] request, context in
-            try await current().provision(request.spec, context: context)
+            let provider = try current()
+            return Self.undoneIfDropped(try await provider.provision(request.spec, context: context), provider, context)
         }
         table.register(ExecRequest.self) { [self] request, context in
             let provider = try current()
@@ -99,7 +100,10 @@ public final class WorkerService: Sendable {
             let provider = try current()
             return try await provider.snapshot(try await provider.owned(request.externalId), tag: request.tag)
         }
-        table.register(RestoreRequest.self) { [self] request, context in try await current().restore(request, context: context) }
+        table.register(RestoreRequest.self) { [self] request, context in
+            let provider = try current()
+            return Self.undoneIfDropped(try await provider.restore(request, context: context), provider, context)
+        }
         table.register(HealthCheckRequest.self) { [self] _, _ in try await current().healthCheck() }
         table.register(DetectGpuRequest.self) { [self] _, _ in
             let provider = try current()
@@ -181,6 +185,13 @@ public final class WorkerService: Sendable {
     public func drainExecKills(within limit: Duration) async {
         guard let provider = provider.withLock({ $0 }) else { return }
         await provider.supervisor.drain(within: limit)
+    }
+
+    /// `node`, destroyed again should the host never get it (a cancel that arrived as the provision
+    /// finished): a node the host does not know of would never be destroyed.
+    private static func undoneIfDropped(_ node: Node, _ provider: DockerProvider, _ context: RequestContext) -> Node {
+        context.onResultDropped { try? await provider.destroy(node.externalId) }
+        return node
     }
 
     /// Every method name the table answers, plus `shutdown`.

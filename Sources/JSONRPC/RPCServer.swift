@@ -350,7 +350,12 @@ public final class RPCServer: Sendable {
         if case .failure(let error) = outcome {
             context.logger.debug("request failed", metadata: ["code": "\(error.code.rawValue)"])
         }
-        context.respond(outcome)
+        // Cancelled (or the session ended) after the work was done: the host was told -32800 and
+        // will never learn what was made, so it is undone.
+        if !context.respond(outcome), case .success = outcome, let undo = context.takeUndo() {
+            context.logger.info("undoing the work of a request whose result the host never got")
+            await undo()
+        }
     }
 
     private func shutdown(_ context: RequestContext) {

@@ -20,6 +20,7 @@ public final class RequestContext: Sendable {
     private let output: OutputChannel
     private let sink: ResponseSink
     private let finished = Mutex(false)
+    private let undoHandler = Mutex<(@Sendable () async -> Void)?>(nil)
 
     init(id: RequestID, method: String, output: OutputChannel, sink: ResponseSink, logger: Logger) {
         self.id = id
@@ -35,6 +36,21 @@ public final class RequestContext: Sendable {
 
     /// Whether the request has been answered or cancelled.
     public var isFinished: Bool { finished.withLock { $0 } }
+
+    /// Registers what undoes this request's work if its result never reaches the host: the request
+    /// was cancelled (answered -32800) or the session ended after the work was done, so the host
+    /// does not know what was made. Runs once, after the handler returned successfully.
+    public func onResultDropped(_ undo: @escaping @Sendable () async -> Void) {
+        undoHandler.withLock { $0 = undo }
+    }
+
+    /// The registered undo, taken (it runs at most once).
+    func takeUndo() -> (@Sendable () async -> Void)? {
+        undoHandler.withLock { handler in
+            defer { handler = nil }
+            return handler
+        }
+    }
 
     /// Sends a notification `{method, params}`; waits while the host is behind on reading.
     /// Returns false when the request has already ended (the caller should stop producing).

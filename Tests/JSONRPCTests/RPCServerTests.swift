@@ -33,6 +33,17 @@ private struct Sleep: RPCMethod {
     var ms: Int
 }
 
+/// Makes something that cancellation cannot stop half-way (`ms` of uninterruptible work), as a
+/// container create is; `undone` records what was undone because the host never got the result.
+private struct Create: RPCMethod {
+    static let name = "create"
+    typealias Result = EchoResult
+    var name: String
+    var ms: Int
+}
+
+private let undone = Mutex<[String]>([])
+
 private let toyTable: MethodTable = {
     var table = MethodTable()
     table.register(Initialize.self) { request, _ in InitializeResult(protocolVersion: request.protocolVersion, ready: true) }
@@ -40,6 +51,12 @@ private let toyTable: MethodTable = {
     table.register(Sleep.self) { request, _ in
         try await Task.sleep(for: .milliseconds(request.ms))
         return NullResult()
+    }
+    table.register(Create.self) { request, context in
+        let deadline = ContinuousClock.now + .milliseconds(request.ms)
+        while ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+        context.onResultDropped { undone.withLock { $0.append(request.name) } }
+        return EchoResult(text: request.name)
     }
     return table
 }()
@@ -286,6 +303,19 @@ struct RPCServerTests {
         #expect(errorCode(answers.first) == -32800)
         #expect(errorMessage(answers.first) == "request cancelled")
         #expect(responses(frames, id: 6).first?["result"] != nil)
+    }
+
+    @Test func workWhoseResultTheHostNeverGetsIsUndone() async throws {
+        // Cancelled while the work cannot stop: the host hears -32800, so what was made is undone.
+        let frames = try await session(
+            [initialize, request(8, "create", #"{"name":"dropped-1","ms":300}"#), cancel(8)], answersBeforeEOF: 2)
+        #expect(errorCode(responses(frames, id: 8).first) == -32800)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(undone.withLock { $0.contains("dropped-1") })
+        // Answered normally: nothing is undone.
+        let kept = try await session([initialize, request(9, "create", #"{"name":"kept-1","ms":10}"#)], answersBeforeEOF: 2)
+        #expect(responses(kept, id: 9).first?["result"]?["text"] == .string("kept-1"))
+        #expect(!undone.withLock { $0.contains("kept-1") })
     }
 
     @Test func cancelBeforeTheRequestIsRemembered() async throws {
