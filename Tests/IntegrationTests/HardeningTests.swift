@@ -252,6 +252,11 @@ struct HardeningTests {
                         Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty
                             && Docker.lines(["volume", "ls", "-q", "--filter", "label=openlattice.test=\(scope.id)"]).isEmpty
                     }
+                    let containers = Docker.lines([
+                        "ps", "-a", "--filter", "label=openlattice.test=\(scope.id)", "--format", "{{.ID}} {{.Status}}",
+                    ])
+                    let volumes = Docker.lines(["volume", "ls", "-q", "--filter", "label=openlattice.test=\(scope.id)"])
+                    #expect(containers.isEmpty && volumes.isEmpty, "cancelled after \(delay) ms, left: \(containers) \(volumes)")
                 } else {
                     // finished before the cancel arrived: it is a normal node
                     let id = try #require(response.result?["externalId"]?.string)
