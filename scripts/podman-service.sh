@@ -97,7 +97,7 @@ start() {
   local images image
   image_id() { echo "${1#sha256:}"; }  # podman prints ids without the prefix
   images=$(docker -H "$FIRST" images --format '{{.Repository}}:{{.Tag}}' | grep '^openlattice-test/' || true)
-  echo "$images" | grep -qxF "$IMAGE" || { log "the first engine has no $IMAGE (run scripts/setup.sh)"; exit 1; }
+  grep -qxF "$IMAGE" <<<"$images" || { log "the first engine has no $IMAGE (run scripts/setup.sh)"; exit 1; }
   for image in $images; do
     if [ "$(image_id "$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null)")" != "$(image_id "$(docker -H "$FIRST" image inspect --format '{{.Id}}' "$image")")" ]; then
       log "loading $image"

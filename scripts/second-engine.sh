@@ -90,7 +90,11 @@ make_bridge() {
     log "creating bridge $BRIDGE ($BRIDGE_CIDR)"
     ip link add "$BRIDGE" type bridge
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet ${BRIDGE_CIDR%/*}/" || ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+  # No `ip … | grep -q` here: under pipefail, grep's early exit can fail the pipe (SIGPIPE) although
+  # the address is there, and then `ip addr add` fails with "Address already assigned".
+  local addrs
+  addrs=$(ip -4 addr show dev "$BRIDGE")
+  [[ $addrs == *"inet ${BRIDGE_CIDR%/*}/"* ]] || ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }
 
@@ -130,7 +134,7 @@ start() {
   local images image
   image_id() { echo "${1#sha256:}"; }  # podman prints ids without the prefix
   images=$(docker -H "$FIRST" images --format '{{.Repository}}:{{.Tag}}' | grep '^openlattice-test/' || true)
-  echo "$images" | grep -qxF "$IMAGE" || { log "the first engine has no $IMAGE (run scripts/setup.sh)"; exit 1; }
+  grep -qxF "$IMAGE" <<<"$images" || { log "the first engine has no $IMAGE (run scripts/setup.sh)"; exit 1; }
   for image in $images; do
     if [ "$(image_id "$(docker -H "unix://$SOCKET" image inspect --format '{{.Id}}' "$image" 2>/dev/null)")" != "$(image_id "$(docker -H "$FIRST" image inspect --format '{{.Id}}' "$image")")" ]; then
       log "loading $image"

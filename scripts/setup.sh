@@ -7,7 +7,9 @@ log() { echo "[setup] $*" >&2; }
 
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sh && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+# (no `… | grep -q` pipes under pipefail: grep's early exit can fail them with SIGPIPE)
+[ -x /bin/busybox ] && [[ $'\n'$(/bin/busybox --list 2>/dev/null)$'\n' == *$'\nsh\n'* ]] \
+  && [[ $(file -L /bin/busybox 2>/dev/null) == *static* ]] || need+=(busybox-static)
 pkg-config --exists libcurl 2>/dev/null || need+=(libcurl4-openssl-dev)
 command -v file >/dev/null || need+=(file)
 command -v tsc >/dev/null || need+=(node-typescript)  # the Node adapter's type check (no npm registry)

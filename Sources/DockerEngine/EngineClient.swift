@@ -134,14 +134,16 @@ public final class EngineClient: Sendable {
             throw forwarder?.explain(error) ?? error
         }
         if head.status >= 400 {
-            var body: [UInt8] = []
-            while let chunk = try await transfer.nextChunk() {
-                body.append(contentsOf: chunk)
-                if body.count > 1 << 20 { break }
-            }
-            throw Self.httpError(head: head, body: body, request: request)
+            throw Self.httpError(head: head, body: try await Self.errorBody(transfer.nextChunk), request: request)
         }
         return ResponseStream(head: head, owner: owner)
+    }
+
+    /// An error answer's body, read up to a MiB (what follows is not needed to say what went wrong).
+    private static func errorBody(_ next: () async throws -> [UInt8]?) async throws -> [UInt8] {
+        var body: [UInt8] = []
+        while body.count <= 1 << 20, let chunk = try await next() { body.append(contentsOf: chunk) }
+        return body
     }
 
     /// Sends a request the engine answers by hijacking the connection (`Connection: Upgrade`,
@@ -151,13 +153,8 @@ public final class EngineClient: Sendable {
     public func hijack(_ request: HTTPRequest, highWater: Int = 1 << 20) async throws -> HijackedStream {
         try Task.checkCancellation()
         let target = "/v\(try await apiVersion())" + request.target
-        let hostHeader: String
-        switch host.transport {
-        case .unix, .ssh: hostHeader = "localhost"
-        case .tcp(let name, let port): hostHeader = name.contains(":") ? "[\(name)]:\(port)" : "\(name):\(port)"
-        }
         let body = request.body ?? []
-        var head = "\(request.method.rawValue) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\n"
+        var head = "\(request.method.rawValue) \(target) HTTP/1.1\r\nHost: \(host.authority)\r\n"
         head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
         head += "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
         let hijack = try loop.makeHijack(highWater: highWater)
@@ -167,12 +164,7 @@ public final class EngineClient: Sendable {
         loop.startHijack(hijack)
         let responseHead = try await hijack.head()
         if responseHead.status >= 300 && responseHead.status != 101 {
-            var errorBody: [UInt8] = []
-            while let chunk = try await hijack.nextChunk() {
-                errorBody.append(contentsOf: chunk)
-                if errorBody.count > 1 << 20 { break }
-            }
-            throw Self.httpError(head: responseHead, body: errorBody, request: request)
+            throw Self.httpError(head: responseHead, body: try await Self.errorBody(hijack.nextChunk), request: request)
         }
         return HijackedStream(head: responseHead, owner: owner)
     }

@@ -153,10 +153,17 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
     /// The URL prefix requests are sent to.
     var baseURL: String {
         switch transport {
-        case .unix, .ssh: return "http://localhost"
-        case .tcp(let host, let port):
-            let bracketed = host.contains(":") ? "[\(host)]" : host
-            return "\(tls == nil ? "http" : "https")://\(bracketed):\(port)"
+        case .unix, .ssh: return "http://\(authority)"
+        case .tcp: return "\(tls == nil ? "http" : "https")://\(authority)"
+        }
+    }
+
+    /// The URL authority and `Host` header: `localhost` over a socket, else `host:port`
+    /// (an IPv6 address bracketed).
+    var authority: String {
+        switch transport {
+        case .unix, .ssh: return "localhost"
+        case .tcp(let host, let port): return "\(host.contains(":") ? "[\(host)]" : host):\(port)"
         }
     }
 
