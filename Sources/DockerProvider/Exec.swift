@@ -475,7 +475,9 @@ final class ExecOutputSink: Sendable {
 
     /// Releases held output, flushes partial characters and returns the buffered text (empty when
     /// streaming). `neverStarted`: the engine's record of the exec has no pid (see `releaseHeld`).
-    func finish(exitCode: Int, neverStarted: Bool = false) async -> (stdout: String, stderr: String, truncated: OutputTruncation?) {
+    func finish(exitCode: Int, neverStarted: Bool = false) async -> (
+        stdout: ExecOutputText, stderr: ExecOutputText, truncated: OutputTruncation?
+    ) {
         await releaseHeld(exitCode: exitCode, neverStarted: neverStarted)
         if streaming {
             if encoding == .utf8 {
@@ -492,10 +494,10 @@ final class ExecOutputSink: Sendable {
                     }
                 }
             }
-            return ("", "", nil)
+            return (ExecOutputText(bytes: [], encoding: encoding), ExecOutputText(bytes: [], encoding: encoding), nil)
         }
-        // The buffers leave the sink as they are taken, so they are not held twice while encoded.
-        var (stdout, stderr, dropped) = state.withLock { state in
+        // The buffers leave the sink as they are taken; they become text only as the answer is written.
+        let (stdout, stderr, dropped) = state.withLock { state in
             defer {
                 state.stdout = []
                 state.stderr = []
@@ -503,21 +505,6 @@ final class ExecOutputSink: Sendable {
             return (state.stdout, state.stderr, (state.droppedStdout, state.droppedStderr))
         }
         let truncated = OutputTruncation(stdout: dropped.0, stderr: dropped.1)
-        // Each buffer is let go of as soon as its text exists: at most two copies of one stream live at once.
-        func text(_ bytes: inout [UInt8]) -> String {
-            switch encoding {
-            case .utf8:
-                defer { bytes = [] }
-                return String(decoding: bytes, as: UTF8.self)
-            case .base64:
-                var encoded: [UInt8] = []
-                Base64.append(bytes, to: &encoded)
-                bytes = []
-                return String(decoding: encoded, as: UTF8.self)
-            }
-        }
-        let stdoutText = text(&stdout)
-        let stderrText = text(&stderr)
-        return (stdoutText, stderrText, truncated)
+        return (ExecOutputText(bytes: stdout, encoding: encoding), ExecOutputText(bytes: stderr, encoding: encoding), truncated)
     }
 }

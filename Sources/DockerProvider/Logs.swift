@@ -34,11 +34,45 @@ public struct LogsRequest: RPCMethod {
 
 /// What `logs` answers: the text, or (when following) why the stream ended.
 public struct LogsResult: Encodable, Sendable {
-    public var stdout: String?
-    public var stderr: String?
+    public var stdout: ExecOutputText?
+    public var stderr: ExecOutputText?
     public var reason: String?
     /// Bytes dropped past `maxOutputBytes`, by stream, when any were.
     public var truncated: OutputTruncation?
+}
+
+extension LogsResult: JSONEncodedResult {
+    public func encodedJSON() -> [UInt8] { FramePart.joined(encodedParts()) }
+
+    /// Keys sorted as the general encoder writes them; the output strings are written a slice at a
+    /// time as the answer goes out (see ``ExecOutputText``).
+    public func encodedParts() -> [FramePart] {
+        var parts: [FramePart] = []
+        var pending: [UInt8] = [UInt8(ascii: "{")]
+        func key(_ name: String) {
+            if pending.count > 1 || !parts.isEmpty { pending.append(UInt8(ascii: ",")) }
+            JSONWriter.appendString(name, to: &pending)
+            pending.append(UInt8(ascii: ":"))
+        }
+        if let reason {
+            key("reason")
+            JSONWriter.appendString(reason, to: &pending)
+        }
+        for (name, text) in [("stderr", stderr), ("stdout", stdout)] {
+            guard let text else { continue }
+            key(name)
+            parts.append(.bytes(pending))
+            parts.append(.produced(text.producer()))
+            pending = []
+        }
+        if let truncated {
+            key("truncated")
+            pending.append(contentsOf: #"{"stderr":\#(truncated.stderr),"stdout":\#(truncated.stdout)}"#.utf8)
+        }
+        pending.append(UInt8(ascii: "}"))
+        parts.append(.bytes(pending))
+        return parts
+    }
 }
 
 extension DockerProvider {
@@ -107,7 +141,8 @@ extension DockerProvider {
                 demuxer.feed(chunk) { which, bytes in keep(bytes, stderrStream: which == .stderr) }
             }
         }
-        var result = LogsResult(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        var result = LogsResult(
+            stdout: ExecOutputText(bytes: stdout, encoding: .utf8), stderr: ExecOutputText(bytes: stderr, encoding: .utf8))
         result.truncated = OutputTruncation(stdout: dropped.stdout, stderr: dropped.stderr)
         return result
     }

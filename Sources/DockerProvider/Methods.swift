@@ -249,29 +249,32 @@ public struct Endpoint: Encodable, Sendable, Equatable {
 /// What `exec` answers.
 public struct ExecResult: Encodable, Sendable {
     public var exitCode: Int
-    public var stdout: String
-    public var stderr: String
+    public var stdout: ExecOutputText
+    public var stderr: ExecOutputText
     public var durationMs: Int
     public var timedOut: Bool
     public var truncated: OutputTruncation?
 }
 
 extension ExecResult: JSONEncodedResult {
-    /// The result written once, keys sorted as the general encoder writes them: the output is
-    /// copied into the answer once instead of passing through an encoder's intermediate buffers.
-    public func encodedJSON() -> [UInt8] {
-        var json: [UInt8] = []
-        json.reserveCapacity(stdout.utf8.count + stderr.utf8.count + 160)
-        json.append(contentsOf: #"{"durationMs":\#(durationMs),"exitCode":\#(exitCode),"stderr":"#.utf8)
-        JSONWriter.appendString(stderr, to: &json)
-        json.append(contentsOf: #","stdout":"#.utf8)
-        JSONWriter.appendString(stdout, to: &json)
-        json.append(contentsOf: #","timedOut":\#(timedOut)"#.utf8)
+    /// The result written once, keys sorted as the general encoder writes them.
+    public func encodedJSON() -> [UInt8] { FramePart.joined(encodedParts()) }
+
+    /// The result in parts: the output streams are written a slice at a time as the answer goes
+    /// out (``JSONStringProducer``), so a 16 MiB buffer never becomes a 16–96 MiB line in memory.
+    public func encodedParts() -> [FramePart] {
+        var tail = Array(#","timedOut":\#(timedOut)"#.utf8)
         if let truncated {
-            json.append(contentsOf: #","truncated":{"stderr":\#(truncated.stderr),"stdout":\#(truncated.stdout)}"#.utf8)
+            tail.append(contentsOf: #","truncated":{"stderr":\#(truncated.stderr),"stdout":\#(truncated.stdout)}"#.utf8)
         }
-        json.append(UInt8(ascii: "}"))
-        return json
+        tail.append(UInt8(ascii: "}"))
+        return [
+            .bytes(Array(#"{"durationMs":\#(durationMs),"exitCode":\#(exitCode),"stderr":"#.utf8)),
+            .produced(stderr.producer()),
+            .bytes(Array(#","stdout":"#.utf8)),
+            .produced(stdout.producer()),
+            .bytes(tail),
+        ]
     }
 }
 

@@ -19,15 +19,16 @@ public struct UTF8ChunkDecoder: Sendable {
 
     /// Decodes like ``decode(_:)`` but appends the text as a quoted JSON string to `frame`, skipping
     /// the `String` when the bytes are plain ASCII. Returns false (appending nothing) when there is no text yet.
-    public mutating func decode(_ bytes: ArraySlice<UInt8>, appendingJSONStringTo frame: inout [UInt8]) -> Bool {
+    /// With `quoted: false` only the string's escaped contents are appended.
+    public mutating func decode(_ bytes: ArraySlice<UInt8>, appendingJSONStringTo frame: inout [UInt8], quoted: Bool = true) -> Bool {
         if carry.isEmpty, bytes.allSatisfy({ $0 < 0x80 }) {
             guard !bytes.isEmpty else { return false }
-            bytes.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &frame) }
+            bytes.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &frame, quoted: quoted) }
             return true
         }
         var text = decode(bytes)
         guard !text.isEmpty else { return false }
-        text.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame) }
+        text.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame, quoted: quoted) }
         return true
     }
 

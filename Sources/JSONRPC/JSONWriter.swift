@@ -63,10 +63,11 @@ public enum JSONWriter {
         return control || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
     }
 
-    /// Appends already valid UTF-8 bytes as a quoted, escaped JSON string.
-    public static func appendString(utf8 bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+    /// Appends already valid UTF-8 bytes as a quoted, escaped JSON string; with `quoted: false`,
+    /// only its escaped contents (a piece of a string written in several).
+    public static func appendString(utf8 bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8], quoted: Bool = true) {
         buffer.reserveCapacity(buffer.count + bytes.count + 2)
-        buffer.append(UInt8(ascii: "\""))
+        if quoted { buffer.append(UInt8(ascii: "\"")) }
         var runStart = 0
         var index = 0
         let count = bytes.count
@@ -95,6 +96,6 @@ public enum JSONWriter {
             }
         }
         if runStart < bytes.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
-        buffer.append(UInt8(ascii: "\""))
+        if quoted { buffer.append(UInt8(ascii: "\"")) }
     }
 }

@@ -13,6 +13,13 @@ public protocol RPCMethod: Decodable, Sendable {
 public protocol JSONEncodedResult {
     /// The result as compact JSON.
     func encodedJSON() -> [UInt8]
+    /// The result as frame parts; a large result returns producers so that its text is written as
+    /// it is made instead of held whole. Defaults to ``encodedJSON()`` as one part.
+    func encodedParts() -> [FramePart]
+}
+
+extension JSONEncodedResult {
+    public func encodedParts() -> [FramePart] { [.bytes(encodedJSON())] }
 }
 
 /// The result of a method that answers `null`.
@@ -27,7 +34,7 @@ public struct NullResult: Encodable, Sendable {
 
 /// The methods a server answers, each bound to a typed handler.
 public struct MethodTable: Sendable {
-    typealias Handler = @Sendable (JSONValue?, RequestContext) async throws -> [UInt8]
+    typealias Handler = @Sendable (JSONValue?, RequestContext) async throws -> [FramePart]
     private(set) var handlers: [String: Handler] = [:]
     /// Handlers of notifications the host sends (other than `$/cancelRequest`), by method.
     public typealias NotificationHandler = @Sendable (JSONValue?) -> Void
@@ -46,8 +53,8 @@ public struct MethodTable: Sendable {
         handlers[M.name] = { params, context in
             let request = try MethodTable.decodeParams(M.self, params)
             let result = try await body(request, context)
-            if let encoded = result as? any JSONEncodedResult { return encoded.encodedJSON() }
-            return try MethodTable.encodeResult(result)
+            if let encoded = result as? any JSONEncodedResult { return encoded.encodedParts() }
+            return [.bytes(try MethodTable.encodeResult(result))]
         }
     }
 

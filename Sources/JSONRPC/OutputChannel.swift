@@ -12,7 +12,7 @@ public final class OutputChannel: @unchecked Sendable {
     private let highWater: Int
     private let condition = ThreadCondition()
     // Guarded by `condition`.
-    private var queue: [[UInt8]] = []
+    private var queue: [Frame] = []
     private var queuedBytes = 0
     private var writing = false
     private var closed = false
@@ -33,12 +33,36 @@ public final class OutputChannel: @unchecked Sendable {
         }
     }
 
+    /// A queued frame: whole, or in parts some of which are produced as they are written.
+    private enum Frame {
+        case whole([UInt8])
+        case parts([FramePart])
+
+        /// The bytes it holds now (a producer's output is not counted: it exists only as it is written).
+        var heldBytes: Int {
+            switch self {
+            case .whole(let bytes): bytes.count
+            case .parts(let parts): parts.reduce(0) { if case .bytes(let bytes) = $1 { $0 + bytes.count } else { $0 } }
+            }
+        }
+    }
+
     /// Queues one frame; a newline is appended. Never blocks.
     public func send(_ frame: consuming [UInt8]) {
         frame.append(0x0A)  // in place when the caller left room and let go of the frame
+        enqueue(.whole(frame))
+    }
+
+    /// Queues one frame made of `parts`, written in order with nothing between them; a newline is
+    /// appended. Producers run on the output thread as the frame is written. Never blocks.
+    public func send(parts: [FramePart]) {
+        enqueue(.parts(parts + [.bytes([0x0A])]))
+    }
+
+    private func enqueue(_ frame: Frame) {
         condition.lock()
         if !closed && !broken {
-            queuedBytes += frame.count
+            queuedBytes += frame.heldBytes
             queue.append(frame)
             condition.signal()
         }
@@ -96,22 +120,33 @@ public final class OutputChannel: @unchecked Sendable {
             var ok = true
             // Coalesce small frames into one write; large frames go out as they are.
             var pendingBuffer: [UInt8] = []
+            func flush() {
+                if ok, !pendingBuffer.isEmpty { ok = writeAll(pendingBuffer) }
+                pendingBuffer.removeAll(keepingCapacity: true)
+            }
             for frame in batch where ok {
-                if frame.count >= 64 << 10 {
-                    if !pendingBuffer.isEmpty {
-                        ok = writeAll(pendingBuffer)
-                        pendingBuffer.removeAll(keepingCapacity: true)
+                switch frame {
+                case .whole(let bytes) where bytes.count >= 64 << 10:
+                    flush()
+                    if ok { ok = writeAll(bytes) }
+                case .whole(let bytes):
+                    pendingBuffer.append(contentsOf: bytes)
+                case .parts(let parts):
+                    for part in parts where ok {
+                        switch part {
+                        case .bytes(let bytes): pendingBuffer.append(contentsOf: bytes)
+                        case .produced(let producer):
+                            flush()
+                            while ok, let piece = producer.nextPiece() { ok = writeAll(piece) }
+                        }
                     }
-                    if ok { ok = writeAll(frame) }
-                } else {
-                    pendingBuffer.append(contentsOf: frame)
                 }
             }
-            if ok, !pendingBuffer.isEmpty { ok = writeAll(pendingBuffer) }
+            flush()
 
             condition.lock()
             writing = false
-            queuedBytes -= batch.reduce(0) { $0 + $1.count }
+            queuedBytes -= batch.reduce(0) { $0 + $1.heldBytes }
             var waiters: [CheckedContinuation<Void, Never>] = []
             if !ok {
                 broken = true

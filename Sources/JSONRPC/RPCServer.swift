@@ -326,7 +326,7 @@ public final class RPCServer: Sendable {
     private func execute(
         _ handler: MethodTable.Handler, params: JSONValue?, context: RequestContext, isInitialize: Bool
     ) async {
-        let outcome: Result<[UInt8], RPCError>
+        let outcome: Result<[FramePart], RPCError>
         do {
             outcome = .success(try await handler(params, context))
         } catch {
@@ -352,7 +352,7 @@ public final class RPCServer: Sendable {
         }
         // Cancelled (or the session ended) after the work was done: the host was told -32800 and
         // will never learn what was made, so it is undone.
-        if !context.respond(outcome), case .success = outcome, let undo = context.takeUndo() {
+        if !context.respond(parts: outcome), case .success = outcome, let undo = context.takeUndo() {
             context.logger.info("undoing the work of a request whose result the host never got")
             await undo()
         }

@@ -79,24 +79,43 @@ public final class RequestContext: Sendable {
     /// Answers the request, unless it was answered already. Returns whether this call answered.
     @discardableResult
     func respond(_ outcome: Result<[UInt8], RPCError>) -> Bool {
+        respond(parts: outcome.map { [FramePart.bytes($0)] })
+    }
+
+    /// Answers with a result given as frame parts: bytes are spliced into one frame (copied once);
+    /// a result with producers goes out as parts, its large text written as it is made.
+    @discardableResult
+    func respond(parts outcome: Result<[FramePart], RPCError>) -> Bool {
         finished.withLock { done in
             guard !done else { return false }
             done = true
-            var frame: [UInt8] = []
-            // Reserved whole (room for the newline too): the result is copied once, never doubled.
-            if case .success(let result) = outcome { frame.reserveCapacity(result.count + idJSON.count + 41) }
-            frame.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
-            frame.append(contentsOf: idJSON)
+            var head: [UInt8] = []
+            head.append(contentsOf: #"{"jsonrpc":"2.0","id":"#.utf8)
+            head.append(contentsOf: idJSON)
             switch outcome {
-            case .success(let result):
-                frame.append(contentsOf: #","result":"#.utf8)
-                frame.append(contentsOf: result)
+            case .success(let parts):
+                head.append(contentsOf: #","result":"#.utf8)
+                let produced = parts.contains { if case .produced = $0 { true } else { false } }
+                if produced, case .direct = sink {
+                    output.send(parts: [.bytes(head)] + parts + [.bytes(Array("}".utf8))])
+                    return true
+                }
+                // Reserved whole (room for the newline too): the result is copied once, never doubled.
+                let size = parts.reduce(0) { if case .bytes(let bytes) = $1 { $0 + bytes.count } else { $0 } }
+                head.reserveCapacity(head.count + size + 2)
+                for part in parts {
+                    if case .bytes(let bytes) = part {
+                        head.append(contentsOf: bytes)
+                    } else {
+                        head.append(contentsOf: FramePart.joined([part]))
+                    }
+                }
             case .failure(let error):
-                frame.append(contentsOf: #","error":"#.utf8)
-                JSONWriter.append(error.json, to: &frame)
+                head.append(contentsOf: #","error":"#.utf8)
+                JSONWriter.append(error.json, to: &head)
             }
-            frame.append(UInt8(ascii: "}"))
-            sink.deliver(consume frame, output: output)
+            head.append(UInt8(ascii: "}"))
+            sink.deliver(consume head, output: output)
             return true
         }
     }

@@ -84,8 +84,9 @@ struct WorkerLimitTests {
     }
 
     /// A buffered exec of 200 MiB: the worker keeps `maxOutputBytes` (16 MiB by default) of it,
-    /// counts the rest in `truncated`, and its resident set stays small: under 64 MiB for text;
-    /// base64 makes the answer a third larger (a 22 MiB line) and stays under 80 MiB.
+    /// counts the rest in `truncated`, and its peak resident set stays under 64 MiB whatever the
+    /// answer's size: text (a 16 MiB line), NUL bytes in utf8 (each `\u0000`: a 96 MiB line) and in
+    /// base64 (22 MiB). The answer's strings are written a slice at a time, never held whole.
     @Test func bufferedExecOutputIsBoundedAndFlagged() async throws {
         try await withWorker { worker, scope in
             let node = try await worker.result(
@@ -95,34 +96,32 @@ struct WorkerLimitTests {
             // A first exec installs the worker's helpers in the node (tini): idle is measured after it.
             _ = try await worker.result("exec", ["externalId": .string(id), "command": ["true"]])
             let before = try #require(memoryFigures(pid: pid))
-            let text = try await worker.call(
-                "exec", ["externalId": .string(id), "command": ["sh", "-c", "head -c 209715200 /dev/zero | tr '\\0' a"]],
-                timeout: .seconds(120))
-            let afterText = try #require(memoryFigures(pid: pid))
-            print(
-                "[limits] buffered 200 MiB of text: kept \(text.result?["stdout"]?.string?.utf8.count ?? -1), truncated \(text.result?["truncated"].map { "\($0)" } ?? "none"); worker before \(before), after \(afterText)"
-            )
-            #expect(text.result?["exitCode"] == 0, "\(String(describing: text.raw).prefix(300))")
-            #expect(text.result?["stdout"]?.string?.utf8.count == 16 << 20)
-            #expect(text.result?["truncated"]?["stdout"]?.int == (200 << 20) - (16 << 20))
-            #expect(text.result?["truncated"]?["stderr"]?.int == 0)
-            // Under 64 MiB; over TLS the idle worker is a few MB larger (libcurl's TLS state), so its growth counts there.
-            #expect(afterText.hwm < max(64 << 20, before.hwm + (36 << 20)), "peak resident \(afterText.hwm), idle \(before.hwm)")
-
-            let response = try await worker.call(
-                "exec",
-                ["externalId": .string(id), "command": ["head", "-c", "209715200", "/dev/zero"], "options": ["encoding": "base64"]],
-                timeout: .seconds(120))
-            let after = try #require(memoryFigures(pid: pid))
-            let stdout = response.result?["stdout"]?.string ?? ""
-            let kept = Data(base64Encoded: stdout)?.count ?? -1
-            print(
-                "[limits] buffered 200 MiB of zeros, base64: kept \(kept), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"); worker after \(after)"
-            )
-            #expect(response.result?["exitCode"] == 0, "\(String(describing: response.raw).prefix(300))")
-            #expect(kept == 16 << 20)
-            #expect(response.result?["truncated"]?["stdout"]?.int == (200 << 20) - (16 << 20))
-            #expect(after.hwm < 80 << 20, "peak resident \(after.hwm)")
+            let cases: [(name: String, command: [JSONValue], encoding: String, kept: (JSONValue?) -> Int)] = [
+                ("text", ["sh", "-c", "head -c 209715200 /dev/zero | tr '\\0' a"], "utf8", { $0?.string?.utf8.count ?? -1 }),
+                ("NUL bytes, utf8", ["head", "-c", "209715200", "/dev/zero"], "utf8", { $0?.string?.unicodeScalars.count ?? -1 }),
+                (
+                    "NUL bytes, base64", ["head", "-c", "209715200", "/dev/zero"], "base64",
+                    { Data(base64Encoded: $0?.string ?? "")?.count ?? -1 }
+                ),
+            ]
+            for (name, command, encoding, kept) in cases {
+                let response = try await worker.call(
+                    "exec", ["externalId": .string(id), "command": .array(command), "options": ["encoding": .string(encoding)]],
+                    timeout: .seconds(120))
+                let after = try #require(memoryFigures(pid: pid))
+                let stdout = response.result?["stdout"]
+                print(
+                    "[limits] buffered 200 MiB, \(name): kept \(kept(stdout)), truncated \(response.result?["truncated"].map { "\($0)" } ?? "none"); worker before \(before), after \(after)"
+                )
+                #expect(response.result?["exitCode"] == 0, "\(name): \(String(describing: response.raw).prefix(300))")
+                #expect(kept(stdout) == 16 << 20, "\(name)")
+                if encoding == "utf8", let text = stdout?.string {
+                    #expect(Set(text.unicodeScalars).count == 1, "\(name): one repeated character")
+                }
+                #expect(response.result?["truncated"]?["stdout"]?.int == (200 << 20) - (16 << 20), "\(name)")
+                #expect(response.result?["truncated"]?["stderr"]?.int == 0, "\(name)")
+                #expect(after.hwm < 64 << 20, "\(name): peak resident \(after.hwm), idle \(before.hwm)")
+            }
 
             // A smaller bound per call, utf8, and stderr counted on its own.
             let small = try await worker.call(
