@@ -110,7 +110,8 @@ public struct ContainerSummary: Decodable, Sendable {
     public var names: [String]?
     public var labels: [String: String]?
     public var state: String?
-    enum CodingKeys: String, CodingKey { case id = "Id", names = "Names", labels = "Labels", state = "State" }
+    public var image: String?
+    enum CodingKeys: String, CodingKey { case id = "Id", names = "Names", labels = "Labels", state = "State", image = "Image" }
 }
 
 /// `POST /containers/create`.

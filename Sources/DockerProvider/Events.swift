@@ -36,6 +36,9 @@ extension DockerProvider {
     /// An event read later than this after the engine stamped it means the worker could not read for
     /// a while (stopped, starved): the engine may have dropped events meanwhile, so a `resync` follows.
     static let eventLagLimit: Int64 = 5_000_000_000
+    /// How long a resync waits for one node's inspect before describing it from the container list:
+    /// events queued behind the resync must not wait for a container the engine holds locked.
+    static let resyncInspectBudget = Duration.seconds(2)
 
     /// Sends `node.event` notifications for managed containers until cancelled. Events count from
     /// the moment the request was read, not from when the engine's stream opened: the first request
@@ -61,7 +64,7 @@ extension DockerProvider {
                         params["reason"] = .string(reason)
                         if dropped > 0 { params["dropped"] = .integer(Int64(dropped)) }
                         params["time"] = .string(Timestamp.now())
-                        let nodes = try await self.list(labels: nil)
+                        let nodes = try await self.list(labels: nil, inspectBudget: Self.resyncInspectBudget)
                         let encoded = try JSONParser.parse(try MethodTable.encodeResult(nodes))
                         params["nodes"] = encoded
                         context.logger.info("events: resync", metadata: ["reason": "\(reason)", "dropped": "\(dropped)"])

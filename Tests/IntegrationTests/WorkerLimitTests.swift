@@ -317,6 +317,65 @@ struct WorkerLimitTests {
         return process.terminationStatus
     }
 
+    /// dockerd holds a container's lock while an archive upload to it is in progress, and its
+    /// inspect waits for that lock (so does `docker inspect`). A resync must not wait for such a
+    /// node: the locked node is described from the engine's container list, and the events queued
+    /// behind the resync still arrive promptly.
+    @Test(.timeLimit(.minutes(3))) func aResyncDoesNotWaitForALockedNode() async throws {
+        guard Docker.host == "unix:///var/run/docker.sock" else {
+            print("[limits] resync with a locked node: the upload goes through the local socket; skipped on \(Docker.host)")
+            return
+        }
+        try await withWorker { worker, scope in
+            let subscription = worker.start("events.subscribe")
+            let locked = try Self.managedNode(scope)
+            let other = try Self.managedNode(scope)
+            let forOther = { worker.notifications(for: subscription).filter { $0["externalId"]?.string == other } }
+            try await eventually(timeout: .seconds(30)) { forOther().contains { $0["action"] == "start" } }
+            // An upload that never finishes: curl sends a chunked body from a pipe this test keeps open.
+            let upload = Process()
+            upload.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            upload.arguments = [
+                "-s", "-o", "/dev/null", "--unix-socket", "/var/run/docker.sock", "-X", "PUT", "-H", "Content-Type: application/x-tar",
+                "-T", "-", "http://localhost/containers/\(locked)/archive?path=/tmp",
+            ]
+            let body = Pipe()
+            upload.standardInput = body
+            try upload.run()
+            // Ending its body ends the upload (the engine refuses the partial archive) and the lock.
+            defer {
+                try? body.fileHandleForWriting.close()
+                upload.terminate()
+            }
+            body.fileHandleForWriting.write(Data(count: 512))
+            try await eventually(timeout: .seconds(10)) {
+                Docker.run(["ps", "-q"]).status == 0 && Self.shellStatus("timeout 1 docker inspect \(locked) >/dev/null") == 124
+            }
+            // Stopped for 7 s: the events read afterwards are over 5 s old, so a resync comes first.
+            let pid = worker.process.processIdentifier
+            kill(pid, SIGSTOP)
+            _ = Docker.run(["pause", other])
+            _ = Docker.run(["unpause", other])
+            try await Task.sleep(for: .seconds(7))
+            kill(pid, SIGCONT)
+            let resumed = ContinuousClock.now
+            try await eventually(timeout: .seconds(20)) { forOther().contains { $0["action"] == "unpause" } }
+            let took = ContinuousClock.now - resumed
+            let resync = worker.notifications(for: subscription).first { $0["action"] == "resync" }
+            print(
+                "[limits] resync with a locked node: unpause reported \(took) after the worker resumed; resync \(resync.map { "\($0)" }?.prefix(400) ?? "none")"
+            )
+            #expect(took < .seconds(8), "events waited behind the resync for \(took)")
+            let nodes = resync?["nodes"]?.array ?? []
+            #expect(nodes.contains { $0["externalId"]?.string == locked && $0["status"] == "running" }, "\(nodes)")
+            #expect(nodes.contains { $0["externalId"]?.string == other && $0["status"] == "running" }, "\(nodes)")
+            worker.notify("$/cancelRequest", ["id": .integer(subscription)])
+            #expect(try await worker.response(.integer(subscription)).errorCode == -32800)
+        }
+    }
+
+    static func shellStatus(_ script: String) -> Int32 { shell(script) }
+
     /// The worker is stopped (SIGSTOP) for 20 s while a managed node receives 1,244 kill signals and
     /// 20 pause/unpause pairs: once it runs again every pair is reported (the engine is asked only
     /// for the reported actions, so its per-subscriber buffer holds them all), and a resync follows
