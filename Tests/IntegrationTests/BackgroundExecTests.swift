@@ -1,0 +1,237 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// Issue 13, items 4 and 5: `exec` with `background: true` answers at once with `{execId}` and the
+/// command runs on; `exec.attach` replays and follows its output from a byte offset, `exec.kill`
+/// signals its process tree, `exec.list` shows a node's commands (also those an earlier worker
+/// started), and a background command outlives the worker. Checked against the engine's own view:
+/// `ps` in the node through the docker CLI.
+@Suite("background exec", .serialized)
+struct BackgroundExecTests {
+    /// The live (not zombie) processes in the node whose command line contains `text`.
+    static func processes(_ id: String, _ text: String) -> [String] {
+        let result = Docker.run(["exec", id, "ps", "-o", "stat,args"])
+        #expect(result.status == 0, "ps in the node failed: \(result.stderr)")
+        return String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init).filter { line in
+            !line.trimmingCharacters(in: .whitespaces).hasPrefix("Z") && line.contains(text) && !line.contains("ps -o")
+        }
+    }
+
+    /// Starts a background command and returns its execId.
+    static func startBackground(_ worker: WorkerProcess, _ id: String, _ command: JSONValue, options: JSONValue = [:]) async throws
+        -> String
+    {
+        var merged = options.object ?? JSONObject()
+        merged["background"] = true
+        let result = try await worker.result("exec", ["externalId": .string(id), "command": command, "options": .object(merged)])
+        #expect(result.object?.keys.sorted() == ["execId"])
+        return try #require(result["execId"]?.string)
+    }
+
+    /// The entry of `execId` in `exec.list`.
+    static func entry(_ worker: WorkerProcess, _ id: String, _ execId: String) async throws -> JSONValue? {
+        let list = try await worker.result("exec.list", ["externalId": .string(id)])
+        return list.array?.first { $0["execId"]?.string == execId }
+    }
+
+    /// Waits until the command is reported ended and returns its entry.
+    static func ended(_ worker: WorkerProcess, _ id: String, _ execId: String) async throws -> JSONValue {
+        try await eventually(timeout: .seconds(15)) { try await entry(worker, id, execId)?["running"] == false }
+        return try #require(try await entry(worker, id, execId))
+    }
+
+    /// The output an attach streamed: (stream, data, offset) per notification.
+    static func chunks(_ worker: WorkerProcess, _ request: Int64) -> [(stream: String, data: String, offset: Int64)] {
+        worker.notifications(for: request).compactMap { params in
+            guard let stream = params["stream"]?.string, let data = params["data"]?.string else { return nil }
+            return (stream, data, params["offset"]?.int ?? -1)
+        }
+    }
+
+    @Test func startAnswersAtOnceAndTheListShowsItRunning() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let started = ContinuousClock.now
+            let execId = try await Self.startBackground(worker, id, ["sh", "-c", "echo one; sleep 401"])
+            #expect(ContinuousClock.now - started < .seconds(10))
+            try await eventually { Self.processes(id, "sleep 401").count == 1 }
+            let entry = try #require(try await Self.entry(worker, id, execId))
+            #expect(entry["command"] == ["sh", "-c", "echo one; sleep 401"])
+            #expect(entry["running"] == true)
+            #expect(entry["background"] == true)
+            #expect(entry["replayable"] == true)
+            #expect(entry["exitCode"] == nil)
+            #expect(entry["startedAt"]?.string?.hasSuffix("Z") == true)
+            // The engine keeps it as an exec of the node.
+            let execIDs = Docker.inspect(id)?["ExecIDs"]?.array ?? []
+            #expect(execIDs.contains(.string(execId)))
+        }
+    }
+
+    @Test func attachFromAnOffsetGivesTheExactBytesAndTheResult() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let execId = try await Self.startBackground(
+                worker, id, ["sh", "-c", "printf out1; sleep 0.5; printf err1 >&2; sleep 0.5; printf out2; sleep 1; exit 7"])
+            // Two attaches at once, while it runs: both see everything, in order.
+            let first = worker.start("exec.attach", ["execId": .string(execId), "offset": 0])
+            let second = worker.start("exec.attach", ["execId": .string(execId)])
+            for request in [first, second] {
+                let result = try await worker.response(.integer(request), timeout: .seconds(20)).value()
+                #expect(result["exitCode"] == 7)
+                #expect(result["stdout"] == "")
+                #expect(result["stderr"] == "")
+                #expect(result["timedOut"] == false)
+                #expect(result["truncated"] == nil)
+                let got = Self.chunks(worker, request)
+                #expect(got.map(\.stream) == ["stdout", "stderr", "stdout"])
+                #expect(got.map(\.data) == ["out1", "err1", "out2"])
+                #expect(got.map(\.offset) == [0, 4, 8])
+            }
+            // After the end, from a later offset (inside stderr's bytes): only what follows it.
+            let later = worker.start("exec.attach", ["execId": .string(execId), "offset": 6])
+            let result = try await worker.response(.integer(later), timeout: .seconds(20)).value()
+            #expect(result["exitCode"] == 7)
+            let got = Self.chunks(worker, later)
+            #expect(got.map(\.stream) == ["stderr", "stdout"])
+            #expect(got.map(\.data) == ["r1", "out2"])
+            #expect(got.map(\.offset) == [6, 8])
+            let entry = try await Self.ended(worker, id, execId)
+            #expect(entry["exitCode"] == 7)
+        }
+    }
+
+    @Test func cancellingAnAttachLeavesTheCommandRunning() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let execId = try await Self.startBackground(worker, id, ["sh", "-c", "while true; do echo tick; sleep 0.2; done & sleep 402"])
+            let attach = worker.start("exec.attach", ["execId": .string(execId)])
+            try await eventually { Self.chunks(worker, attach).contains { $0.data.contains("tick") } }
+            worker.notify("$/cancelRequest", ["id": .integer(attach)])
+            #expect(try await worker.response(.integer(attach), timeout: .seconds(5)).errorCode == -32800)
+            try await Task.sleep(for: .seconds(1))
+            #expect(Self.processes(id, "sleep 402").count == 1)
+            #expect(try await Self.entry(worker, id, execId)?["running"] == true)
+            // A new attach still follows it.
+            let again = worker.start("exec.attach", ["execId": .string(execId)])
+            try await eventually { Self.chunks(worker, again).contains { $0.data.contains("tick") } }
+            _ = try await worker.result("exec.kill", ["execId": .string(execId)])
+            let result = try await worker.response(.integer(again), timeout: .seconds(10)).value()
+            #expect(result["exitCode"] == 137)
+        }
+    }
+
+    @Test func sigtermLetsATrapRun() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let script = "trap 'echo trapped > /tmp/trap-ran; exit 0' TERM; sleep 403 & wait"
+            let execId = try await Self.startBackground(worker, id, ["sh", "-c", .string(script)])
+            try await eventually { Self.processes(id, "sleep 403").count == 1 }
+            let answer = try await worker.result("exec.kill", ["execId": .string(execId), "signal": "SIGTERM"])
+            #expect(answer == .null)
+            try await eventually { Docker.run(["exec", id, "cat", "/tmp/trap-ran"]).stdout == Data("trapped\n".utf8) }
+            let entry = try await Self.ended(worker, id, execId)
+            #expect(entry["exitCode"] == 0)
+            #expect(Self.processes(id, "sleep 403") == [])
+        }
+    }
+
+    @Test func sigkillLeavesNoProcess() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let execId = try await Self.startBackground(
+                worker, id, ["sh", "-c", "sleep 404 & setsid sleep 405 & (setsid sh -c 'sleep 406 &' &); sleep 407"])
+            try await eventually { Self.processes(id, "sleep 40").count >= 4 }
+            _ = try await worker.result("exec.kill", ["execId": .string(execId), "signal": "SIGKILL"])
+            try await eventually(timeout: .seconds(5)) { Self.processes(id, "sleep 40").isEmpty }
+            let entry = try await Self.ended(worker, id, execId)
+            #expect(entry["exitCode"] == 137)
+            // A number works too, and an unknown execId is an error that names it.
+            let unknown = try await worker.call("exec.kill", ["execId": "0123456789abcdef", "signal": 9])
+            #expect(unknown.errorCode != nil)
+            #expect(unknown.errorMessage.contains("execId"))
+            let badSignal = try await worker.call("exec.kill", ["execId": .string(execId), "signal": "SIGFOO"])
+            #expect(badSignal.errorCode == -32602)
+        }
+    }
+
+    @Test func attachWithStdinFeedsTheCommand() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let execId = try await Self.startBackground(worker, id, ["cat"], options: ["stdin": true])
+            let attach = worker.start("exec.attach", ["execId": .string(execId), "stdin": true])
+            worker.notify("exec.input", ["requestId": .integer(attach), "data": "hello\n", "eof": true])
+            let result = try await worker.response(.integer(attach), timeout: .seconds(20)).value()
+            #expect(result["exitCode"] == 0)
+            #expect(Self.chunks(worker, attach).map(\.data).joined() == "hello\n")
+        }
+    }
+
+    @Test func aSecondWorkerListsAndKillsTheCommand() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let execId = try await Self.startBackground(worker, id, ["sleep", "408"])
+            try await eventually { Self.processes(id, "sleep 408").count == 1 }
+            let other = try WorkerProcess()
+            defer { Task { await other.stop() } }
+            try await other.initialize()
+            let entry = try #require(try await Self.entry(other, id, execId))
+            #expect(entry["command"] == ["sleep", "408"])
+            #expect(entry["running"] == true)
+            #expect(entry["background"] == true)
+            #expect(entry["replayable"] == false)
+            #expect(entry["startedAt"]?.string?.hasSuffix("Z") == true)
+            let attach = try await other.call("exec.attach", ["execId": .string(execId)])
+            #expect(attach.errorCode == -32602)
+            _ = try await other.result("exec.kill", ["execId": .string(execId)])
+            try await eventually(timeout: .seconds(5)) { Self.processes(id, "sleep 408").isEmpty }
+            await other.stop()
+        }
+    }
+
+    /// Shutdown and end of input kill the foreground exec as before, and leave the background one running.
+    @Test(arguments: ["shutdown", "endOfInput"])
+    func backgroundCommandsOutliveTheWorker(how: String) async throws {
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        let worker = try WorkerProcess()
+        try await worker.initialize()
+        let id = try await SeedExecTests.node(worker, scope)
+        _ = try await Self.startBackground(worker, id, ["sh", "-c", "while true; do echo tick; sleep 0.1; done & sleep 409"])
+        worker.start("exec", ["externalId": .string(id), "command": ["sleep", "410"]])
+        try await eventually { Self.processes(id, "sleep 409").count == 1 && Self.processes(id, "sleep 410").count == 1 }
+        if how == "shutdown" {
+            _ = try await worker.call("shutdown")
+            #expect(try await worker.waitForExit() == 0)
+        } else {
+            #expect(try await worker.closeInput().status == 0)
+        }
+        #expect(Self.processes(id, "sleep 410") == [])
+        try await Task.sleep(for: .seconds(1))
+        #expect(Self.processes(id, "sleep 409").count == 1)
+        // Its output keeps flowing nowhere without stopping it.
+        #expect(Self.processes(id, "while true").count == 1)
+    }
+
+    @Test func theBufferKeepsTheNewest4MiBAndCountsWhatItDropped() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let total = 5 * 1_048_576 + 4
+            let execId = try await Self.startBackground(
+                worker, id, ["sh", "-c", "head -c 5242880 /dev/zero | tr '\\000' a; echo end; echo e >&2"])
+            _ = try await Self.ended(worker, id, execId)
+            let attach = worker.start("exec.attach", ["execId": .string(execId), "offset": 0])
+            let result = try await worker.response(.integer(attach), timeout: .seconds(30)).value()
+            #expect(result["exitCode"] == 0)
+            let dropped = total - 4 * 1_048_576
+            #expect(result["truncated"] == ["stdout": .integer(Int64(dropped)), "stderr": 0])
+            let got = Self.chunks(worker, attach)
+            let stdout = got.filter { $0.stream == "stdout" }
+            #expect(stdout.first?.offset == Int64(dropped))
+            #expect(stdout.map(\.data.utf8.count).reduce(0, +) == 4 * 1_048_576)
+            #expect(stdout.last?.data.hasSuffix("aend\n") == true)
+            #expect(got.filter { $0.stream == "stderr" }.map(\.data) == ["e\n"])
+        }
+    }
+}
