@@ -235,8 +235,49 @@ struct BackgroundExecTests {
             let stdout = got.filter { $0.stream == "stdout" }
             #expect(stdout.first?.offset == Int64(dropped))
             #expect(stdout.map(\.data.utf8.count).reduce(0, +) == 4 * 1_048_576)
-            #expect(stdout.last?.data.hasSuffix("aend\n") == true)
+            #expect(stdout.map(\.data).joined().hasSuffix("aaend\n"))
             #expect(got.filter { $0.stream == "stderr" }.map(\.data) == ["e\n"])
+        }
+    }
+
+    /// A field of the worker's /proc status (`Threads`, `VmRSS` in kB).
+    static func status(_ pid: Int32, _ field: String) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
+        return Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") ?? -1
+    }
+
+    /// 200 background commands, each still writing, cost no thread (their streams ride the one libcurl
+    /// loop, read by tasks) and little memory beyond their buffers.
+    @Test(.timeLimit(.minutes(5))) func twoHundredCommandsCostNoThreads() async throws {
+        try await withWorker { worker, scope in
+            let id = try await SeedExecTests.node(worker, scope)
+            let pid = worker.process.processIdentifier
+            // Warm up: the helpers are installed and the task pool is busy once.
+            _ = try await Self.startBackground(worker, id, ["sh", "-c", "echo warm"])
+            let warm = (0..<8).map { _ in worker.start("exec", ["externalId": .string(id), "command": ["echo", "hi"]]) }
+            for request in warm { _ = try await worker.response(.integer(request)).value() }
+            let threadsBefore = Self.status(pid, "Threads")
+            let rssBefore = Self.status(pid, "VmRSS")
+            let script = "i=0; while [ $i -lt 30 ]; do echo line $i; i=$((i+1)); sleep 0.2; done; sleep 600"
+            let requests = (0..<200).map { _ in
+                worker.start(
+                    "exec", ["externalId": .string(id), "command": ["sh", "-c", .string(script)], "options": ["background": true]])
+            }
+            var execIds: [String] = []
+            for request in requests {
+                let result = try await worker.response(.integer(request), timeout: .seconds(120)).value()
+                execIds.append(try #require(result["execId"]?.string))
+            }
+            try await Task.sleep(for: .seconds(3))
+            let threadsAfter = Self.status(pid, "Threads")
+            let rssAfter = Self.status(pid, "VmRSS")
+            print("[background] 200 commands: threads \(threadsBefore) -> \(threadsAfter), VmRSS \(rssBefore) kB -> \(rssAfter) kB")
+            #expect(threadsAfter <= threadsBefore + 1)
+            #expect(rssAfter - rssBefore < 96 * 1024)
+            let list = try await worker.result("exec.list", ["externalId": .string(id)])
+            #expect((list.array ?? []).filter { $0["running"] == true && $0["background"] == true }.count >= 200)
+            // The node goes with the scope's clean-up: its commands with it.
         }
     }
 }
