@@ -298,7 +298,9 @@ extension DockerProvider {
     func attach(_ request: ExecAttachRequest, context: RequestContext) async throws -> ExecResult {
         if let offset = request.offset, offset < 0 { throw InvalidParams(field: "offset", reason: "must not be negative") }
         guard let exec = backgroundExecs[request.execId] else {
-            if let record = try? await engineExec(request.execId), BackgroundMarker(record) != nil {
+            if let record = try? await engineExec(request.execId), BackgroundMarker(record) != nil, let containerID = record.containerID,
+                (try? await owned(containerID)) != nil
+            {
                 throw InvalidParams(
                     field: "execId",
                     reason:
@@ -427,7 +429,9 @@ extension DockerProvider {
 
     /// The engine's record of an exec; nil when the engine has none.
     private func engineExec(_ execID: String) async throws -> ExecInspect? {
-        guard !execID.isEmpty, execID.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+        guard !execID.isEmpty, execID.count <= 128, execID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            return nil
+        }
         do {
             return try await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
         } catch let error as EngineError where error.status == 404 {
