@@ -304,7 +304,7 @@ extension DockerProvider {
                 throw InvalidParams(
                     field: "execId",
                     reason:
-                        "\(request.execId) was started by an earlier worker: its output cannot be replayed (exec.list says replayable: false)"
+                        "\(request.execId) is not held by this worker (an earlier worker started it, or it ended long ago): its output cannot be replayed (exec.list says replayable: false)"
                 )
             }
             throw Self.unknownExec(request.execId)
