@@ -12,10 +12,12 @@ public struct ContainerInspect: Decodable, Sendable {
     public var hostConfig: HostConfig?
     public var networkSettings: NetworkSettings?
     public var mounts: [Mount]?
+    /// The execs the engine keeps for the container (running ones, and recently ended ones).
+    public var execIDs: [String]?
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", name = "Name", created = "Created", image = "Image", config = "Config", state = "State"
-        case hostConfig = "HostConfig", networkSettings = "NetworkSettings", mounts = "Mounts"
+        case hostConfig = "HostConfig", networkSettings = "NetworkSettings", mounts = "Mounts", execIDs = "ExecIDs"
     }
 
     /// `Config`.
@@ -252,7 +254,19 @@ public struct ExecInspect: Decodable, Sendable {
     public var pid: Int?
     /// The full id of the container the exec runs in.
     public var containerID: String?
-    enum CodingKeys: String, CodingKey { case running = "Running", exitCode = "ExitCode", pid = "Pid", containerID = "ContainerID" }
+    /// What the exec runs, as it was created.
+    public var processConfig: ProcessConfig?
+    enum CodingKeys: String, CodingKey {
+        case running = "Running", exitCode = "ExitCode", pid = "Pid", containerID = "ContainerID", processConfig = "ProcessConfig"
+    }
+
+    /// The exec's command line and user (`entrypoint` is the first word of `Cmd`).
+    public struct ProcessConfig: Decodable, Sendable {
+        public var entrypoint: String?
+        public var arguments: [String]?
+        public var user: String?
+        public var tty: Bool?
+    }
 }
 
 /// `GET /containers/{id}/stats`.

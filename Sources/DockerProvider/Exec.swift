@@ -20,11 +20,15 @@ extension DockerProvider {
         try request.validate()
         let options = request.options ?? ExecOptions()
         let started = ContinuousClock.now
+        let startedAt = Timestamp.now()
         let marker = UUID().uuidString.lowercased()
         let sink = ExecOutputSink(
             streaming: options.stream == true, encoding: options.encoding ?? .utf8, context: context,
             maxOutputBytes: options.maxOutputBytes ?? config.maxOutputBytes)
         let progress = ExecProgress()
+        defer {
+            if let execID = progress.state.withLock({ $0.execID }) { backgroundExecs.finished(execID) }
+        }
         // An exec with stdin or a terminal takes `exec.input` / `exec.resize` notifications by its request id.
         let session = (options.stdin == true || options.tty != nil) ? execSessions.withLock { $0.claim(context.id, logger: logger) } : nil
         session?.setInitialSize(options.tty)
@@ -35,7 +39,7 @@ extension DockerProvider {
         // The work runs in its own task, so an answer at the deadline waits for nothing the engine does.
         let work = Task { [self] in
             try await run(
-                request, options: options, marker: marker, sink: sink, progress: progress, session: session,
+                request, options: options, marker: marker, startedAt: startedAt, sink: sink, progress: progress, session: session,
                 sourcingSecrets: sourcingSecrets)
         }
         // Stopping (deadline, cancel, shutdown, a failed stream) kills the processes first and only then
@@ -137,8 +141,8 @@ extension DockerProvider {
 
     /// Creates and starts the exec under tini, feeds its output to `sink` and returns its exit code.
     private func run(
-        _ request: ExecRequest, options: ExecOptions, marker: String, sink: ExecOutputSink, progress: ExecProgress,
-        session: ExecSession?, sourcingSecrets: Bool
+        _ request: ExecRequest, options: ExecOptions, marker: String, startedAt: String, sink: ExecOutputSink,
+        progress: ExecProgress, session: ExecSession?, sourcingSecrets: Bool
     ) async throws -> Int {
         let wrapped = await supervisor.ensure(ExecSupervisor.tiniPath, in: request.externalId)
         try Task.checkCancellation()
@@ -164,37 +168,27 @@ extension DockerProvider {
         if options.stdin == true { body.attachStdin = true }
         if options.tty != nil { body.tty = true }
 
-        let created: IDResponse
-        do {
-            created = try await client.send(
-                HTTPRequest(.post, "/containers/\(request.externalId)/exec", body: try encodeJSON(body)), as: IDResponse.self)
-        } catch let error as EngineError where error.status == 404 {
-            supervisor.forget(request.externalId)
-            throw ProviderError.notFound(request.externalId)
-        } catch let error as EngineError where error.status == 500 {
-            // Podman answers an exec in a stopped container with 500 where Docker says 409.
-            if let state = try? await inspectContainer(request.externalId).state, state.running != true {
-                throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
-            }
-            throw error
-        }
-        try await Self.checkExecTarget(client: client, execID: created.id, containerID: request.externalId)
+        let execID = try await createExec(in: request.externalId, body)
         let mayStart = progress.state.withLock { state -> Bool in
             guard !state.stopped else { return false }
-            state.execID = created.id
+            state.execID = execID
             state.wrapped = wrapped
             state.startSent = true
             return true
         }
         guard mayStart else { throw CancellationError() }
+        backgroundExecs.began(
+            ForegroundExec(
+                execID: execID, containerID: request.externalId, command: request.command, startedAt: startedAt, marker: marker,
+                user: options.user, wrapped: wrapped))
         let startBody = Array((options.tty != nil ? #"{"Detach":false,"Tty":true}"# : #"{"Detach":false,"Tty":false}"#).utf8)
-        let startRequest = HTTPRequest(.post, "/exec/\(created.id)/start", body: startBody)
+        let startRequest = HTTPRequest(.post, "/exec/\(execID)/start", body: startBody)
         var demuxer = StreamDemuxer()
         let raw = options.tty != nil
         if options.stdin == true {
             // The engine hijacks the connection: stdin goes up it as `exec.input` notifications arrive.
             let stream = try await client.hijack(startRequest)
-            session?.attach(stream, execID: created.id, client: client)
+            session?.attach(stream, execID: execID, client: client)
             for try await chunk in stream {
                 try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
             }
@@ -206,19 +200,19 @@ extension DockerProvider {
             } catch let error as EngineError where error.status == 500 {
                 // Podman refuses to start an exec whose user or group it cannot find with 500, having
                 // recorded the exec as exited (its own code 125): the complaint is the exec's stderr.
-                guard let record = try? await client.send(HTTPRequest(.get, "/exec/\(created.id)/json"), as: ExecInspect.self),
+                guard let record = try? await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self),
                     !record.running, let exitCode = record.exitCode, exitCode != 0
                 else { throw error }
                 await sink.failedToStart(message: error.engineMessage ?? error.reason)
                 return exitCode
             }
-            session?.attach(nil, execID: created.id, client: client)
+            session?.attach(nil, execID: execID, client: client)
             for try await chunk in stream {
                 try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
             }
         }
         do {
-            let record = try await Self.finishedExec(client: client, execID: created.id)
+            let record = try await Self.finishedExec(client: client, execID: execID)
             progress.state.withLock { $0.neverStarted = record.pid == 0 }
             return record.exitCode ?? -1
         } catch let error as EngineError where error.status == 404 {
@@ -227,6 +221,27 @@ extension DockerProvider {
             guard let state = try? await inspectContainer(request.externalId).state, state.running != true else { throw error }
             return 137
         }
+    }
+
+    /// Creates an exec in the container and checks the engine made it there; returns its id.
+    /// - Throws: ``ProviderError`` -32004 no such node, -32009 node not running; engine errors.
+    func createExec(in containerID: String, _ body: ExecCreateBody) async throws -> String {
+        let created: IDResponse
+        do {
+            created = try await client.send(
+                HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
+        } catch let error as EngineError where error.status == 404 {
+            supervisor.forget(containerID)
+            throw ProviderError.notFound(containerID)
+        } catch let error as EngineError where error.status == 500 {
+            // Podman answers an exec in a stopped container with 500 where Docker says 409.
+            if let state = try? await inspectContainer(containerID).state, state.running != true {
+                throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+            }
+            throw error
+        }
+        try await Self.checkExecTarget(client: client, execID: created.id, containerID: containerID)
+        return created.id
     }
 
     /// What runs an exec's command with the node's secrets in its environment (read when readable by the exec's user).
@@ -260,6 +275,21 @@ extension ExecRequest {
         }
         if let limit = options.maxOutputBytes, limit < 0 {
             throw InvalidParams(field: "options.maxOutputBytes", reason: "must be a non-negative number of bytes")
+        }
+        if options.background == true {
+            if options.tty != nil {
+                throw InvalidParams(field: "options.tty", reason: "cannot be combined with background (a terminal ends with the worker)")
+            }
+            if options.stream != nil {
+                throw InvalidParams(field: "options.stream", reason: "cannot be combined with background (use exec.attach)")
+            }
+            if options.timeoutMs != nil {
+                throw InvalidParams(field: "options.timeoutMs", reason: "cannot be combined with background (use exec.kill)")
+            }
+            if options.maxOutputBytes != nil {
+                throw InvalidParams(
+                    field: "options.maxOutputBytes", reason: "cannot be combined with background (its buffer keeps 4 MiB per stream)")
+            }
         }
         if let cwd = options.cwd, !cwd.hasPrefix("/") { throw InvalidParams(field: "options.cwd", reason: "must be an absolute path") }
         for (key, value) in options.env?.entries ?? [] {

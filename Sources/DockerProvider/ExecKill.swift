@@ -183,7 +183,7 @@ final class ExecSupervisor: Sendable {
     }
 
     /// Kills until the exec is over: an exec whose start was still on its way may begin after the first round.
-    private func killNow(containerID: String, marker: String, user: String?, execID: String?, wrapped: Bool) async {
+    func killNow(containerID: String, marker: String, user: String?, execID: String?, wrapped: Bool) async {
         let started = ContinuousClock.now
         var round = 0
         while true {
@@ -251,10 +251,39 @@ final class ExecSupervisor: Sendable {
             command: [Self.busyboxPath, "sh", "-c", Self.killScript, "sh", "tree"] + pids.map(String.init), user: "0")
     }
 
+    /// Sends signal `number` once to every process under the exec's tini (not tini itself, which
+    /// would pass it on to its child a second time); unwrapped, to every process with the marker.
+    /// - Throws: engine errors; ``ProviderError`` -32004 when the node is gone.
+    func signal(_ number: Int, containerID: String, marker: String, user: String?, wrapped: Bool) async throws {
+        do {
+            guard wrapped, await ensure(Self.busyboxPath, in: containerID) else {
+                let script =
+                    "for p in /proc/[0-9]*; do if tr '\\000' '\\n' < $p/environ 2>/dev/null | grep -qx '\(DockerProvider.execMarkerVariable)=\(marker)'; then kill -\(number) ${p#/proc/} 2>/dev/null; fi; done; true"
+                _ = try await DockerProvider.runQuietly(
+                    client: client, containerID: containerID, command: ["sh", "-c", script], user: user)
+                return
+            }
+            let found = try await DockerProvider.runQuietly(
+                client: client, containerID: containerID, command: [Self.busyboxPath, "sh", "-c", Self.killScript, "sh", "list", marker],
+                user: user)
+            let pids = String(decoding: found.output, as: UTF8.self).split(whereSeparator: \.isWhitespace).filter {
+                $0.allSatisfy(\.isNumber)
+            }
+            guard !pids.isEmpty else { return }
+            _ = try await DockerProvider.runQuietly(
+                client: client, containerID: containerID,
+                command: [Self.busyboxPath, "sh", "-c", Self.killScript, "sh", "signal", "\(number)"] + pids.map(String.init), user: "0")
+        } catch let error as EngineError where error.status == 404 {
+            throw ProviderError.notFound(containerID)
+        }
+    }
+
     /// `sh -c SCRIPT sh find MARKER`: prints the pid of each exec top process (parent pid 0 in the node)
     /// whose environment holds the marker, or kills its tree at once when running as root (then prints
     /// nothing). `sh -c SCRIPT sh tree PID…`: kills each PID's descendants, round after round until
-    /// none is left (orphans come back to the subreaper PID), then PID itself.
+    /// none is left (orphans come back to the subreaper PID), then PID itself. `list MARKER` prints
+    /// the top processes as `find` does without killing; `signal N PID…` sends signal N once to
+    /// every descendant of each PID.
     static let killScript = #"""
         b=/.openlattice/bin/busybox
         tree() {
@@ -280,9 +309,29 @@ final class ExecSupervisor: Sendable {
           done
           kill -9 $t 2>/dev/null
         }
+        sig() {
+          n=$1; t=$2; m=
+          for d in /proc/[0-9]*; do
+            read -r l < $d/stat 2>/dev/null || continue
+            set -- ${l##*) }
+            [ "$1" = Z ] && continue
+            m="$m ${d#/proc/}:$2"
+          done
+          s=" $t "; c=1
+          while [ $c = 1 ]; do
+            c=0
+            for e in $m; do
+              case "$s" in *" ${e#*:} "*) case "$s" in *" ${e%:*} "*) ;; *) s="$s${e%:*} "; c=1;; esac;; esac
+            done
+          done
+          set -- $s; shift
+          [ $# = 0 ] || kill -$n "$@" 2>/dev/null
+        }
         mode=$1; shift
         if [ "$mode" = tree ]; then for p in "$@"; do tree $p; done; exit 0; fi
+        if [ "$mode" = signal ]; then n=$1; shift; for p in "$@"; do sig $n $p; done; exit 0; fi
         marker="OPENLATTICE_EXEC_ID=$1"; root=no; [ "$($b id -u)" = 0 ] && root=yes
+        [ "$mode" = list ] && root=no
         for d in /proc/[0-9]*; do
           p=${d#/proc/}; [ "$p" = 1 ] && continue
           read -r l < $d/stat 2>/dev/null || continue

@@ -63,6 +63,15 @@ final class ExecSession: Sendable {
         if eof { stream.closeWrite() }
     }
 
+    /// Hands input that arrived here before the command's session was known to `session`.
+    func forward(to session: ExecSession) {
+        let (buffered, eof) = state.withLock { state in
+            defer { state.buffered = [] }
+            return (state.buffered, state.eof)
+        }
+        if !buffered.isEmpty || eof { session.input(buffered, eof: eof) }
+    }
+
     /// A new terminal size: sent now if the exec runs, else when it starts.
     func resize(_ size: TerminalSize) {
         let running = state.withLock { state -> (String, EngineClient)? in
@@ -99,6 +108,16 @@ struct ExecSessions {
         let session = ExecSession(logger: logger)
         byID[id] = session
         return session
+    }
+
+    /// Routes notifications by `id` to an existing session (`exec.attach` with `stdin: true`),
+    /// with any input that arrived for `id` before.
+    mutating func adopt(_ id: RequestID, _ session: ExecSession) {
+        if let index = unclaimed.firstIndex(of: id) {
+            unclaimed.remove(at: index)
+            byID[id]?.forward(to: session)
+        }
+        byID[id] = session
     }
 
     /// The session a notification goes to.

@@ -20,7 +20,7 @@ public struct ProvisionRequest: RPCMethod {
 /// `exec`: run a command in a node.
 public struct ExecRequest: RPCMethod {
     public static let name = "exec"
-    public typealias Result = ExecResult
+    public typealias Result = ExecAnswer
     public var externalId: String
     public var command: [String]
     public var options: ExecOptions?
@@ -40,6 +40,75 @@ public struct ExecOptions: Decodable, Sendable {
     public var tty: TerminalSize?
     /// The most bytes of each output stream a buffered exec keeps (default `config.maxOutputBytes`).
     public var maxOutputBytes: Int?
+    /// Answer at once with `{execId}` and let the command run on (protocol 1.1; see `exec.attach`).
+    public var background: Bool?
+}
+
+/// What `exec` answers: the command's result, or `{execId}` for a background command.
+public enum ExecAnswer: Encodable, Sendable, JSONEncodedResult {
+    case finished(ExecResult)
+    case started(execId: String)
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .finished(let result): try result.encode(to: encoder)
+        case .started(let execId):
+            var container = encoder.container(keyedBy: StartedKeys.self)
+            try container.encode(execId, forKey: .execId)
+        }
+    }
+    private enum StartedKeys: String, CodingKey { case execId }
+
+    public func encodedJSON() -> [UInt8] {
+        switch self {
+        case .finished(let result): return result.encodedJSON()
+        case .started(let execId):
+            var json = Array(#"{"execId":"#.utf8)
+            JSONWriter.appendString(execId, to: &json)
+            json.append(UInt8(ascii: "}"))
+            return json
+        }
+    }
+}
+
+/// `exec.attach`: the output of a background command from byte `offset` (stdout and stderr counted
+/// together; default: the oldest byte still buffered), as `exec.output` notifications, then its result.
+public struct ExecAttachRequest: RPCMethod {
+    public static let name = "exec.attach"
+    public typealias Result = ExecResult
+    public var execId: String
+    public var offset: Int?
+    /// Route `exec.input` notifications whose `requestId` is this call's id to the command's stdin.
+    public var stdin: Bool?
+}
+
+/// `exec.kill`: a signal to every process of a command (default SIGKILL).
+public struct ExecKillRequest: RPCMethod {
+    public static let name = "exec.kill"
+    public typealias Result = NullResult
+    public var execId: String
+    /// `"SIGTERM"`, `"SIGKILL"`, `"SIGINT"`, `"SIGHUP"` or a number from 1 to 64.
+    public var signal: JSONValue?
+}
+
+/// `exec.list`: the commands of a node.
+public struct ExecListRequest: RPCMethod {
+    public static let name = "exec.list"
+    public typealias Result = [ExecListEntry]
+    public var externalId: String
+}
+
+/// One command in `exec.list`.
+public struct ExecListEntry: Encodable, Sendable {
+    public var execId: String
+    public var command: [String]
+    public var running: Bool
+    public var exitCode: Int?
+    /// When the worker started it (RFC 3339).
+    public var startedAt: String
+    public var background: Bool
+    /// Whether this worker holds its output for `exec.attach` (false: an earlier worker started it).
+    public var replayable: Bool
 }
 
 /// A terminal's size in character cells.

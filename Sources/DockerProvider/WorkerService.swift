@@ -50,7 +50,20 @@ public final class WorkerService: Sendable {
             // A node running a command is not idle, however long it runs.
             provider.lifetimes.begin(request.externalId)
             defer { provider.lifetimes.end(request.externalId) }
-            return try await provider.exec(request, context: context, sourcingSecrets: DockerProvider.hasSecretEnv(container))
+            if request.options?.background == true {
+                return .started(
+                    execId: try await provider.startBackground(request, sourcingSecrets: DockerProvider.hasSecretEnv(container)))
+            }
+            return .finished(try await provider.exec(request, context: context, sourcingSecrets: DockerProvider.hasSecretEnv(container)))
+        }
+        table.register(ExecAttachRequest.self) { [self] request, context in try await current().attach(request, context: context) }
+        table.register(ExecKillRequest.self) { [self] request, _ in
+            try await current().killExec(request)
+            return NullResult()
+        }
+        table.register(ExecListRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.listExecs(request.externalId)
         }
         table.registerNotification(ExecInputNotification.name) { [self] params in
             provider.withLock { $0 }?.execInput(params)
@@ -206,7 +219,7 @@ public final class WorkerService: Sendable {
         GetExtensionRequest.name, GetURLRequest.name, FilesReadRequest.name, FilesWriteRequest.name, FilesListRequest.name,
         FilesRemoveRequest.name, FilesMkdirRequest.name, GetResourceUsageRequest.name, StreamMetricsRequest.name,
         LogsRequest.name, EventsSubscribeRequest.name, ReapRequest.name, LifetimeSetRequest.name, SnapshotsListRequest.name,
-        SnapshotsDeleteRequest.name,
+        SnapshotsDeleteRequest.name, ExecAttachRequest.name, ExecKillRequest.name, ExecListRequest.name,
     ]
 
     /// The provider, and the request with its `externalId` resolved to a managed container's full id.
@@ -307,6 +320,7 @@ extension FilesRemoveRequest { func validate() throws { _ = try DockerProvider.c
 extension FilesMkdirRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
 
 extension ExecRequest: NodeRequest {}
+extension ExecListRequest: NodeRequest {}
 extension GetURLRequest: NodeRequest {}
 extension FilesReadRequest: NodeRequest {}
 extension FilesWriteRequest: NodeRequest {}

@@ -91,8 +91,14 @@ struct OpenRPCDocumentTests {
         let port = document.validate(replacing(node(), "endpoints", with: endpoint), against: nodeSchema)
         #expect(port.contains { $0.path == "$.endpoints[0].port" && $0.reason.contains("maximum") }, "\(port)")
         // type, and integer vs number
-        let execSchema = try #require(document.resultSchema(of: "exec"))
+        // exec answers an ExecResult or, in the background (1.1), {execId}: oneOf the two.
+        let execAnswer = try #require(document.resultSchema(of: "exec"))
         let exec: JSONValue = ["exitCode": 0, "stdout": "", "stderr": "", "durationMs": 3, "timedOut": false]
+        #expect(document.validate(exec, against: execAnswer).isEmpty)
+        #expect(document.validate(["execId": "4f2a0c9e"], against: execAnswer).isEmpty)
+        #expect(!document.validate(["execId": 4], against: execAnswer).isEmpty)
+        #expect(!document.validate(replacing(exec, "timedOut", with: .null), against: execAnswer).isEmpty)
+        let execSchema: JSONValue = ["$ref": "#/components/schemas/ExecResult"]
         #expect(document.validate(exec, against: execSchema).isEmpty)
         #expect(document.validate(replacing(exec, "exitCode", with: 42.0), against: execSchema).isEmpty)
         #expect(document.validate(replacing(exec, "exitCode", with: 4.5), against: execSchema).contains { $0.path == "$.exitCode" })

@@ -259,6 +259,77 @@ export interface ExecOptions {
   stdin?: boolean;
   /** Protocol 1.1: run on a pseudo-terminal of this size (all output arrives as stdout). */
   tty?: { rows: number; cols: number };
+  /**
+   * Protocol 1.1: answer at once with `{execId}` and let the command run on (use `startBackground`,
+   * which returns a handle). Not with `tty`, `stream`, `timeoutMs` or `maxOutputBytes`.
+   */
+  background?: boolean;
+}
+
+/** Options of `startBackground` (protocol 1.1). */
+export interface BackgroundOptions extends CallOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  user?: string;
+  /** How `exec.attach` sends the output (default utf8). */
+  encoding?: 'utf8' | 'base64';
+  /** Keep stdin open for `sendStdin` (through `exec.attach` with `stdin: true`). */
+  stdin?: boolean;
+}
+
+/** Options of `attachExec` (protocol 1.1). No deadline unless `timeoutMs` is given. */
+export interface AttachOptions extends CallOptions {
+  /** Byte offset in the output (stdout and stderr counted together); default: all still buffered. */
+  offset?: number;
+  /** Route this attach's `sendStdin`/`closeStdin` to the command (started with `stdin: true`). */
+  stdin?: boolean;
+  /** Receives each output chunk, with its offset. */
+  onOutput?: (chunk: OutputChunk) => void;
+}
+
+/** A following of a background command's output (`exec.attach`, protocol 1.1). */
+export interface AttachHandle {
+  /** The attach request's id, once sent. */
+  readonly requestId: number | undefined;
+  /** Writes to the command's stdin (attach with `stdin: true`). */
+  sendStdin(data: string | Uint8Array): void;
+  /** Closes the command's stdin. */
+  closeStdin(): void;
+  /** Cancels the attach; the command runs on. `wait()` rejects with an AbortError. */
+  detach(): void;
+  /** The command's result when it ends (`truncated`: bytes its buffer dropped). */
+  wait(): Promise<ExecResult>;
+}
+
+/** A background command (protocol 1.1): it outlives the call, the adapter and the worker. */
+export interface BackgroundCommand {
+  readonly execId: string;
+  /** Follows its output (see `attachExec`). */
+  attach(opts?: AttachOptions): AttachHandle;
+  /** Its result when it ends; with `onOutput`, its output from offset 0 first. */
+  wait(opts?: AttachOptions): Promise<ExecResult>;
+  /** Writes to its stdin (started with `stdin: true`). */
+  sendStdin(data: string | Uint8Array): void;
+  /** Closes its stdin. */
+  closeStdin(): void;
+  /** Signals its whole process tree (default SIGKILL). */
+  kill(signal?: ExecSignal, opts?: CallOptions): Promise<void>;
+}
+
+/** A signal for `exec.kill`: a name or a number (1-64). */
+export type ExecSignal = 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP' | number;
+
+/** One command in `exec.list` (protocol 1.1). */
+export interface ExecListEntry {
+  execId: string;
+  command: string[];
+  running: boolean;
+  /** Once it ended. */
+  exitCode?: number;
+  startedAt: Date;
+  background: boolean;
+  /** Whether this worker holds its output for `exec.attach` (false: an earlier worker started it). */
+  replayable: boolean;
 }
 
 /** A running command started with `startExec` (protocol 1.1). */
@@ -281,6 +352,8 @@ export interface OutputChunk {
   stream: 'stdout' | 'stderr';
   /** UTF-8 text, or base64 when `encoding: "base64"`. */
   data: string;
+  /** `exec.attach` only: the byte offset of `data` in the command's output. */
+  offset?: number;
 }
 
 export interface ExecResult {
@@ -586,6 +659,16 @@ export declare class DockerWorkerProvider {
   exec(id: string, command: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Starts a command and returns its handle at once; `stdin` defaults to true. */
   startExec(id: string, command: string[], opts?: ExecOptions): ExecHandle;
+  /** Protocol 1.1: starts a background command (`exec` with `background: true`) and resolves with its handle. */
+  startBackground(id: string, command: string[], opts?: BackgroundOptions): Promise<BackgroundCommand>;
+  /** A handle for a background command started earlier (by this or another worker: attach needs this worker). */
+  backgroundCommand(execId: string): BackgroundCommand;
+  /** Protocol 1.1: `exec.attach`; returns its handle at once. */
+  attachExec(execId: string, opts?: AttachOptions): AttachHandle;
+  /** Protocol 1.1: `exec.kill` (default SIGKILL). */
+  killExec(execId: string, signal?: ExecSignal, opts?: CallOptions): Promise<void>;
+  /** Protocol 1.1: `exec.list`. */
+  listExecs(id: string, opts?: CallOptions): Promise<ExecListEntry[]>;
   inspect(id: string, opts?: CallOptions): Promise<InspectResult>;
   destroy(id: string, opts?: CallOptions): Promise<void>;
   /** The default deadline allows for `timeoutSeconds` (10). */

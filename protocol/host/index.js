@@ -695,9 +695,9 @@ export class DockerWorkerProvider {
    * @param {any} [opts]
    */
   async exec(id, command, opts = {}) {
-    const { onOutput, signal, stream, cwd, env, user, timeoutMs, encoding, stdin, tty, onSent } = opts;
-    const streaming = stream ?? typeof onOutput === 'function';
-    const options = compact({ cwd, env, user, timeoutMs, encoding, stdin, tty, stream: streaming || undefined });
+    const { onOutput, signal, stream, cwd, env, user, timeoutMs, encoding, stdin, tty, onSent, maxOutputBytes, background } = opts;
+    const streaming = background ? undefined : stream ?? typeof onOutput === 'function';
+    const options = compact({ cwd, env, user, timeoutMs, encoding, stdin, tty, maxOutputBytes, background, stream: streaming || undefined });
     const params = compact({ externalId: id, command, options: Object.keys(options).length > 0 ? options : undefined });
     return this.request('exec', params, {
       signal,
@@ -748,6 +748,111 @@ export class DockerWorkerProvider {
       kill: () => controller.abort(new Error('killed')),
       wait: () => result,
     };
+  }
+
+  /**
+   * Starts a background command (protocol 1.1, `exec` with `background: true`) and resolves, once
+   * the engine started it, with its handle (E2B's command handles are the model): `execId`,
+   * `attach(opts)` to follow its output, `wait(opts)` for its result, `sendStdin(data)` /
+   * `closeStdin()` (with `stdin: true`), `kill(signal?)`. The command outlives the call, the
+   * adapter and the worker; `DockerWorkerProvider.backgroundCommand(execId)` makes a handle for
+   * one started earlier.
+   * @param {string} id
+   * @param {string[]} command
+   * @param {any} [opts]
+   */
+  async startBackground(id, command, opts = {}) {
+    const { cwd, env, user, encoding, stdin, signal, timeoutMs } = opts;
+    const options = compact({ cwd, env, user, encoding, stdin, background: true });
+    const { execId } = await this.request('exec', { externalId: id, command, options }, { signal, timeoutMs });
+    return this.backgroundCommand(execId);
+  }
+
+  /**
+   * A handle for the background command `execId` (see `startBackground`). Its `sendStdin` and
+   * `closeStdin` go through one attach with `stdin: true` that the handle opens when first needed.
+   * @param {string} execId
+   */
+  backgroundCommand(execId) {
+    /** @type {any} */
+    let stdinAttach;
+    const input = () => {
+      // Output is not wanted on this attach: it starts past every byte.
+      stdinAttach ??= this.attachExec(execId, { stdin: true, offset: Number.MAX_SAFE_INTEGER });
+      return stdinAttach;
+    };
+    return {
+      execId,
+      attach: (opts = {}) => this.attachExec(execId, opts),
+      wait: (opts = {}) => this.attachExec(execId, { offset: opts.onOutput ? 0 : Number.MAX_SAFE_INTEGER, ...opts }).wait(),
+      sendStdin: (data) => input().sendStdin(data),
+      closeStdin: () => input().closeStdin(),
+      kill: (signal, opts = {}) => this.killExec(execId, signal, opts),
+    };
+  }
+
+  /**
+   * `exec.attach` (protocol 1.1): follows a background command's output from `offset` (bytes of
+   * stdout and stderr together; default: all still buffered) and returns a handle at once:
+   * `sendStdin`/`closeStdin` (with `stdin: true`), `detach()` (cancels the attach; the command runs
+   * on; `wait()` then rejects with an AbortError) and `wait()` for the ExecResult when the command
+   * ends. `onOutput` receives `{stream, data, offset}`. No deadline unless `timeoutMs` is given.
+   * @param {string} execId
+   * @param {any} [opts]
+   */
+  attachExec(execId, opts = {}) {
+    const controller = new AbortController();
+    if (opts.signal) opts.signal.addEventListener('abort', () => controller.abort(opts.signal.reason), { once: true });
+    /** @type {any[]} */
+    const queued = [];
+    /** @type {number | undefined} */
+    let requestId;
+    let session;
+    const send = (method, params) => {
+      if (requestId === undefined) { queued.push([method, params]); return; }
+      this._write(session, { jsonrpc: '2.0', method, params: { requestId, ...params } });
+    };
+    const { onOutput, offset, stdin } = opts;
+    const result = this.request('exec.attach', compact({ execId, offset, stdin }), {
+      signal: controller.signal,
+      timeoutMs: opts.timeoutMs ?? null,
+      onSent: (sentId, sentSession) => {
+        requestId = sentId;
+        session = sentSession;
+        for (const [method, params] of queued.splice(0)) send(method, params);
+      },
+      onNotification: (method, p) => {
+        if (method === 'exec.output' && typeof onOutput === 'function') onOutput(compact({ stream: p.stream, data: p.data, offset: p.offset }));
+      },
+    });
+    result.catch(() => {});
+    return {
+      get requestId() { return requestId; },
+      sendStdin: (data) => send('exec.input', typeof data === 'string'
+        ? { data } : { data: Buffer.from(data).toString('base64'), encoding: 'base64' }),
+      closeStdin: () => send('exec.input', { eof: true }),
+      detach: () => controller.abort(new Error('detached')),
+      wait: () => result,
+    };
+  }
+
+  /**
+   * `exec.kill` (protocol 1.1): sends `signal` (default SIGKILL) to every process of the command.
+   * @param {string} execId
+   * @param {'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP' | number} [signal]
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async killExec(execId, signal, opts = {}) {
+    await this.request('exec.kill', compact({ execId, signal }), opts);
+  }
+
+  /**
+   * `exec.list` (protocol 1.1): the node's commands, `startedAt` as a Date.
+   * @param {string} id
+   * @param {{ signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+   */
+  async listExecs(id, opts = {}) {
+    return reviveDates(await this.request('exec.list', { externalId: id }, opts));
   }
 
   /**

@@ -110,6 +110,17 @@ def family_exec(s):
     time.sleep(0.5)
     s.notify("exec.resize", {"requestId": term, "rows": 40, "cols": 120})
     s.response(term)
+    # 1.1: background commands: answered at once with {execId}; exec.attach from an offset; exec.list;
+    # exec.kill with SIGTERM, whose trap runs.
+    bg = s.call("exec", {"externalId": eid, "command": ["sh", "-c", "echo one; sleep 1; echo two >&2; exit 3"],
+                         "options": {"background": True}})["result"]["execId"]
+    s.call("exec.attach", {"execId": bg, "offset": 4})
+    trap = s.call("exec", {"externalId": eid, "command": ["sh", "-c", "trap 'echo bye; exit 0' TERM; sleep 60 & wait"],
+                           "options": {"background": True}})["result"]["execId"]
+    time.sleep(0.5)
+    s.call("exec.list", {"externalId": eid})
+    s.call("exec.kill", {"execId": trap, "signal": "SIGTERM"})
+    s.call("exec.attach", {"execId": trap})
     s.call("destroy", {"externalId": eid})
     s.call("shutdown", {})
 

@@ -493,6 +493,81 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
     });
   });
 
+  // ── background commands (protocol 1.1) ───────────────────────────
+
+  describe('background commands', () => {
+    let box;
+    before(async () => {
+      box = await provider.provision(spec({ name: uniqueName('olt-bg') }));
+    });
+
+    /** The live processes in the node whose command line begins with `prefix`. */
+    function processes(prefix) {
+      const ps = execFileSync('docker', ['exec', box.externalId, 'ps', '-o', 'stat,args'], { encoding: 'utf8' });
+      return ps.split('\n').slice(1).map((line) => line.trim().split(/\s+/)).filter((w) => w.length > 1 && !w[0].startsWith('Z'))
+        .map((w) => w.slice(1).join(' ')).filter((args) => args.startsWith(prefix));
+    }
+
+    it('startBackground: a handle whose attach replays from an offset and ends with the result', T, async () => {
+      const command = await provider.startBackground(box.externalId, ['sh', '-c', 'printf one; sleep 0.3; printf two >&2; sleep 0.3; exit 5']);
+      assert.match(command.execId, /^[0-9a-f]{64}$/);
+      const chunks = [];
+      const result = await command.attach({ offset: 2, onOutput: (c) => chunks.push(c) }).wait();
+      assert.equal(result.exitCode, 5);
+      assert.equal(result.timedOut, false);
+      assert.deepEqual(chunks, [{ stream: 'stdout', data: 'e', offset: 2 }, { stream: 'stderr', data: 'two', offset: 3 }]);
+      const again = [];
+      assert.equal((await command.wait({ onOutput: (c) => again.push(c.data) })).exitCode, 5);
+      assert.deepEqual(again, ['one', 'two']);
+    });
+
+    it('listExecs shows it, detach leaves it running, kill(SIGTERM) lets its trap run', T, async () => {
+      const command = await provider.startBackground(box.externalId, ['sh', '-c', "trap 'echo bye; exit 0' TERM; sleep 481 & wait"]);
+      const entry = (await provider.listExecs(box.externalId)).find((e) => e.execId === command.execId);
+      assert.equal(entry.running, true);
+      assert.equal(entry.background, true);
+      assert.equal(entry.replayable, true);
+      assert.ok(entry.startedAt instanceof Date);
+      assert.deepEqual(entry.command, ['sh', '-c', "trap 'echo bye; exit 0' TERM; sleep 481 & wait"]);
+      const attach = command.attach();
+      await new Promise((r) => setTimeout(r, 300));
+      attach.detach();
+      await assert.rejects(attach.wait(), (error) => error.name === 'AbortError');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(processes('sleep 481').length, 1);
+      let output = '';
+      const waiting = command.wait({ onOutput: (c) => { output += c.data; } });
+      await command.kill('SIGTERM');
+      assert.equal((await waiting).exitCode, 0);
+      assert.equal(output, 'bye\n');
+      const ended = (await provider.listExecs(box.externalId)).find((e) => e.execId === command.execId);
+      assert.equal(ended.running, false);
+      assert.equal(ended.exitCode, 0);
+    });
+
+    it('sendStdin and closeStdin reach a command started with stdin', T, async () => {
+      const command = await provider.startBackground(box.externalId, ['sh', '-c', 'cat > /tmp/bg-in'], { stdin: true });
+      command.sendStdin('hello ');
+      command.sendStdin(Uint8Array.from([0x77, 0x6f, 0x72, 0x6c, 0x64]));
+      command.closeStdin();
+      assert.equal((await command.wait()).exitCode, 0);
+      assert.equal(execFileSync('docker', ['exec', box.externalId, 'cat', '/tmp/bg-in'], { encoding: 'utf8' }), 'hello world');
+    });
+
+    it('killExec on an unknown execId names it; kill() leaves no process', T, async () => {
+      await assert.rejects(provider.killExec('0123456789abcdef'), (error) => {
+        assert.equal(error.code, -32004);
+        assert.match(error.message, /execId/);
+        return true;
+      });
+      const command = await provider.startBackground(box.externalId, ['sh', '-c', 'sleep 482 & setsid sleep 483 & sleep 484']);
+      await new Promise((r) => setTimeout(r, 500));
+      await command.kill();
+      assert.deepEqual(processes('sleep 48'), []);
+      assert.equal((await command.wait()).exitCode, 137);
+    });
+  });
+
   // ── inspect ──────────────────────────────────────────────────────
 
   describe('inspect', () => {

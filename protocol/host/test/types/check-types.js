@@ -47,6 +47,7 @@ const SHAPES = [
   ['Capabilities', 'Capabilities'],
   ['WorkerErrorData', 'ErrorData'],
   ['InitializeResult', 'InitializeResult'],
+  ['ExecListEntry', 'ExecListEntry'],
 ];
 
 /** openrpc.json method → the adapter member that serves it (`Type.member`). */
@@ -55,6 +56,9 @@ const METHODS = {
   shutdown: 'DockerWorkerProvider.close',
   provision: 'DockerWorkerProvider.provision',
   exec: 'DockerWorkerProvider.exec',
+  'exec.attach': 'DockerWorkerProvider.attachExec',
+  'exec.kill': 'DockerWorkerProvider.killExec',
+  'exec.list': 'DockerWorkerProvider.listExecs',
   inspect: 'DockerWorkerProvider.inspect',
   destroy: 'DockerWorkerProvider.destroy',
   stop: 'DockerWorkerProvider.stop',
