@@ -124,12 +124,12 @@ extension DockerProvider {
         return "/" + parts.joined(separator: "/")
     }
 
-    private static func parent(_ path: String) -> String {
+    static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
         return String(path[..<slash])
     }
 
-    private static func base(_ path: String) -> String {
+    static func base(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? ""
     }
 
@@ -437,7 +437,7 @@ extension DockerProvider {
     }
 
     /// The deepest existing folder at or above `path`, and the components below it that are missing.
-    private func existingAncestor(_ id: String, _ path: String) async throws -> (anchor: String, missing: [String]) {
+    func existingAncestor(_ id: String, _ path: String) async throws -> (anchor: String, missing: [String]) {
         var current = path
         var missing: [String] = []
         while true {
@@ -453,7 +453,7 @@ extension DockerProvider {
         }
     }
 
-    private func putArchive(_ id: String, at path: String, _ archive: [UInt8]) async throws {
+    func putArchive(_ id: String, at path: String, _ archive: [UInt8]) async throws {
         do {
             try await client.send(
                 HTTPRequest(

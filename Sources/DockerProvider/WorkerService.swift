@@ -28,7 +28,7 @@ public final class WorkerService: Sendable {
     /// Extension names and the methods each brings.
     static let extensions: [String: [String]] = [
         "network": ["network.getUrl"],
-        "files": ["files.read", "files.write", "files.list", "files.remove", "files.mkdir"],
+        "files": ["files.read", "files.write", "files.list", "files.remove", "files.mkdir", "files.writeMany", "files.download"],
         "metrics": ["metrics.getResourceUsage", "metrics.streamMetrics"],
         "logs": ["logs"],
     ]
@@ -132,6 +132,25 @@ public final class WorkerService: Sendable {
             let (_, request) = try await ownedRequest(request)
             return try await provider.writeFile(request)
         }
+        table.register(FilesWriteManyRequest.self) { [self] request, _ in
+            let provider = try current()
+            try request.validate()
+            if provider.config.policy.allowSpecialModes != true,
+                let index = request.files.firstIndex(where: { ($0.mode ?? 0) & ~0o777 != 0 })
+            {
+                throw InvalidParams(
+                    field: "files[\(index)].mode",
+                    reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
+            }
+            let (_, request) = try await ownedRequest(request)
+            return try await provider.writeMany(request)
+        }
+        table.register(FilesDownloadRequest.self) { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            provider.lifetimes.begin(request.externalId)
+            defer { provider.lifetimes.end(request.externalId) }
+            return try await provider.download(request, context: context)
+        }
         table.register(FilesListRequest.self) { [self] request, _ in
             let (provider, request) = try await ownedRequest(request)
             return try await provider.listDirectory(request)
@@ -206,7 +225,7 @@ public final class WorkerService: Sendable {
         GetExtensionRequest.name, GetURLRequest.name, FilesReadRequest.name, FilesWriteRequest.name, FilesListRequest.name,
         FilesRemoveRequest.name, FilesMkdirRequest.name, GetResourceUsageRequest.name, StreamMetricsRequest.name,
         LogsRequest.name, EventsSubscribeRequest.name, ReapRequest.name, LifetimeSetRequest.name, SnapshotsListRequest.name,
-        SnapshotsDeleteRequest.name,
+        SnapshotsDeleteRequest.name, FilesWriteManyRequest.name, FilesDownloadRequest.name,
     ]
 
     /// The provider, and the request with its `externalId` resolved to a managed container's full id.

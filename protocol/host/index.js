@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 
 /** The protocol version this adapter speaks. */
 export const PROTOCOL_VERSION = '1.1';
@@ -989,6 +990,62 @@ export class DockerWorkerProvider {
            * @param {{ recursive?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
           mkdir: async (path, opts = {}) => { await this.request('files.mkdir', compact({ externalId, path, recursive: opts.recursive }), call(opts)); },
+          /**
+           * Many files in one upload (protocol 1.1). Bytes are sent as base64.
+           * @param {Array<{ path: string, content: string | Uint8Array, encoding?: 'utf8' | 'base64', mode?: number }>} files
+           * @param {{ createParents?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           */
+          writeMany: async (files, opts = {}) => {
+            const encoded = files.map((file) => {
+              const bytes = file.content instanceof Uint8Array;
+              const content = bytes
+                ? Buffer.from(/** @type {Uint8Array} */ (file.content).buffer, /** @type {Uint8Array} */ (file.content).byteOffset,
+                  /** @type {Uint8Array} */ (file.content).byteLength).toString('base64')
+                : file.content;
+              return compact({ path: file.path, content, encoding: bytes ? 'base64' : file.encoding, mode: file.mode });
+            });
+            return (await this.request('files.writeMany', compact({ externalId, files: encoded, createParents: opts.createParents }), call(opts))).files;
+          },
+          /**
+           * A file (or a folder, as a tar stream) as a Node Readable (protocol 1.1). While the stream's
+           * buffer is full the adapter stops reading the worker's output, and the worker stops reading
+           * the engine: memory stays bounded end to end. The stream emits 'result' with
+           * `{size, sha256, mode, type, format?}` before it ends, and fails with the request's error.
+           * No deadline unless `timeoutMs` is given.
+           * @param {string} path
+           * @param {{ chunkBytes?: number, onProgress?: (progress: { bytes: number, totalBytes?: number }) => void, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           * @returns {Readable}
+           */
+          download: (path, opts = {}) => {
+            const session = this._session;
+            let paused = false;
+            const resume = () => {
+              if (paused && session && !session.exited) session.child.stdout.resume();
+              paused = false;
+            };
+            const stream = new Readable({ read: resume, destroy: (error, done) => { resume(); abort.abort(); done(error); } });
+            const abort = new AbortController();
+            if (opts.signal) opts.signal.addEventListener('abort', () => abort.abort(opts.signal?.reason), { once: true });
+            this.request('files.download', compact({ externalId, path, chunkBytes: opts.chunkBytes }), {
+              signal: abort.signal,
+              timeoutMs: opts.timeoutMs ?? null,
+              onNotification: (method, params) => {
+                if (method === 'files.progress') opts.onProgress?.(compact({ bytes: params.bytes, totalBytes: params.totalBytes }));
+                if (method !== 'files.data' || stream.destroyed) return;
+                if (!stream.push(Buffer.from(params.data, 'base64')) && this._session && !paused) {
+                  paused = true;
+                  this._session.child.stdout.pause();
+                }
+              },
+            }).then((result) => {
+              stream.emit('result', result);
+              stream.push(null);
+            }, (error) => {
+              resume();
+              stream.destroy(error);
+            });
+            return stream;
+          },
         };
       case 'metrics':
         return {

@@ -131,6 +131,15 @@ def family_files(s):
     s.call("files.read", {"externalId": eid, "path": "/srv/app/data/blob.bin"})
     s.call("files.read", {"externalId": eid, "path": "/srv/app/current"})
     s.call("files.list", {"externalId": eid, "path": "/srv/app"})
+    # 1.1: many files in one upload; a file and a folder (tar) streamed back in files.data.
+    s.call("files.writeMany", {"externalId": eid, "files": [
+        {"path": "/srv/app/many/a.txt", "content": "one\n"},
+        {"path": "/srv/app/many/bin/run", "content": "IyEvYmluL3NoCg==", "encoding": "base64", "mode": 493}]})
+    s.call("files.writeMany", {"externalId": eid, "files": [{"path": "/srv/app/many/a.txt", "content": "x"},
+                                                            {"path": "/srv/app/many/./a.txt", "content": "y"}]},
+           expect=-32602)
+    s.call("files.download", {"externalId": eid, "path": "/srv/app/hello.txt"})
+    s.call("files.download", {"externalId": eid, "path": "/srv/app/many/bin"})
     s.call("files.remove", {"externalId": eid, "path": "/srv/app/data"}, expect=-32009)
     s.call("files.remove", {"externalId": eid, "path": "/srv/app/data", "recursive": True})
     s.call("files.remove", {"externalId": eid, "path": "/srv/app/hello.txt"})

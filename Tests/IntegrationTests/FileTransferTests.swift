@@ -1,0 +1,232 @@
+import Foundation
+import JSONRPC
+import Testing
+
+/// Issue 14: moving data in and out of nodes (`files.writeMany`, downloads, uploads), against
+/// the real engine; the engine's own view is read with the docker CLI.
+@Suite("file transfer")
+struct FileTransferTests {
+    static func randomData(_ count: Int) -> Data {
+        var generator = SystemRandomNumberGenerator()
+        var data = Data(count: count)
+        data.withUnsafeMutableBytes { buffer in
+            for index in 0..<buffer.count { buffer[index] = UInt8.random(in: 0...255, using: &generator) }
+        }
+        return data
+    }
+
+    /// `sha256sum` of `paths` in the node, by the docker CLI: path to hex digest.
+    static func sums(_ id: String, _ paths: [String]) -> [String] {
+        paths.map { path in
+            let out = Docker.run(["exec", id, "sha256sum", "--", path])
+            return String(String(decoding: out.stdout, as: UTF8.self).split(separator: " ").first?.drop { $0 == "\\" } ?? "")
+        }
+    }
+
+    @Test func writeManyLandsEveryFileInOneUpload() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            var files: [JSONValue] = []
+            var expected: [(path: String, data: Data, mode: Int)] = []
+            for index in 0..<200 {
+                let data = Self.randomData(1024)
+                let path = "/srv/many/\(index % 4)/f\(index).bin"
+                let mode = index % 3 == 0 ? 0o600 : 0o644
+                files.append([
+                    "path": .string(path), "content": .string(data.base64EncodedString()), "encoding": "base64",
+                    "mode": .integer(Int64(mode)),
+                ])
+                expected.append((path, data, mode))
+            }
+            for (name, text) in [("with space.txt", "a b\n"), ("new\nline.txt", "nl\n"), ("nön-äscii-日本.txt", "ü\n")] {
+                files.append(["path": .string("/srv/many/odd/" + name), "content": .string(text)])
+                expected.append(("/srv/many/odd/" + name, Data(text.utf8), 0o644))
+            }
+            // Warm: the node's first archive request pays for its mount.
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/tmp/warm", "content": "x"])
+            let start = ContinuousClock.now
+            let result = try await worker.result("files.writeMany", ["externalId": .string(id), "files": .array(files)])
+            let many = ContinuousClock.now - start
+            let answered = try #require(result["files"]?.array)
+            #expect(answered.count == expected.count)
+            for (index, file) in expected.enumerated() {
+                #expect(answered[index]["path"]?.string == file.path)
+                #expect(answered[index]["size"]?.int == Int64(file.data.count))
+                #expect(answered[index]["sha256"]?.string == sha256Hex(file.data))
+            }
+            // The engine's view: every digest and mode, odd names included.
+            let sums = Self.sums(id, expected.map(\.path))
+            for (index, file) in expected.enumerated() {
+                #expect(sums[index] == sha256Hex(file.data), "\(file.path)")
+            }
+            let modes = Docker.run(["exec", id, "stat", "-c", "%a", "--"] + expected.prefix(6).map(\.path))
+            #expect(String(decoding: modes.stdout, as: UTF8.self) == "600\n644\n644\n600\n644\n644\n")
+            // The same files one `files.write` at a time: 20 of them, the cost of 200 scaled from them.
+            let single = ContinuousClock.now
+            for file in expected.prefix(20) {
+                _ = try await worker.result(
+                    "files.write",
+                    [
+                        "externalId": .string(id), "path": .string(file.path + ".one"), "content": .string(file.data.base64EncodedString()),
+                        "encoding": "base64",
+                    ])
+            }
+            let perWrite = (ContinuousClock.now - single) / 20
+            let ratio = (perWrite * 200) / many
+            print("files.writeMany of 200 files of 1 KiB: \(many); 200 files.write: \(perWrite * 200) (scaled from 20); \(ratio)× faster")
+            #expect(ratio >= 50)
+        }
+    }
+
+    @Test func writeManyRefusesBadInputNamingTheField() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            let cases: [(JSONValue, String)] = [
+                ([], "files"),
+                ([["path": "relative", "content": "x"]], "files[0].path"),
+                ([["path": "/tmp/a", "content": "x"], ["path": "/tmp/./a", "content": "y"]], "files[1].path"),
+                ([["path": "/tmp/a/", "content": "x"]], "files[0].path"),
+                ([["path": "/tmp/a", "content": "%%%", "encoding": "base64"]], "files[0].content"),
+                ([["path": "/tmp/a", "content": "x", "mode": 0o4755]], "files[0].mode"),
+                ([["path": "/tmp/a", "content": "x", "owner": 1]], "files[0].owner"),
+            ]
+            for (files, field) in cases {
+                let response = try await worker.call("files.writeMany", ["externalId": .string(id), "files": files])
+                #expect(response.errorCode == -32602, "\(files)")
+                #expect(response.raw["error"]?["data"]?["field"]?.string == field, "\(response.raw)")
+            }
+            let missing = try await worker.call(
+                "files.writeMany", ["externalId": .string(id), "files": [["path": "/nope/x/a", "content": "x"]], "createParents": false])
+            #expect(missing.errorCode == -32004)
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/tmp/plain", "content": "x"])
+            let notFolder = try await worker.call(
+                "files.writeMany", ["externalId": .string(id), "files": [["path": "/tmp/plain/a", "content": "x"]]])
+            #expect(notFolder.errorCode == -32009)
+            // `..` stays inside the node: /../../etc/x is /etc/x of the node.
+            let marker = "olw-\(scope.id)"
+            _ = try await worker.result(
+                "files.writeMany", ["externalId": .string(id), "files": [["path": .string("/../../tmp/\(marker)"), "content": "in"]]])
+            #expect(String(decoding: Docker.run(["exec", id, "cat", "/tmp/\(marker)"]).stdout, as: UTF8.self) == "in")
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/\(marker)"))
+        }
+    }
+
+    /// Calls `files.download` and gathers its `files.data` (checking offsets run on without a gap)
+    /// and `files.progress` notifications.
+    static func download(_ worker: WorkerProcess, _ params: JSONValue) async throws
+        -> (response: Response, data: Data, progress: [JSONValue], elapsed: Duration)
+    {
+        let start = ContinuousClock.now
+        let id = worker.start("files.download", params)
+        let response = try await worker.response(.integer(id), timeout: .seconds(300))
+        let elapsed = ContinuousClock.now - start
+        var data = Data()
+        var progress: [JSONValue] = []
+        for line in worker.lines where line.value["params"]?["requestId"] == .integer(id) {
+            switch line.method {
+            case "files.data":
+                #expect(line.value["params"]?["offset"]?.int == Int64(data.count))
+                data.append(Data(base64Encoded: line.value["params"]?["data"]?.string ?? "") ?? Data())
+            case "files.progress": progress.append(line.value["params"] ?? .null)
+            default: break
+            }
+        }
+        return (response, data, progress, elapsed)
+    }
+
+    @Test func downloadStreamsAFileExactly() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            let size = 64 << 20
+            _ = try await worker.result(
+                "exec",
+                [
+                    "externalId": .string(id),
+                    "command": ["sh", "-c", .string("mkdir -p /srv && head -c \(size) /dev/urandom > /srv/big && chmod 640 /srv/big")],
+                ])
+            let expected = Self.sums(id, ["/srv/big"])[0]
+            let got = try await Self.download(worker, ["externalId": .string(id), "path": "/srv/big", "chunkBytes": 1_048_576])
+            let result = try got.response.value()
+            print("files.download of 64 MiB: \(got.elapsed)")
+            #expect(got.data.count == size)
+            #expect(sha256Hex(got.data) == expected)
+            #expect(result["sha256"]?.string == expected)
+            #expect(result["size"]?.int == Int64(size))
+            #expect(result["mode"]?.int == 0o640)
+            #expect(result["type"]?.string == "file")
+            // Progress: a transfer over 8 MiB reports, at most about four times a second.
+            #expect(!got.progress.isEmpty)
+            #expect(got.progress.allSatisfy { $0["totalBytes"]?.int == Int64(size) })
+            let seconds = Double(got.elapsed.components.seconds) + 1
+            #expect(Double(got.progress.count) <= seconds * 4 + 1, "\(got.progress.count) in \(got.elapsed)")
+            // A small file: one notification, no progress.
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/srv/small.txt", "content": "héllo\n"])
+            let small = try await Self.download(worker, ["externalId": .string(id), "path": "/srv/small.txt"])
+            #expect(small.data == Data("héllo\n".utf8))
+            #expect(small.progress.isEmpty)
+            let missing = try await worker.call("files.download", ["externalId": .string(id), "path": "/srv/nope"])
+            #expect(missing.errorCode == -32004)
+            let badChunk = try await worker.call("files.download", ["externalId": .string(id), "path": "/srv/big", "chunkBytes": 1])
+            #expect(badChunk.raw["error"]?["data"]?["field"]?.string == "chunkBytes")
+        }
+    }
+
+    @Test func downloadOfAFolderIsATarStreamWithLinksAndModes() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            let script =
+                "mkdir -p /srv/d/sub && echo one > /srv/d/a.txt && echo two > /srv/d/sub/b.txt && chmod 700 /srv/d/sub && chmod 600 /srv/d/a.txt && ln -s a.txt /srv/d/link"
+            _ = try await worker.result("exec", ["externalId": .string(id), "command": ["sh", "-c", .string(script)]])
+            let got = try await Self.download(worker, ["externalId": .string(id), "path": "/srv/d"])
+            let result = try got.response.value()
+            #expect(result["type"]?.string == "directory")
+            #expect(result["format"]?.string == "tar")
+            #expect(result["size"]?.int == Int64(got.data.count))
+            #expect(result["sha256"]?.string == sha256Hex(got.data))
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("olw-\(scope.id).tar")
+            try got.data.write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let listing = try Self.tarListing(file.path)
+            #expect(listing.contains { $0.hasPrefix("drwx------") && $0.hasSuffix("d/sub/") }, "\(listing)")
+            #expect(listing.contains { $0.hasPrefix("-rw-------") && $0.hasSuffix("d/a.txt") }, "\(listing)")
+            #expect(listing.contains { $0.hasPrefix("lrwxrwxrwx") && $0.hasSuffix("d/link -> a.txt") }, "\(listing)")
+            #expect(listing.contains { $0.hasSuffix("d/sub/b.txt") }, "\(listing)")
+        }
+    }
+
+    @Test func aLinkPointingOutReadsTheNodeNotTheHost() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            let marker = "olw-\(scope.id)"
+            // On the host, a file the link would reach were it resolved outside the node.
+            let hostFile = "/tmp/\(marker)"
+            try Data("host".utf8).write(to: URL(fileURLWithPath: hostFile))
+            defer { try? FileManager.default.removeItem(atPath: hostFile) }
+            _ = try await worker.result(
+                "exec",
+                [
+                    "externalId": .string(id),
+                    "command": [
+                        "sh", "-c", .string("mkdir -p /srv && echo node > /tmp/\(marker) && ln -s ../../../../../tmp/\(marker) /srv/out"),
+                    ],
+                ])
+            let got = try await Self.download(worker, ["externalId": .string(id), "path": "/srv/out"])
+            #expect(got.data == Data("node\n".utf8))
+            let dotted = try await Self.download(worker, ["externalId": .string(id), "path": .string("/../../../tmp/\(marker)")])
+            #expect(dotted.data == Data("node\n".utf8))
+        }
+    }
+
+    /// `tar -tvf` of an archive on this machine: one line per entry.
+    static func tarListing(_ path: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        process.arguments = ["-tvf", path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
