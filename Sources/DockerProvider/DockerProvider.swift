@@ -28,6 +28,8 @@ public final class DockerProvider: Sendable {
     let supervisor: ExecSupervisor
     /// Execs with stdin or a terminal, by request id, for `exec.input` and `exec.resize`.
     let execSessions = Mutex(ExecSessions())
+    /// `files.upload`s in progress, by upload id.
+    let uploads = UploadRegistry()
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {

@@ -229,4 +229,145 @@ struct FileTransferTests {
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
+
+    /// Sends `data` to the upload `uploadId` in chunks of `chunk` bytes, each answer awaited.
+    static func sendChunks(_ worker: WorkerProcess, _ uploadId: String, _ data: Data, chunk: Int) async throws {
+        var offset = 0
+        while offset < data.count {
+            let piece = data[offset..<min(offset + chunk, data.count)]
+            let answer = try await worker.result(
+                "files.uploadChunk", ["uploadId": .string(uploadId), "data": .string(piece.base64EncodedString()), "encoding": "base64"])
+            offset += piece.count
+            #expect(answer["received"]?.int == Int64(offset))
+        }
+    }
+
+    @Test func uploadAFileInChunks() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            _ = try await worker.result("files.mkdir", ["externalId": .string(id), "path": "/srv/up"])
+            for sized in [true, false] {
+                let data = Self.randomData(5 << 20 + 123)
+                let path = "/srv/up/\(sized ? "sized" : "spooled").bin"
+                var params = JSONObject()
+                params["externalId"] = .string(id)
+                params["path"] = .string(path)
+                params["mode"] = .integer(0o640)
+                if sized { params["size"] = .integer(Int64(data.count)) }
+                let started = try await worker.result("files.upload", .object(params))
+                let uploadId = try #require(started["uploadId"]?.string)
+                try await Self.sendChunks(worker, uploadId, data, chunk: 256 << 10)
+                let finished = try await worker.result("files.finishUpload", ["uploadId": .string(uploadId)])
+                #expect(finished["size"]?.int == Int64(data.count))
+                #expect(finished["sha256"]?.string == sha256Hex(data))
+                #expect(Self.sums(id, [path]) == [sha256Hex(data)])
+                // Under 8 MiB: no progress.
+                #expect(!worker.lines.contains { $0.method == "files.progress" && $0.value["params"]?["uploadId"]?.string == uploadId })
+                #expect(String(decoding: Docker.run(["exec", id, "stat", "-c", "%a", path]).stdout, as: UTF8.self) == "640\n")
+            }
+            // utf8 chunks; nothing is left but the file.
+            let text = try await worker.result("files.upload", ["externalId": .string(id), "path": "/srv/up/t.txt", "size": 7])
+            let textId = try #require(text["uploadId"]?.string)
+            _ = try await worker.result("files.uploadChunk", ["uploadId": .string(textId), "data": "hé"])
+            _ = try await worker.result("files.uploadChunk", ["uploadId": .string(textId), "data": "llo\n"])
+            _ = try await worker.result("files.finishUpload", ["uploadId": .string(textId)])
+            #expect(String(decoding: Docker.run(["exec", id, "cat", "/srv/up/t.txt"]).stdout, as: UTF8.self) == "héllo\n")
+            let listing = String(decoding: Docker.run(["exec", id, "ls", "-a", "/srv/up"]).stdout, as: UTF8.self)
+            #expect(!listing.contains("olw-upload"), "\(listing)")
+            // A finished upload is gone; bytes past the size are refused.
+            let again = try await worker.call("files.uploadChunk", ["uploadId": .string(textId), "data": "x"])
+            #expect(again.raw["error"]?["data"]?["field"]?.string == "uploadId")
+            let short = try await worker.result("files.upload", ["externalId": .string(id), "path": "/srv/up/s.txt", "size": 2])
+            let over = try await worker.call("files.uploadChunk", ["uploadId": .string(short["uploadId"]?.string ?? ""), "data": "abc"])
+            #expect(over.raw["error"]?["data"]?["field"]?.string == "data")
+            let early = try await worker.call("files.finishUpload", ["uploadId": .string(short["uploadId"]?.string ?? "")])
+            #expect(early.errorCode == -32009)
+            let missing = try await worker.call("files.upload", ["externalId": .string(id), "path": "/nope/x", "size": 1])
+            #expect(missing.errorCode == -32004)
+            // Over 8 MiB: files.progress with the upload's id, at most about four a second.
+            let big = Self.randomData(10 << 20)
+            let start = ContinuousClock.now
+            let bigUpload = try await worker.result(
+                "files.upload", ["externalId": .string(id), "path": "/srv/up/big.bin", "size": .integer(Int64(big.count))])
+            let bigId = try #require(bigUpload["uploadId"]?.string)
+            try await Self.sendChunks(worker, bigId, big, chunk: 256 << 10)
+            _ = try await worker.result("files.finishUpload", ["uploadId": .string(bigId)])
+            let elapsed = ContinuousClock.now - start
+            let progress = worker.lines.filter { $0.method == "files.progress" && $0.value["params"]?["uploadId"]?.string == bigId }
+            #expect(!progress.isEmpty)
+            #expect(progress.allSatisfy { $0.value["params"]?["totalBytes"]?.int == Int64(big.count) })
+            #expect(Double(progress.count) <= (Double(elapsed.components.seconds) + 1) * 4 + 1)
+            #expect(Self.sums(id, ["/srv/up/big.bin"]) == [sha256Hex(big)])
+        }
+    }
+
+    @Test func uploadATarFolderKeepsLinksAndModes() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("olw-tar-\(scope.id)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("d/sub"), withIntermediateDirectories: true)
+            try Data("one\n".utf8).write(to: folder.appendingPathComponent("d/a.txt"))
+            try Data("two\n".utf8).write(to: folder.appendingPathComponent("d/sub/b.txt"))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: folder.appendingPathComponent("d/a.txt").path)
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.appendingPathComponent("d/sub").path)
+            try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("d/link").path, withDestinationPath: "a.txt")
+            let archive = folder.appendingPathComponent("d.tar")
+            let tar = Process()
+            tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+            tar.arguments = ["-cf", archive.path, "-C", folder.path, "d"]
+            try tar.run()
+            tar.waitUntilExit()
+            let data = try Data(contentsOf: archive)
+            _ = try await worker.result("files.mkdir", ["externalId": .string(id), "path": "/srv/t"])
+            let started = try await worker.result("files.upload", ["externalId": .string(id), "path": "/srv/t", "format": "tar"])
+            let uploadId = try #require(started["uploadId"]?.string)
+            try await Self.sendChunks(worker, uploadId, data, chunk: 1000)
+            let finished = try await worker.result("files.finishUpload", ["uploadId": .string(uploadId)])
+            #expect(finished["size"]?.int == Int64(data.count))
+            #expect(finished["sha256"]?.string == sha256Hex(data))
+            let stat = Docker.run(["exec", id, "stat", "-c", "%n %a %F", "/srv/t/d/a.txt", "/srv/t/d/sub", "/srv/t/d/link"])
+            #expect(
+                String(decoding: stat.stdout, as: UTF8.self)
+                    == "/srv/t/d/a.txt 600 regular file\n/srv/t/d/sub 700 directory\n/srv/t/d/link 777 symbolic link\n")
+            #expect(String(decoding: Docker.run(["exec", id, "readlink", "/srv/t/d/link"]).stdout, as: UTF8.self) == "a.txt\n")
+            #expect(String(decoding: Docker.run(["exec", id, "cat", "/srv/t/d/sub/b.txt"]).stdout, as: UTF8.self) == "two\n")
+        }
+    }
+
+    @Test func aCancelledUploadLeavesTheOldFileWhole() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/srv/keep.txt", "content": "old\n"])
+            let started = try await worker.result(
+                "files.upload", ["externalId": .string(id), "path": "/srv/keep.txt", "size": .integer(4 << 20)])
+            let uploadId = try #require(started["uploadId"]?.string)
+            try await Self.sendChunks(worker, uploadId, Self.randomData(1 << 20), chunk: 256 << 10)
+            let cancelled = try await worker.result("files.cancelUpload", ["uploadId": .string(uploadId)])
+            #expect(cancelled == .null)
+            #expect(String(decoding: Docker.run(["exec", id, "cat", "/srv/keep.txt"]).stdout, as: UTF8.self) == "old\n")
+            let listing = String(decoding: Docker.run(["exec", id, "ls", "-a", "/srv"]).stdout, as: UTF8.self)
+            #expect(!listing.contains("olw-upload"), "\(listing)")
+        }
+    }
+
+    @Test func hostGoneMidUploadLeavesNoPartialFile() async throws {
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        let worker = try WorkerProcess(arguments: [], environment: [:])
+        try await worker.initialize()
+        let id = try await ExtensionTests.node(worker, scope)
+        _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/srv/keep.txt", "content": "old\n"])
+        // One upload spooled, one streaming to the engine (which holds the node's lock meanwhile: it goes last).
+        let fresh = try await worker.result("files.upload", ["externalId": .string(id), "path": "/srv/new.bin"])
+        let over = try await worker.result("files.upload", ["externalId": .string(id), "path": "/srv/keep.txt", "size": .integer(4 << 20)])
+        for upload in [over, fresh] {
+            try await Self.sendChunks(worker, upload["uploadId"]?.string ?? "", Self.randomData(1 << 20), chunk: 512 << 10)
+        }
+        let exit = try await worker.closeInput(timeout: .seconds(20))
+        #expect(exit.status == 0)
+        #expect(String(decoding: Docker.run(["exec", id, "cat", "/srv/keep.txt"]).stdout, as: UTF8.self) == "old\n")
+        let listing = String(decoding: Docker.run(["exec", id, "ls", "-a", "/srv"]).stdout, as: UTF8.self)
+        #expect(!listing.contains("olw-upload") && !listing.contains("new.bin"), "\(listing)")
+    }
 }

@@ -490,6 +490,16 @@ export interface FilesExtension {
   /** Many files in one archive upload (protocol 1.1); bytes are sent as base64. */
   writeMany(files: FileToWrite[], opts?: CallOptions & { createParents?: boolean }): Promise<WrittenFile[]>;
   /**
+   * Uploads bytes or a stream (protocol 1.1): chunk by chunk, each answer awaited (a stream is
+   * pulled only as fast as the engine takes it), then landed at `path` whole; any failure cancels
+   * the upload and leaves `path` as it was. `format: 'tar'` extracts a tar stream under `path`.
+   */
+  upload(
+    path: string,
+    source: Uint8Array | AsyncIterable<Uint8Array | string>,
+    opts?: CallOptions & { mode?: number; size?: number; format?: 'file' | 'tar'; chunkBytes?: number },
+  ): Promise<FileWriteResult>;
+  /**
    * A file, or a folder as a tar stream, read with backpressure (protocol 1.1). Emits 'result'
    * (`DownloadResult`) before its end; fails with the request's error. No deadline unless `timeoutMs`.
    */

@@ -1007,6 +1007,39 @@ export class DockerWorkerProvider {
             return (await this.request('files.writeMany', compact({ externalId, files: encoded, createParents: opts.createParents }), call(opts))).files;
           },
           /**
+           * Uploads bytes, or a stream of them, to `path` (protocol 1.1): `files.upload`, one
+           * `files.uploadChunk` at a time (each answer awaited, so a Readable is pulled only as fast
+           * as the engine takes it), then `files.finishUpload`. On any failure the upload is
+           * cancelled (`files.cancelUpload`), leaving `path` as it was. A Buffer's size is sent, so
+           * it streams to the engine at once; a stream's size is sent only if `opts.size` gives it
+           * (else the worker spools it until the end). `format: 'tar'` extracts a tar stream under `path`.
+           * @param {string} path
+           * @param {Uint8Array | AsyncIterable<Uint8Array | string>} source
+           * @param {{ mode?: number, size?: number, format?: 'file' | 'tar', chunkBytes?: number, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           * @returns {Promise<{ size: number, sha256: string }>}
+           */
+          upload: async (path, source, opts = {}) => {
+            const isBytes = source instanceof Uint8Array;
+            const size = isBytes ? /** @type {Uint8Array} */ (source).byteLength : opts.size;
+            const { uploadId } = await this.request('files.upload', compact({ externalId, path, mode: opts.mode, size, format: opts.format }), call(opts));
+            const chunkBytes = opts.chunkBytes ?? 1 << 20;
+            /** @param {Uint8Array} bytes */
+            const send = async (bytes) => {
+              for (let offset = 0; offset < bytes.byteLength; offset += chunkBytes) {
+                const piece = Buffer.from(bytes.buffer, bytes.byteOffset + offset, Math.min(chunkBytes, bytes.byteLength - offset));
+                await this.request('files.uploadChunk', { uploadId, data: piece.toString('base64'), encoding: 'base64' }, call(opts));
+              }
+            };
+            try {
+              if (isBytes) await send(/** @type {Uint8Array} */ (source));
+              else for await (const chunk of /** @type {AsyncIterable<Uint8Array | string>} */ (source)) await send(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+              return await this.request('files.finishUpload', { uploadId }, call(opts));
+            } catch (error) {
+              await this.request('files.cancelUpload', { uploadId }).catch(() => {});
+              throw error;
+            }
+          },
+          /**
            * A file (or a folder, as a tar stream) as a Node Readable (protocol 1.1). While the stream's
            * buffer is full the adapter stops reading the worker's output, and the worker stops reading
            * the engine: memory stays bounded end to end. The stream emits 'result' with

@@ -10,6 +10,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { DockerWorkerProvider, RequestTooLargeError } from '../index.js';
 import {
   BUSYBOX, TAILSCALE, TEST_LABELS, TEST_NETWORK, WORKER_PATH,
@@ -823,6 +824,25 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
       for await (const chunk of folder) tarBytes += chunk.length;
       assert.ok(tarBytes > 51 * 512);
       await assert.rejects(async () => { for await (const _ of files.download('/tmp/nope')) { /* nothing */ } }, (e) => e.code === -32004);
+    });
+
+    it('files.upload lands a Buffer and a stream whole, and a failed stream leaves the old file', { timeout: 120_000 }, async () => {
+      await provider.connect();
+      const n = await provider.provision(spec({}));
+      const files = provider.getExtension(n.externalId, 'files');
+      const bytes = Buffer.alloc(3 << 20);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      const fromBuffer = await files.upload('/tmp/buffer.bin', bytes, { chunkBytes: 256 << 10, mode: 0o600 });
+      assert.deepEqual(fromBuffer, { size: bytes.length, sha256: sha });
+      const fromStream = await files.upload('/tmp/stream.bin', Readable.from([bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20)]));
+      assert.equal(fromStream.sha256, sha);
+      const inNode = await provider.exec(n.externalId, ['sha256sum', '/tmp/buffer.bin', '/tmp/stream.bin']);
+      assert.equal(inNode.stdout.split('\n').filter((line) => line.startsWith(sha)).length, 2);
+      await files.write('/tmp/keep.txt', 'old\n');
+      async function* failing() { yield Buffer.from('new bytes'); throw new Error('source broke'); }
+      await assert.rejects(files.upload('/tmp/keep.txt', failing()), /source broke/);
+      assert.equal((await files.read('/tmp/keep.txt')).content, 'old\n');
     });
 
     it('metrics.getResourceUsage gives numbers (when the worker offers it)', T, async (t) => {
