@@ -370,4 +370,51 @@ struct FileTransferTests {
         let listing = String(decoding: Docker.run(["exec", id, "ls", "-a", "/srv"]).stdout, as: UTF8.self)
         #expect(!listing.contains("olw-upload") && !listing.contains("new.bin"), "\(listing)")
     }
+
+    /// The digest of `path` in the node, and whether a temporary file is left in its folder.
+    /// (A cancelled request is answered at once; its clean-up may take a moment longer: up to 5 s.)
+    static func landed(_ id: String, _ path: String, folder: String) async throws -> (sum: String, leftovers: Bool) {
+        var leftovers = true
+        for _ in 0..<25 where leftovers {
+            leftovers = String(decoding: Docker.run(["exec", id, "ls", "-a", folder]).stdout, as: UTF8.self).contains(".olw-")
+            if leftovers { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        return (sums(id, [path])[0], leftovers)
+    }
+
+    @Test func aWriteOverAFileIsWholeOrNotAtAllWhenCancelledOrKilled() async throws {
+        let old = Data("old\n".utf8)
+        let new = Self.randomData(24 << 20)
+        let params: (String) -> JSONValue = { id in
+            ["externalId": .string(id), "path": "/srv/keep.bin", "content": .string(new.base64EncodedString()), "encoding": "base64"]
+        }
+        for delay in [50, 300, 800] {
+            // Cancelled.
+            try await withWorker { worker, scope in
+                let id = try await ExtensionTests.node(worker, scope)
+                _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/srv/keep.bin", "content": "old\n"])
+                let request = worker.start("files.write", params(id))
+                try await Task.sleep(for: .milliseconds(delay))
+                worker.notify("$/cancelRequest", ["id": .integer(request)])
+                let response = try await worker.response(.integer(request))
+                let after = try await Self.landed(id, "/srv/keep.bin", folder: "/srv")
+                #expect(after.sum == sha256Hex(response.errorCode == nil ? new : old), "cancelled after \(delay) ms: \(response.raw)")
+                #expect(!after.leftovers, "cancelled after \(delay) ms")
+            }
+            // Killed.
+            let scope = TestScope()
+            defer { scope.cleanUp() }
+            let worker = try WorkerProcess(arguments: [], environment: [:])
+            try await worker.initialize()
+            let id = try await ExtensionTests.node(worker, scope)
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/srv/keep.bin", "content": "old\n"])
+            worker.start("files.write", params(id))
+            try await Task.sleep(for: .milliseconds(delay))
+            kill(worker.process.processIdentifier, SIGKILL)
+            _ = try? await worker.waitForExit()
+            try await Task.sleep(for: .seconds(1))
+            let sum = Self.sums(id, ["/srv/keep.bin"])[0]
+            #expect(sum == sha256Hex(old) || sum == sha256Hex(new), "killed after \(delay) ms")
+        }
+    }
 }
