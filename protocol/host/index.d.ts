@@ -497,7 +497,14 @@ export interface FilesExtension {
   upload(
     path: string,
     source: Uint8Array | AsyncIterable<Uint8Array | string>,
-    opts?: CallOptions & { mode?: number; size?: number; format?: 'file' | 'tar'; chunkBytes?: number },
+    opts?: CallOptions & {
+      mode?: number;
+      size?: number;
+      format?: 'file' | 'tar';
+      chunkBytes?: number;
+      /** `files.progress` of an upload over 8 MiB, at most about four a second. */
+      onProgress?: (progress: TransferProgress) => void;
+    },
   ): Promise<FileWriteResult>;
   /**
    * A file, or a folder as a tar stream, read with backpressure (protocol 1.1). Emits 'result'

@@ -1015,13 +1015,19 @@ export class DockerWorkerProvider {
            * (else the worker spools it until the end). `format: 'tar'` extracts a tar stream under `path`.
            * @param {string} path
            * @param {Uint8Array | AsyncIterable<Uint8Array | string>} source
-           * @param {{ mode?: number, size?: number, format?: 'file' | 'tar', chunkBytes?: number, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           * @param {{ mode?: number, size?: number, format?: 'file' | 'tar', chunkBytes?: number, onProgress?: (progress: { bytes: number, totalBytes?: number }) => void, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            * @returns {Promise<{ size: number, sha256: string }>}
            */
           upload: async (path, source, opts = {}) => {
             const isBytes = source instanceof Uint8Array;
             const size = isBytes ? /** @type {Uint8Array} */ (source).byteLength : opts.size;
             const { uploadId } = await this.request('files.upload', compact({ externalId, path, mode: opts.mode, size, format: opts.format }), call(opts));
+            // files.progress of an upload names it by uploadId (not by a request id).
+            /** @param {string} method @param {any} params */
+            const onProgress = (method, params) => {
+              if (method === 'files.progress' && params.uploadId === uploadId) opts.onProgress?.(compact({ bytes: params.bytes, totalBytes: params.totalBytes }));
+            };
+            this.events.on('notification', onProgress);
             const chunkBytes = opts.chunkBytes ?? 1 << 20;
             /** @param {Uint8Array} bytes */
             const send = async (bytes) => {
@@ -1037,6 +1043,8 @@ export class DockerWorkerProvider {
             } catch (error) {
               await this.request('files.cancelUpload', { uploadId }).catch(() => {});
               throw error;
+            } finally {
+              this.events.off('notification', onProgress);
             }
           },
           /**

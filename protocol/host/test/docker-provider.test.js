@@ -835,6 +835,10 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
       const sha = createHash('sha256').update(bytes).digest('hex');
       const fromBuffer = await files.upload('/tmp/buffer.bin', bytes, { chunkBytes: 256 << 10, mode: 0o600 });
       assert.deepEqual(fromBuffer, { size: bytes.length, sha256: sha });
+      const big = Buffer.alloc(9 << 20, 7);
+      const progress = [];
+      await files.upload('/tmp/big.bin', big, { onProgress: (p) => progress.push(p) });
+      assert.ok(progress.length >= 1 && progress.every((p) => p.totalBytes === big.length), JSON.stringify(progress));
       const fromStream = await files.upload('/tmp/stream.bin', Readable.from([bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20)]));
       assert.equal(fromStream.sha256, sha);
       const inNode = await provider.exec(n.externalId, ['sha256sum', '/tmp/buffer.bin', '/tmp/stream.bin']);
