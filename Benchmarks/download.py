@@ -3,7 +3,7 @@
 
   python3 Benchmarks/download.py [--worker BINARY] [--mib 1024] [--chunk-bytes 1048576] [--slow-host]
 
-Provisions a node (openlattice-test/busybox:latest, labelled openlattice.bench=1), makes a file of
+Provisions a node (openlattice-test/busybox:latest, labelled olw-bench=download), makes a file of
 --mib MiB from /dev/urandom in it, downloads it with files.download, checks the SHA-256 against
 sha256sum in the node, and prints the elapsed time, MiB/s and the worker's VmHWM (peak RSS) from
 /proc/PID/status. --slow-host reads the worker's stdout in small sips with pauses, so the engine
@@ -60,7 +60,7 @@ def main():
     external_id = None
     try:
         call("initialize", {"protocolVersion": "1.1"})
-        node = call("provision", {"spec": {"runtime": {"image": "openlattice-test/busybox:latest"}, "labels": {"openlattice.bench": "1"}}})
+        node = call("provision", {"spec": {"runtime": {"image": "openlattice-test/busybox:latest"}, "labels": {"olw-bench": "download"}}})
         external_id = node["externalId"]
         call("exec", {"externalId": external_id, "command": ["sh", "-c", f"head -c {args.mib << 20} /dev/urandom > /tmp/big"],
                       "options": {"timeoutMs": 600000}})
@@ -95,7 +95,7 @@ def main():
             try:
                 call("destroy", {"externalId": external_id})
             except Exception as error:  # noqa: BLE001
-                print(f"destroy failed: {error}; remove the node labelled openlattice.bench=1", file=sys.stderr)
+                print(f"destroy failed: {error}; remove the node labelled olw-bench=download", file=sys.stderr)
         worker.stdin.close()
         worker.wait(timeout=10)
 

@@ -171,6 +171,28 @@ struct FileTransferTests {
         }
     }
 
+    @Test func aCancelledDownloadStopsItsNotifications() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            _ = try await worker.result(
+                "exec", ["externalId": .string(id), "command": ["sh", "-c", "head -c 33554432 /dev/urandom > /tmp/big"]])
+            let request = worker.start("files.download", ["externalId": .string(id), "path": "/tmp/big", "chunkBytes": 65536])
+            // Cancelled once the first bytes are out.
+            for _ in 0..<500 where !worker.lines.contains(where: { $0.method == "files.data" }) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            worker.notify("$/cancelRequest", ["id": .integer(request)])
+            let response = try await worker.response(.integer(request))
+            #expect(response.errorCode == -32800, "\(response.raw)")
+            try await Task.sleep(for: .milliseconds(500))
+            let lines = worker.lines
+            let answered = try #require(lines.firstIndex { $0.id == .integer(request) })
+            #expect(!lines[answered...].contains { $0.method == "files.data" && $0.value["params"]?["requestId"] == .integer(request) })
+            // The worker serves on.
+            _ = try await worker.result("files.read", ["externalId": .string(id), "path": "/etc/hostname"])
+        }
+    }
+
     @Test func downloadOfAFolderIsATarStreamWithLinksAndModes() async throws {
         try await withWorker { worker, scope in
             let id = try await ExtensionTests.node(worker, scope)
