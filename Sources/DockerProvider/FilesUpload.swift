@@ -2,6 +2,7 @@ import DockerEngine
 import FoundationEssentials
 import Glibc
 import JSONRPC
+import Logging
 import Synchronization
 
 // `files.upload` … `files.finishUpload`: a file (or a tar stream) sent in chunks, streamed to the
@@ -88,6 +89,9 @@ final class Upload: Sendable {
         var ended = false
         /// When `files.progress` was last sent for this upload.
         var lastProgress: ContinuousClock.Instant?
+        /// When a chunk last arrived or was last taken by the engine; a chunk in progress is not idleness.
+        var lastActivity = ContinuousClock.now
+        var chunkInProgress = false
     }
 
     let id: String
@@ -195,6 +199,7 @@ extension DockerProvider {
         }
         uploads.add(upload)
         lifetimes.begin(request.externalId)
+        if upload.state.withLock({ $0.stream != nil }) { watchIdle(upload) }
         return UploadStarted(uploadId: id)
     }
 
@@ -224,7 +229,19 @@ extension DockerProvider {
             throw InvalidParams(field: "data", reason: "holds \(bytes.count) bytes, more than \(Self.maxChunkBytes)")
         }
         return try await upload.turns.withLock(0) {
-            let (before, stream, spool) = upload.state.withLock { ($0.received, $0.stream, $0.spool) }
+            let (before, stream, spool) = upload.state.withLock { state in
+                state.chunkInProgress = true
+                return (state.received, state.stream, state.spool)
+            }
+            defer {
+                upload.state.withLock { state in
+                    state.chunkInProgress = false
+                    state.lastActivity = .now
+                }
+            }
+            if upload.state.withLock({ $0.ended }) {
+                throw InvalidParams(field: "uploadId", reason: "names no upload in progress (finished, cancelled, or never started)")
+            }
             if let size = upload.size, before + bytes.count > size {
                 throw InvalidParams(field: "data", reason: "goes past the upload's size (\(before) + \(bytes.count) > \(size))")
             }
@@ -304,6 +321,28 @@ extension DockerProvider {
             }
             end(upload)
             return WriteResult(size: received, sha256: upload.state.withLock { $0.hasher.finalizeHex() })
+        }
+    }
+
+    /// Cancels a streamed upload that gets no chunk for `config.streamStallMs`: while its archive
+    /// request is open the engine holds the node's lock, which a host that forgot it must not keep.
+    private func watchIdle(_ upload: Upload) {
+        let limit = Duration.milliseconds(config.streamStallMs)
+        Task {
+            while true {
+                try? await Task.sleep(for: min(limit / 4, .seconds(1)))
+                let (ended, idle) = upload.state.withLock {
+                    ($0.ended, !$0.chunkInProgress && ContinuousClock.now - $0.lastActivity >= limit)
+                }
+                if ended { return }
+                if idle {
+                    logger.info(
+                        "upload cancelled: no chunk within the stall bound",
+                        metadata: ["uploadId": "\(upload.id)", "limitMs": "\(config.streamStallMs)"])
+                    await abandon(upload)
+                    return
+                }
+            }
         }
     }
 

@@ -373,6 +373,23 @@ struct FileTransferTests {
         }
     }
 
+    @Test func aStreamedUploadLeftIdleIsCancelled() async throws {
+        try await withWorker(config: ["streamStallMs": 2000]) { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/srv/keep.txt", "content": "old\n"])
+            let started = try await worker.result("files.upload", ["externalId": .string(id), "path": "/srv/keep.txt", "size": 100])
+            let uploadId = try #require(started["uploadId"]?.string)
+            _ = try await worker.result("files.uploadChunk", ["uploadId": .string(uploadId), "data": "new"])
+            try await Task.sleep(for: .seconds(4))
+            let late = try await worker.call("files.uploadChunk", ["uploadId": .string(uploadId), "data": "more"])
+            #expect(late.raw["error"]?["data"]?["field"]?.string == "uploadId", "\(late.raw)")
+            // The node is not held: a call on it answers, and the old file is whole.
+            #expect(try await worker.result("files.read", ["externalId": .string(id), "path": "/srv/keep.txt"])["content"] == "old\n")
+            let after = try await Self.landed(id, "/srv/keep.txt", folder: "/srv")
+            #expect(!after.leftovers)
+        }
+    }
+
     @Test func hostGoneMidUploadLeavesNoPartialFile() async throws {
         let scope = TestScope()
         defer { scope.cleanUp() }
