@@ -49,5 +49,6 @@ static inline CURLMcode olw_multi_setopt_long(CURLM *handle, CURLMoption option,
 }
 static const size_t olw_curl_writefunc_pause = CURL_WRITEFUNC_PAUSE;
 static const size_t olw_curl_readfunc_pause = CURL_READFUNC_PAUSE;
+static const size_t olw_curl_readfunc_abort = CURL_READFUNC_ABORT;
 static const int olw_curl_pause_cont = CURLPAUSE_CONT;
 #endif

@@ -139,6 +139,19 @@ public final class EngineClient: Sendable {
         return ResponseStream(head: head, owner: owner)
     }
 
+    /// Starts a request whose body is written while it runs (chunked transfer encoding): the
+    /// returned stream takes the body and then gives the answer. libcurl pauses sending while no
+    /// bytes wait, and ``UploadStream/write(_:)`` waits while `highWater` bytes wait unsent, so
+    /// memory stays bounded whatever the body's size. No deadline: the writer sets the pace.
+    /// - Throws: ``EngineError`` when libcurl cannot start the request.
+    public func upload(_ request: HTTPRequest, highWater: Int = 1 << 20) async throws -> UploadStream {
+        var request = request
+        request.timeout = nil
+        request.body = nil
+        let transfer = try await start(request, versioned: true, mode: .collect, highWater: highWater, streamingBody: true)
+        return UploadStream(owner: ResponseStream.Owner(transfer), request: request)
+    }
+
     /// An error answer's body, read up to a MiB (what follows is not needed to say what went wrong).
     private static func errorBody(_ next: () async throws -> [UInt8]?) async throws -> [UInt8] {
         var body: [UInt8] = []
@@ -190,11 +203,13 @@ public final class EngineClient: Sendable {
     }
 
     private func start(
-        _ request: HTTPRequest, versioned: Bool, mode: Transfer.Mode, highWater: Int, prepare: (Transfer) -> Void = { _ in }
+        _ request: HTTPRequest, versioned: Bool, mode: Transfer.Mode, highWater: Int, streamingBody: Bool = false,
+        prepare: (Transfer) -> Void = { _ in }
     ) async throws -> Transfer {
         try Task.checkCancellation()
         let prefix = versioned ? "/v\(try await apiVersion())" : ""
         let transfer = try loop.makeTransfer(mode: mode, highWater: highWater)
+        transfer.streamsBody = streamingBody
         try transfer.configure(
             request, url: host.baseURL + prefix + request.target, host: host, socketPath: forwarder?.socketPath,
             connectTimeout: .seconds(5))
@@ -270,4 +285,36 @@ public struct ResponseStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(owner: owner) }
+}
+
+/// The body of a request being written (``EngineClient/upload(_:highWater:)``). Dropping it
+/// before ``finish()`` ends the request.
+public struct UploadStream: Sendable {
+    let owner: ResponseStream.Owner
+    let request: HTTPRequest
+
+    /// Sends `bytes` next, waiting while the engine is behind.
+    /// - Throws: ``EngineError``: the engine's own error when it answered before the body ended
+    ///   (read from its answer), the transfer's failure otherwise.
+    public func write(_ bytes: some Collection<UInt8> & Sendable) async throws {
+        do {
+            try await owner.transfer.write(bytes)
+        } catch let error as EngineError where error.code == .invalidResponse {
+            // Answered early: its answer says why.
+            _ = try await finish()
+            throw error
+        }
+    }
+
+    /// Ends the body and waits for the engine's answer.
+    /// - Throws: ``EngineError`` `.http` with the engine's message for a status ≥ 400.
+    public func finish() async throws -> HTTPResponse {
+        owner.transfer.finishBody()
+        let response = try await owner.transfer.response()
+        if response.head.status >= 400 { throw EngineClient.httpError(head: response.head, body: response.body, request: request) }
+        return response
+    }
+
+    /// Ends the request now: the engine sees the body cut short.
+    public func cancel() { owner.transfer.cancel() }
 }

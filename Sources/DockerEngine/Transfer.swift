@@ -28,6 +28,13 @@ final class Transfer: @unchecked Sendable {
         var response: HTTPResponse?
         var paused = false
         var cancelled = false
+        /// A streamed request body: bytes written and not yet sent (from `outgoingOffset` on).
+        var outgoing: [UInt8] = []
+        var outgoingOffset = 0
+        var outgoingFinished = false
+        /// libcurl was told to pause sending (nothing to send yet).
+        var sendPaused = false
+        var spaceWaiter: CheckedContinuation<Void, any Error>?
     }
 
     let easy: UnsafeMutableRawPointer
@@ -51,6 +58,9 @@ final class Transfer: @unchecked Sendable {
     var lastActivity = ContinuousClock.now
     /// "METHOD /target", for error messages.
     private(set) var requestLine = ""
+
+    /// Whether the request body is written while the request runs (``write(_:)``, ``finishBody()``).
+    var streamsBody = false
 
     init(loop: CurlLoop, easy: UnsafeMutableRawPointer, mode: Mode, highWater: Int = 1 << 20) {
         self.loop = loop
@@ -108,6 +118,12 @@ final class Transfer: @unchecked Sendable {
         switch request.method {
         case .get: break
         case .head: try checked(olw_easy_setopt_long(easy, CURLOPT_NOBODY, 1), "HEAD")
+        case .post where streamsBody, .put where streamsBody:
+            // The body comes through the read callback as it is written, in chunks.
+            try checked(olw_easy_setopt_long(easy, CURLOPT_UPLOAD, 1), "upload")
+            try checked(olw_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method.rawValue), "method")
+            try checked(olw_easy_setopt_callback(easy, CURLOPT_READFUNCTION, transferReadCallback), "read callback")
+            try checked(olw_easy_setopt_pointer(easy, CURLOPT_READDATA, userdata), "read data")
         case .post, .put, .delete:
             if request.method != .post {
                 try checked(olw_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method.rawValue), "method")
@@ -124,6 +140,7 @@ final class Transfer: @unchecked Sendable {
         var list: UnsafeMutablePointer<curl_slist>? = nil
         var headers = request.headers
         headers.append(("Expect", ""))  // no 100-continue round trip
+        if streamsBody { headers.append(("Transfer-Encoding", "chunked")) }
         if request.body != nil, !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
             headers.append(("Content-Type", "application/json"))
         }
@@ -228,15 +245,61 @@ final class Transfer: @unchecked Sendable {
         }
     }
 
+    /// Room for request body bytes from libcurl (streamed body). Returns the count copied, 0 at
+    /// the end of the body, or the pause marker when nothing is waiting to be sent yet.
+    func sendBody(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        lastActivity = .now
+        enum Action {
+            case copied(Int, CheckedContinuation<Void, any Error>?)
+            case end
+            case pause
+        }
+        let action = state.withLock { state -> Action in
+            let available = state.outgoing.count - state.outgoingOffset
+            guard available > 0 else {
+                if state.outgoingFinished { return .end }
+                state.sendPaused = true
+                return .pause
+            }
+            let count = min(available, buffer.count)
+            let offset = state.outgoingOffset
+            state.outgoing.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: source[offset..<offset + count]))
+            }
+            state.outgoingOffset += count
+            if state.outgoingOffset == state.outgoing.count {
+                state.outgoing.removeAll(keepingCapacity: true)
+                state.outgoingOffset = 0
+            }
+            var waiter: CheckedContinuation<Void, any Error>?
+            if state.outgoing.count - state.outgoingOffset < highWater {
+                waiter = state.spaceWaiter
+                state.spaceWaiter = nil
+            }
+            return .copied(count, waiter)
+        }
+        switch action {
+        case .copied(let count, let waiter):
+            waiter?.resume()
+            return count
+        case .end: return 0
+        case .pause: return Int(olw_curl_readfunc_pause)
+        }
+    }
+
     /// The transfer ended (normally, in error, or removed by cancellation).
     func complete(_ result: Result<Void, EngineError>) {
         var headWaiter: CheckedContinuation<ResponseHead, any Error>?
         var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
         var completionWaiter: CheckedContinuation<HTTPResponse, any Error>?
         var response: HTTPResponse?
+        var spaceWaiter: CheckedContinuation<Void, any Error>?
         state.withLock { state in
             guard state.completion == nil else { return }
             state.completion = result
+            spaceWaiter = state.spaceWaiter
+            state.spaceWaiter = nil
             headWaiter = state.headWaiter
             bodyWaiter = state.bodyWaiter
             completionWaiter = state.completionWaiter
@@ -252,6 +315,12 @@ final class Transfer: @unchecked Sendable {
                 state.collected = []
                 if completionWaiter == nil { state.response = response }
             }
+        }
+        switch result {
+        case .success:
+            spaceWaiter?.resume(
+                throwing: EngineError(code: .invalidResponse, reason: "The engine answered \(requestLine) before its body was sent."))
+        case .failure(let error): spaceWaiter?.resume(throwing: error)
         }
         switch result {
         case .success:
@@ -348,6 +417,47 @@ final class Transfer: @unchecked Sendable {
         }
     }
 
+    /// Queues request body bytes (streamed body), first waiting while more than the high-water
+    /// mark of them wait unsent, so a writer faster than the engine is slowed down.
+    /// - Throws: ``EngineError`` when the transfer ended (failed, cancelled, or answered early).
+    func write(_ bytes: some Collection<UInt8>) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let ready = state.withLock { state -> Result<Void, EngineError>? in
+                    switch state.completion {
+                    case .failure(let error): return .failure(error)
+                    case .success:
+                        return .failure(
+                            EngineError(code: .invalidResponse, reason: "The engine answered \(requestLine) before its body was sent."))
+                    case nil: break
+                    }
+                    if state.outgoing.count - state.outgoingOffset < highWater { return .success(()) }
+                    state.spaceWaiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            cancel()
+        }
+        let unpause = state.withLock { state -> Bool in
+            state.outgoing.append(contentsOf: bytes)
+            defer { state.sendPaused = false }
+            return state.sendPaused
+        }
+        if unpause { loop.resume(self) }
+    }
+
+    /// Ends the streamed request body: libcurl sends its last chunk once the queued bytes are out.
+    func finishBody() {
+        let unpause = state.withLock { state -> Bool in
+            state.outgoingFinished = true
+            defer { state.sendPaused = false }
+            return state.sendPaused
+        }
+        if unpause { loop.resume(self) }
+    }
+
     /// Whether the response head has arrived, and whether the transfer waits for its reader (loop thread).
     var progress: (headArrived: Bool, paused: Bool) {
         state.withLock { ($0.head != nil, $0.paused) }
@@ -369,6 +479,12 @@ private let transferWriteCallback: olw_curl_data_callback = { buffer, size, coun
     guard let userdata, let buffer else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
     return transfer.receiveBody(UnsafeRawBufferPointer(start: buffer, count: size * count))
+}
+
+private let transferReadCallback: olw_curl_data_callback = { buffer, size, count, userdata in
+    guard let userdata, let buffer else { return Int(olw_curl_readfunc_abort) }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.sendBody(UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
 }
 
 private let transferHeaderCallback: olw_curl_data_callback = { buffer, size, count, userdata in

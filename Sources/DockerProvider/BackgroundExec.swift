@@ -357,7 +357,8 @@ extension DockerProvider {
                         await context.notify(frame: frame)
                     }
                     return ExecResult(
-                        exitCode: outcome.exitCode, stdout: "", stderr: "", durationMs: outcome.durationMs, timedOut: false,
+                        exitCode: outcome.exitCode, stdout: .init(bytes: [], encoding: .utf8), stderr: .init(bytes: [], encoding: .utf8),
+                        durationMs: outcome.durationMs, timedOut: false,
                         truncated: OutputTruncation(stdout: read.dropped[0], stderr: read.dropped[1]))
                 }
                 await exec.waitForChange(after: read.total)

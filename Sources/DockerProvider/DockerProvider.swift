@@ -30,6 +30,10 @@ public final class DockerProvider: Sendable {
     let execSessions = Mutex(ExecSessions())
     /// Background commands (and running foreground execs), by exec id.
     let backgroundExecs = BackgroundExecs()
+    /// `files.upload`s in progress, by upload id.
+    let uploads = UploadRegistry()
+    /// Per node, whether its image can remove and rename files (`rm`, `mv`), for atomic writes.
+    let renameSupport = Mutex<[String: Bool]>([:])
 
     /// A provider for the engine `config` names.
     public init(config: WorkerConfig, logger: Logger) throws {

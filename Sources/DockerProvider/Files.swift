@@ -124,12 +124,12 @@ extension DockerProvider {
         return "/" + parts.joined(separator: "/")
     }
 
-    private static func parent(_ path: String) -> String {
+    static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
         return String(path[..<slash])
     }
 
-    private static func base(_ path: String) -> String {
+    static func base(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? ""
     }
 
@@ -138,7 +138,8 @@ extension DockerProvider {
 
     /// The engine's stat of a path (a link itself, not its target), or nil when it does not exist.
     /// - Throws: ``ProviderError`` -32009 for a link loop in the path, -32004 for no such container.
-    func stat(_ id: String, _ path: String) async throws -> PathStat? {
+    /// `containerKnown`: the container was just found, so a 404 means no such path (no inspect to tell).
+    func stat(_ id: String, _ path: String, containerKnown: Bool = false) async throws -> PathStat? {
         let request = HTTPRequest(.head, target("/containers/\(id)/archive", [("path", path)]))
         let response = try await client.sendAnyStatus(request)
         let stat = Self.decodeStat(response.head.header("x-docker-container-path-stat"))
@@ -149,7 +150,7 @@ extension DockerProvider {
             // Podman answers a dangling link 404, with the link's stat.
             if let stat, stat.isSymlink { return stat }
             // 404 means either no container or no path: tell them apart.
-            _ = try await inspectContainer(id)
+            if !containerKnown { _ = try await inspectContainer(id) }
             return nil
         default:
             let error = EngineClient.httpError(head: response.head, body: response.body, request: request)
@@ -293,6 +294,11 @@ extension DockerProvider {
             throw ProviderError(code: .notFound, reason: "the folder \(Self.parent(path)) does not exist", status: 404)
         }
         let owner = try await nodeUserIDs(request.externalId)
+        if existing != nil, let temporary = try await temporaryForReplacing(request.externalId, folder: Self.parent(path)) {
+            try await replaceFile(
+                request.externalId, path: path, temporary: temporary, bytes: bytes, mode: mode, owner: owner, shownPath: request.path)
+            return WriteResult(size: bytes.count, sha256: SHA256.hex(bytes))
+        }
         var tar = TarWriter()
         let now = Int(Date().timeIntervalSince1970)
         var prefix = ""
@@ -437,7 +443,7 @@ extension DockerProvider {
     }
 
     /// The deepest existing folder at or above `path`, and the components below it that are missing.
-    private func existingAncestor(_ id: String, _ path: String) async throws -> (anchor: String, missing: [String]) {
+    func existingAncestor(_ id: String, _ path: String) async throws -> (anchor: String, missing: [String]) {
         var current = path
         var missing: [String] = []
         while true {
@@ -453,7 +459,7 @@ extension DockerProvider {
         }
     }
 
-    private func putArchive(_ id: String, at path: String, _ archive: [UInt8]) async throws {
+    func putArchive(_ id: String, at path: String, _ archive: [UInt8]) async throws {
         do {
             try await client.send(
                 HTTPRequest(

@@ -59,6 +59,14 @@ public enum ExecAnswer: Encodable, Sendable, JSONEncodedResult {
     }
     private enum StartedKeys: String, CodingKey { case execId }
 
+    /// A finished command's output is written a slice at a time (``ExecResult/encodedParts()``).
+    public func encodedParts() -> [FramePart] {
+        switch self {
+        case .finished(let result): result.encodedParts()
+        case .started: [.bytes(encodedJSON())]
+        }
+    }
+
     public func encodedJSON() -> [UInt8] {
         switch self {
         case .finished(let result): return result.encodedJSON()

@@ -43,6 +43,11 @@ struct TarWriter {
         pad()
     }
 
+    /// Appends the header of a regular file whose `size` bytes (then padding to 512) are sent after it.
+    mutating func addFileHeader(name: String, size: Int, mode: Int = 0o644, modifiedAt: Int = 0, uid: Int = 0, gid: Int = 0) {
+        appendHeader(name: name, type: .file, size: size, mode: mode, modifiedAt: modifiedAt, uid: uid, gid: gid)
+    }
+
     /// Appends a directory.
     mutating func addDirectory(name: String, mode: Int = 0o755, modifiedAt: Int = 0, uid: Int = 0, gid: Int = 0) {
         appendHeader(

@@ -28,7 +28,11 @@ public final class WorkerService: Sendable {
     /// Extension names and the methods each brings.
     static let extensions: [String: [String]] = [
         "network": ["network.getUrl"],
-        "files": ["files.read", "files.write", "files.list", "files.remove", "files.mkdir"],
+        "files": [
+            "files.read", "files.write", "files.list", "files.remove", "files.mkdir", "files.writeMany", "files.download", "files.upload",
+            "files.uploadChunk",
+            "files.finishUpload", "files.cancelUpload",
+        ],
         "metrics": ["metrics.getResourceUsage", "metrics.streamMetrics"],
         "logs": ["logs"],
     ]
@@ -145,6 +149,42 @@ public final class WorkerService: Sendable {
             let (_, request) = try await ownedRequest(request)
             return try await provider.writeFile(request)
         }
+        table.register(FilesWriteManyRequest.self) { [self] request, _ in
+            let provider = try current()
+            try request.validate()
+            if provider.config.policy.allowSpecialModes != true,
+                let index = request.files.firstIndex(where: { ($0.mode ?? 0) & ~0o777 != 0 })
+            {
+                throw InvalidParams(
+                    field: "files[\(index)].mode",
+                    reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
+            }
+            let (_, request) = try await ownedRequest(request)
+            return try await provider.writeMany(request)
+        }
+        table.register(FilesDownloadRequest.self) { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            provider.lifetimes.begin(request.externalId)
+            defer { provider.lifetimes.end(request.externalId) }
+            return try await provider.download(request, context: context)
+        }
+        table.register(FilesUploadRequest.self) { [self] request, _ in
+            let provider = try current()
+            try request.validate()
+            if let mode = request.mode, mode & ~0o777 != 0, provider.config.policy.allowSpecialModes != true {
+                throw InvalidParams(
+                    field: "mode", reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
+            }
+            let (_, request) = try await ownedRequest(request)
+            return try await provider.startUpload(request)
+        }
+        table.register(FilesUploadChunkRequest.self) { [self] request, context in try await current().uploadChunk(request, context: context)
+        }
+        table.register(FilesFinishUploadRequest.self) { [self] request, _ in try await current().finishUpload(request) }
+        table.register(FilesCancelUploadRequest.self) { [self] request, _ in
+            try await current().cancelUpload(request)
+            return NullResult()
+        }
         table.register(FilesListRequest.self) { [self] request, _ in
             let (provider, request) = try await ownedRequest(request)
             return try await provider.listDirectory(request)
@@ -220,6 +260,8 @@ public final class WorkerService: Sendable {
         FilesRemoveRequest.name, FilesMkdirRequest.name, GetResourceUsageRequest.name, StreamMetricsRequest.name,
         LogsRequest.name, EventsSubscribeRequest.name, ReapRequest.name, LifetimeSetRequest.name, SnapshotsListRequest.name,
         SnapshotsDeleteRequest.name, ExecAttachRequest.name, ExecKillRequest.name, ExecListRequest.name,
+        FilesWriteManyRequest.name, FilesDownloadRequest.name,
+        FilesUploadRequest.name, FilesUploadChunkRequest.name, FilesFinishUploadRequest.name, FilesCancelUploadRequest.name,
     ]
 
     /// The provider, and the request with its `externalId` resolved to a managed container's full id.
@@ -237,6 +279,8 @@ public final class WorkerService: Sendable {
     /// Called once when the session ends: `hostDied` when input ended without `shutdown`. With
     /// `config.onHostExit: "destroy"` the nodes this session provisioned are destroyed (≤ 5 s).
     public func sessionEnded(hostDied: Bool) async {
+        // Uploads left open end without a trace at their paths, however the session ended.
+        await provider.withLock({ $0 })?.abandonUploads()
         guard hostDied, let provider = provider.withLock({ $0 }), provider.config.onHostExit == .destroy else { return }
         await provider.destroySessionNodes(limit: .seconds(5))
     }

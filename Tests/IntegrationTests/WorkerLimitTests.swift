@@ -13,10 +13,10 @@ struct WorkerLimitTests {
     /// A node made on the engine directly, labelled as the worker's own (a provision through a
     /// faulty proxy would itself be the thing under test).
     static func managedNode(_ scope: TestScope) throws -> String {
-        try #require(
-            Docker.lines([
-                "run", "-d", "--label", "openlattice.managed=true", "--label", "openlattice.test=\(scope.id)", Docker.image, "sleep", "600",
-            ]).first)
+        // The scope's labels (the run's too, so that a test killed midway is still cleaned up by its run).
+        let labels = (scope.labels.object?.members ?? []).flatMap { ["--label", "\($0.key)=\($0.value.string ?? "")"] }
+        return try #require(
+            Docker.lines(["run", "-d", "--label", "openlattice.managed=true"] + labels + [Docker.image, "sleep", "600"]).first)
     }
 
     /// Runs `call` and returns its response and how long it took.

@@ -560,6 +560,67 @@ export interface FilesExtension {
   list(path: string, opts?: CallOptions): Promise<FileEntry[]>;
   remove(path: string, opts?: CallOptions & { recursive?: boolean }): Promise<void>;
   mkdir(path: string, opts?: CallOptions & { recursive?: boolean }): Promise<void>;
+  /** Many files in one archive upload (protocol 1.1); bytes are sent as base64. */
+  writeMany(files: FileToWrite[], opts?: CallOptions & { createParents?: boolean }): Promise<WrittenFile[]>;
+  /**
+   * Uploads bytes or a stream (protocol 1.1): chunk by chunk, each answer awaited (a stream is
+   * pulled only as fast as the engine takes it), then landed at `path` whole; any failure cancels
+   * the upload and leaves `path` as it was. `format: 'tar'` extracts a tar stream under `path`.
+   */
+  upload(
+    path: string,
+    source: Uint8Array | AsyncIterable<Uint8Array | string>,
+    opts?: CallOptions & {
+      mode?: number;
+      size?: number;
+      format?: 'file' | 'tar';
+      chunkBytes?: number;
+      /** `files.progress` of an upload over 8 MiB, at most about four a second. */
+      onProgress?: (progress: TransferProgress) => void;
+    },
+  ): Promise<FileWriteResult>;
+  /**
+   * A file, or a folder as a tar stream, read with backpressure (protocol 1.1). Emits 'result'
+   * (`DownloadResult`) before its end; fails with the request's error. No deadline unless `timeoutMs`.
+   */
+  download(
+    path: string,
+    opts?: CallOptions & { chunkBytes?: number; onProgress?: (progress: TransferProgress) => void },
+  ): import('node:stream').Readable;
+}
+
+/** One file of `files.writeMany`. */
+export interface FileToWrite {
+  path: string;
+  /** A string (utf8 unless `encoding` says base64) or bytes. */
+  content: string | Uint8Array;
+  encoding?: 'utf8' | 'base64';
+  /** Permission bits, default 0o644. */
+  mode?: number;
+}
+
+/** One file `files.writeMany` wrote: its path as given, size in bytes, hex SHA-256. */
+export interface WrittenFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** What `files.download` answers once all its bytes were sent. */
+export interface DownloadResult {
+  /** Bytes sent: the file's, or the tar stream's for a folder. */
+  size: number;
+  sha256: string;
+  mode: number;
+  type: 'file' | 'directory';
+  /** `"tar"` for a folder. */
+  format?: 'tar';
+}
+
+/** `files.progress`: a transfer over 8 MiB, at most about four a second. */
+export interface TransferProgress {
+  bytes: number;
+  totalBytes?: number;
 }
 
 export interface MetricsExtension {

@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 
 /** The protocol version this adapter speaks. */
 export const PROTOCOL_VERSION = '1.1';
@@ -1094,6 +1095,103 @@ export class DockerWorkerProvider {
            * @param {{ recursive?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
            */
           mkdir: async (path, opts = {}) => { await this.request('files.mkdir', compact({ externalId, path, recursive: opts.recursive }), call(opts)); },
+          /**
+           * Many files in one upload (protocol 1.1). Bytes are sent as base64.
+           * @param {Array<{ path: string, content: string | Uint8Array, encoding?: 'utf8' | 'base64', mode?: number }>} files
+           * @param {{ createParents?: boolean, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           */
+          writeMany: async (files, opts = {}) => {
+            const encoded = files.map((file) => {
+              const bytes = file.content instanceof Uint8Array;
+              const content = bytes
+                ? Buffer.from(/** @type {Uint8Array} */ (file.content).buffer, /** @type {Uint8Array} */ (file.content).byteOffset,
+                  /** @type {Uint8Array} */ (file.content).byteLength).toString('base64')
+                : file.content;
+              return compact({ path: file.path, content, encoding: bytes ? 'base64' : file.encoding, mode: file.mode });
+            });
+            return (await this.request('files.writeMany', compact({ externalId, files: encoded, createParents: opts.createParents }), call(opts))).files;
+          },
+          /**
+           * Uploads bytes, or a stream of them, to `path` (protocol 1.1): `files.upload`, one
+           * `files.uploadChunk` at a time (each answer awaited, so a Readable is pulled only as fast
+           * as the engine takes it), then `files.finishUpload`. On any failure the upload is
+           * cancelled (`files.cancelUpload`), leaving `path` as it was. A Buffer's size is sent, so
+           * it streams to the engine at once; a stream's size is sent only if `opts.size` gives it
+           * (else the worker spools it until the end). `format: 'tar'` extracts a tar stream under `path`.
+           * @param {string} path
+           * @param {Uint8Array | AsyncIterable<Uint8Array | string>} source
+           * @param {{ mode?: number, size?: number, format?: 'file' | 'tar', chunkBytes?: number, onProgress?: (progress: { bytes: number, totalBytes?: number }) => void, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           * @returns {Promise<{ size: number, sha256: string }>}
+           */
+          upload: async (path, source, opts = {}) => {
+            const isBytes = source instanceof Uint8Array;
+            const size = isBytes ? /** @type {Uint8Array} */ (source).byteLength : opts.size;
+            const { uploadId } = await this.request('files.upload', compact({ externalId, path, mode: opts.mode, size, format: opts.format }), call(opts));
+            // files.progress of an upload names it by uploadId (not by a request id).
+            /** @param {string} method @param {any} params */
+            const onProgress = (method, params) => {
+              if (method === 'files.progress' && params.uploadId === uploadId) opts.onProgress?.(compact({ bytes: params.bytes, totalBytes: params.totalBytes }));
+            };
+            this.events.on('notification', onProgress);
+            const chunkBytes = opts.chunkBytes ?? 1 << 20;
+            /** @param {Uint8Array} bytes */
+            const send = async (bytes) => {
+              for (let offset = 0; offset < bytes.byteLength; offset += chunkBytes) {
+                const piece = Buffer.from(bytes.buffer, bytes.byteOffset + offset, Math.min(chunkBytes, bytes.byteLength - offset));
+                await this.request('files.uploadChunk', { uploadId, data: piece.toString('base64'), encoding: 'base64' }, call(opts));
+              }
+            };
+            try {
+              if (isBytes) await send(/** @type {Uint8Array} */ (source));
+              else for await (const chunk of /** @type {AsyncIterable<Uint8Array | string>} */ (source)) await send(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+              return await this.request('files.finishUpload', { uploadId }, call(opts));
+            } catch (error) {
+              await this.request('files.cancelUpload', { uploadId }).catch(() => {});
+              throw error;
+            } finally {
+              this.events.off('notification', onProgress);
+            }
+          },
+          /**
+           * A file (or a folder, as a tar stream) as a Node Readable (protocol 1.1). While the stream's
+           * buffer is full the adapter stops reading the worker's output, and the worker stops reading
+           * the engine: memory stays bounded end to end. The stream emits 'result' with
+           * `{size, sha256, mode, type, format?}` before it ends, and fails with the request's error.
+           * No deadline unless `timeoutMs` is given.
+           * @param {string} path
+           * @param {{ chunkBytes?: number, onProgress?: (progress: { bytes: number, totalBytes?: number }) => void, signal?: AbortSignal, timeoutMs?: number | null }} [opts]
+           * @returns {Readable}
+           */
+          download: (path, opts = {}) => {
+            const session = this._session;
+            let paused = false;
+            const resume = () => {
+              if (paused && session && !session.exited) session.child.stdout.resume();
+              paused = false;
+            };
+            const stream = new Readable({ read: resume, destroy: (error, done) => { resume(); abort.abort(); done(error); } });
+            const abort = new AbortController();
+            if (opts.signal) opts.signal.addEventListener('abort', () => abort.abort(opts.signal?.reason), { once: true });
+            this.request('files.download', compact({ externalId, path, chunkBytes: opts.chunkBytes }), {
+              signal: abort.signal,
+              timeoutMs: opts.timeoutMs ?? null,
+              onNotification: (method, params) => {
+                if (method === 'files.progress') opts.onProgress?.(compact({ bytes: params.bytes, totalBytes: params.totalBytes }));
+                if (method !== 'files.data' || stream.destroyed) return;
+                if (!stream.push(Buffer.from(params.data, 'base64')) && this._session && !paused) {
+                  paused = true;
+                  this._session.child.stdout.pause();
+                }
+              },
+            }).then((result) => {
+              stream.emit('result', result);
+              stream.push(null);
+            }, (error) => {
+              resume();
+              stream.destroy(error);
+            });
+            return stream;
+          },
         };
       case 'metrics':
         return {

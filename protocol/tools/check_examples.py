@@ -13,7 +13,7 @@
    gets exactly one response.
 2. Replay (unless --no-replay): each file's sends go, in order, to a fresh worker ($OPENLATTICE_DOCKER_WORKER,
    --worker, or .build/debug); before each send the replay waits for what the recording had received by
-   then. The externalId (and nodeId, name, image, createdAt, execId) a replayed provision, restore, snapshot, list or exec
+   then. The externalId (and nodeId, name, image, createdAt, execId, uploadId) a replayed provision, restore, snapshot, list, exec or files.upload
    answered replaces the recorded one in later sends, and the openlattice.test label / config.ownerId value
    "examples" becomes a value of the replay's own. Each replayed response must have the shape of the
    recorded one: the same keys, the same JSON types per key, recursively (strings, numbers, array lengths
@@ -48,8 +48,8 @@ GENERIC_CODES = {-32700, -32600, -32601, -32002, -32800, -32603}
 # A request answered with one of these was meant to be invalid: its params are not checked.
 REJECTED_CODES = {-32700, -32600, -32601, -32602}
 # Result members whose recorded values a replay replaces with its own in later sends.
-SUBSTITUTED_KEYS = {"externalId", "nodeId", "name", "image", "createdAt", "execId"}
-SUBSTITUTING_METHODS = {"provision", "restore", "snapshot", "list", "exec"}
+SUBSTITUTED_KEYS = {"externalId", "nodeId", "name", "image", "createdAt", "execId", "uploadId"}
+SUBSTITUTING_METHODS = {"provision", "restore", "snapshot", "list", "exec", "files.upload"}
 WAIT_SECONDS = 90.0
 
 

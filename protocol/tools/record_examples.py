@@ -142,6 +142,24 @@ def family_files(s):
     s.call("files.read", {"externalId": eid, "path": "/srv/app/data/blob.bin"})
     s.call("files.read", {"externalId": eid, "path": "/srv/app/current"})
     s.call("files.list", {"externalId": eid, "path": "/srv/app"})
+    # 1.1: many files in one upload; a file and a folder (tar) streamed back in files.data.
+    s.call("files.writeMany", {"externalId": eid, "files": [
+        {"path": "/srv/app/many/a.txt", "content": "one\n"},
+        {"path": "/srv/app/many/bin/run", "content": "IyEvYmluL3NoCg==", "encoding": "base64", "mode": 493}]})
+    s.call("files.writeMany", {"externalId": eid, "files": [{"path": "/srv/app/many/a.txt", "content": "x"},
+                                                            {"path": "/srv/app/many/./a.txt", "content": "y"}]},
+           expect=-32602)
+    s.call("files.download", {"externalId": eid, "path": "/srv/app/hello.txt"})
+    s.call("files.download", {"externalId": eid, "path": "/srv/app/many/bin"})
+    up = s.call("files.upload", {"externalId": eid, "path": "/srv/app/up.bin", "size": 8, "mode": 384})
+    upload_id = up["result"]["uploadId"]
+    s.call("files.uploadChunk", {"uploadId": upload_id, "data": "AAECAw==", "encoding": "base64"})
+    s.call("files.uploadChunk", {"uploadId": upload_id, "data": "/4CBgg==", "encoding": "base64"})
+    s.call("files.finishUpload", {"uploadId": upload_id})
+    gone = s.call("files.upload", {"externalId": eid, "path": "/srv/app/hello.txt"})
+    s.call("files.uploadChunk", {"uploadId": gone["result"]["uploadId"], "data": "never lands"})
+    s.call("files.cancelUpload", {"uploadId": gone["result"]["uploadId"]})
+    s.call("files.finishUpload", {"uploadId": gone["result"]["uploadId"]}, expect=-32602)
     s.call("files.remove", {"externalId": eid, "path": "/srv/app/data"}, expect=-32009)
     s.call("files.remove", {"externalId": eid, "path": "/srv/app/data", "recursive": True})
     s.call("files.remove", {"externalId": eid, "path": "/srv/app/hello.txt"})

@@ -9,6 +9,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { DockerWorkerProvider, RequestTooLargeError } from '../index.js';
 import {
   BUSYBOX, TAILSCALE, TEST_LABELS, TEST_NETWORK, WORKER_PATH,
@@ -825,7 +827,7 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
     it('returns files extension', () => {
       const ext = provider.getExtension('abc123', 'files');
       assert.ok(ext);
-      for (const m of ['read', 'write', 'list', 'remove', 'mkdir']) assert.equal(typeof ext[m], 'function', m);
+      for (const m of ['read', 'write', 'list', 'remove', 'mkdir', 'writeMany', 'download']) assert.equal(typeof ext[m], 'function', m);
     });
 
     it('returns metrics extension', () => {
@@ -859,6 +861,67 @@ describe('DockerProvider through openlattice-docker-worker (real engine)', () =>
       const read = await files.read('/tmp/all-bytes.bin', { encoding: 'base64' });
       assert.deepEqual(Buffer.from(read.content, 'base64'), bytes);
       assert.ok(read.modifiedAt instanceof Date);
+    });
+
+    it('files.writeMany writes many files at once, and download streams them back with backpressure', { timeout: 120_000 }, async () => {
+      await provider.connect();
+      const n = await provider.provision(spec({}));
+      const files = provider.getExtension(n.externalId, 'files');
+      const many = Array.from({ length: 50 }, (_, i) => ({ path: `/tmp/many/f${i}.txt`, content: `file ${i}\n` }));
+      many.push({ path: '/tmp/many/bytes.bin', content: Buffer.from([0, 1, 2, 255]), mode: 0o600 });
+      const written = await files.writeMany(many);
+      assert.equal(written.length, 51);
+      assert.equal(written[3].path, '/tmp/many/f3.txt');
+      assert.equal(written[3].size, 'file 3\n'.length);
+      assert.equal(written[50].size, 4);
+      // 12 MiB made in the node, read by a slow consumer: the Readable's backpressure holds.
+      await provider.exec(n.externalId, ['sh', '-c', 'head -c 12582912 /dev/urandom > /tmp/big']);
+      const expected = (await provider.exec(n.externalId, ['sha256sum', '/tmp/big'])).stdout.split(' ')[0];
+      const progress = [];
+      const stream = files.download('/tmp/big', { chunkBytes: 65536, onProgress: (p) => progress.push(p) });
+      let result;
+      stream.on('result', (r) => { result = r; });
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of stream) {
+        hash.update(chunk);
+        size += chunk.length;
+        if (size < 2 << 20) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.equal(size, 12582912);
+      assert.equal(hash.digest('hex'), expected);
+      assert.equal(result.sha256, expected);
+      assert.equal(result.type, 'file');
+      assert.ok(progress.length >= 1 && progress.every((p) => p.totalBytes === 12582912));
+      // A folder comes as a tar stream; a missing path fails the stream.
+      const folder = files.download('/tmp/many');
+      let tarBytes = 0;
+      for await (const chunk of folder) tarBytes += chunk.length;
+      assert.ok(tarBytes > 51 * 512);
+      await assert.rejects(async () => { for await (const _ of files.download('/tmp/nope')) { /* nothing */ } }, (e) => e.code === -32004);
+    });
+
+    it('files.upload lands a Buffer and a stream whole, and a failed stream leaves the old file', { timeout: 120_000 }, async () => {
+      await provider.connect();
+      const n = await provider.provision(spec({}));
+      const files = provider.getExtension(n.externalId, 'files');
+      const bytes = Buffer.alloc(3 << 20);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      const fromBuffer = await files.upload('/tmp/buffer.bin', bytes, { chunkBytes: 256 << 10, mode: 0o600 });
+      assert.deepEqual(fromBuffer, { size: bytes.length, sha256: sha });
+      const big = Buffer.alloc(9 << 20, 7);
+      const progress = [];
+      await files.upload('/tmp/big.bin', big, { onProgress: (p) => progress.push(p) });
+      assert.ok(progress.length >= 1 && progress.every((p) => p.totalBytes === big.length), JSON.stringify(progress));
+      const fromStream = await files.upload('/tmp/stream.bin', Readable.from([bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20)]));
+      assert.equal(fromStream.sha256, sha);
+      const inNode = await provider.exec(n.externalId, ['sha256sum', '/tmp/buffer.bin', '/tmp/stream.bin']);
+      assert.equal(inNode.stdout.split('\n').filter((line) => line.startsWith(sha)).length, 2);
+      await files.write('/tmp/keep.txt', 'old\n');
+      async function* failing() { yield Buffer.from('new bytes'); throw new Error('source broke'); }
+      await assert.rejects(files.upload('/tmp/keep.txt', failing()), /source broke/);
+      assert.equal((await files.read('/tmp/keep.txt')).content, 'old\n');
     });
 
     it('metrics.getResourceUsage gives numbers (when the worker offers it)', T, async (t) => {

@@ -2,7 +2,7 @@
 // It is never run; it must compile, and the lines marked @ts-expect-error must not.
 import {
   DockerWorkerProvider, DockerWorkerError, WorkerExitedError, WorkerTimeoutError, RequestTooLargeError,
-  type Node, type ExecResult, type SnapshotRef, type FileContent, type ResourceUsage, type DockerWorkerProviderConfig,
+  type Node, type ExecResult, type SnapshotRef, type FileContent, type WrittenFile, type FileWriteResult, type DownloadResult, type TransferProgress, type ResourceUsage, type DockerWorkerProviderConfig,
 } from '../../index.js';
 
 const config: DockerWorkerProviderConfig = {
@@ -35,6 +35,13 @@ async function main(): Promise<void> {
   const read: FileContent = await files.read('/etc/hostname');
   const modified: Date | undefined = read.modifiedAt;
   await files.write('/app/config.json', JSON.stringify({ debug: true }), { mode: 0o600, timeoutMs: 10_000 });
+  const many: WrittenFile[] = await files.writeMany([{ path: '/app/a.txt', content: 'a' }, { path: '/app/b.bin', content: new Uint8Array([1]), mode: 0o600 }]);
+  const firstSha: string = many[0].sha256;
+  const download = files.download('/app', { chunkBytes: 65536, onProgress: (p: TransferProgress) => p.totalBytes });
+  download.on('result', (result: DownloadResult) => result.format);
+  for await (const chunk of download) chunk.byteLength;
+  const uploaded: FileWriteResult = await files.upload('/app/copy.tar', download, { size: 1024, mode: 0o600 });
+  await files.upload('/app', new Uint8Array([1, 2]), { format: 'tar' });
   const usage: ResourceUsage = await docker.getExtension(node.externalId, 'metrics').getResourceUsage();
   const limit: number | undefined = usage.memoryLimitMiB;
   const snap: SnapshotRef = await docker.snapshot(node.externalId, { tag: 'v1' });

@@ -27,3 +27,11 @@ declare var process: {
   exitCode: number | undefined;
 };
 declare var console: { log(...args: unknown[]): void; error(...args: unknown[]): void };
+declare module 'node:stream' {
+  import { EventEmitter } from 'node:events';
+  export class Readable extends EventEmitter {
+    [Symbol.asyncIterator](): AsyncIterableIterator<Buffer>;
+    pipe<T>(destination: T): T;
+    destroy(error?: Error): this;
+  }
+}

@@ -1,0 +1,151 @@
+import DockerEngine
+import FoundationEssentials
+import JSONRPC
+
+// `files.download`: a file (or a folder, as a tar stream) streamed to the host in `files.data`
+// notifications. The engine's archive stream is read only as fast as the host reads: each
+// notification waits for room in the output queue, and the engine transfer pauses while the
+// worker does not read it, so memory stays bounded whatever the size.
+
+/// `files.download` (protocol 1.1).
+public struct FilesDownloadRequest: RPCMethod {
+    public static let name = "files.download"
+    public typealias Result = DownloadResult
+    public var externalId: String
+    public var path: String
+    /// The most bytes (before base64) one `files.data` carries.
+    public var chunkBytes: Int?
+}
+
+/// What `files.download` answers once every `files.data` has been sent.
+public struct DownloadResult: Encodable, Sendable {
+    /// Bytes sent: the file's size, or the tar stream's for a folder.
+    public var size: Int
+    /// Hex SHA-256 of the bytes sent.
+    public var sha256: String
+    /// The permission bits of the file or folder.
+    public var mode: Int
+    /// `"file"` or `"directory"`.
+    public var type: String
+    /// `"tar"` for a folder.
+    public var format: String?
+}
+
+extension FilesDownloadRequest: NodeRequest {
+    static let defaultChunkBytes = 512 << 10
+    static let chunkRange = 1024...(8 << 20)
+
+    func validate() throws {
+        _ = try DockerProvider.containerPath(path)
+        if let chunkBytes, !Self.chunkRange.contains(chunkBytes) {
+            throw InvalidParams(field: "chunkBytes", reason: "must be between 1024 and \(Self.chunkRange.upperBound)")
+        }
+    }
+}
+
+/// Sends `files.progress` for a transfer over 8 MiB, at most four times a second.
+struct ProgressReporter {
+    /// Transfers at or below this many bytes report no progress.
+    static let threshold = 8 << 20
+    static let interval = Duration.milliseconds(250)
+    let idMember: [UInt8]
+    let totalBytes: Int?
+    private var last = ContinuousClock.now
+
+    /// `idMember`: the JSON of the member naming the transfer, e.g. `"requestId":7`.
+    init(idMember: [UInt8], totalBytes: Int?) {
+        self.idMember = idMember
+        self.totalBytes = totalBytes
+    }
+
+    /// Reports `bytes` if the transfer is big enough and the last report is old enough.
+    mutating func report(_ bytes: Int, context: RequestContext) async {
+        guard max(bytes, totalBytes ?? 0) > Self.threshold, ContinuousClock.now - last >= Self.interval else { return }
+        last = .now
+        await context.notify(frame: Self.frame(idMember: idMember, bytes: bytes, totalBytes: totalBytes))
+    }
+
+    static func frame(idMember: [UInt8], bytes: Int, totalBytes: Int?) -> [UInt8] {
+        var frame = Array(#"{"jsonrpc":"2.0","method":"files.progress","params":{"#.utf8)
+        frame.append(contentsOf: idMember)
+        frame.append(contentsOf: #","bytes":\#(bytes)"#.utf8)
+        if let totalBytes { frame.append(contentsOf: #","totalBytes":\#(totalBytes)"#.utf8) }
+        frame.append(contentsOf: "}}".utf8)
+        return frame
+    }
+}
+
+extension DockerProvider {
+    /// `files.download`: streams the file at `path` (links followed), or the folder there as a
+    /// tar stream, in `files.data {requestId, offset, data}` notifications of at most `chunkBytes`
+    /// bytes (base64), then answers with the size and SHA-256 of what was sent.
+    /// - Throws: ``ProviderError`` -32004 for no such path, -32009 for something that is neither a
+    ///   file nor a folder, -32000 when the engine's archive ends short; `CancellationError` when the
+    ///   request is cancelled (no more notifications follow).
+    public func download(_ request: FilesDownloadRequest, context: RequestContext) async throws -> DownloadResult {
+        try Validation.checkExternalID(request.externalId)
+        try request.validate()
+        let (path, found) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
+        guard let stat = found else { throw ProviderError(code: .notFound, reason: "no such file or folder: \(request.path)", status: 404) }
+        let isDirectory = stat.isDirectory
+        let chunkBytes = request.chunkBytes ?? FilesDownloadRequest.defaultChunkBytes
+        let stream = try await client.stream(
+            HTTPRequest(.get, target("/containers/\(request.externalId)/archive", [("path", path)])), highWater: 1 << 20)
+        var reader = TarFileStream()
+        var hasher = SHA256.Hasher()
+        var sent = 0
+        var pending: [UInt8] = []
+        pending.reserveCapacity(chunkBytes)
+        var progress = ProgressReporter(
+            idMember: Array(#""requestId":"#.utf8) + context.idJSON, totalBytes: isDirectory ? nil : stat.size)
+
+        func emit(_ bytes: ArraySlice<UInt8>) async throws {
+            var frame: [UInt8] = []
+            frame.reserveCapacity(bytes.count * 4 / 3 + 128)
+            frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"files.data","params":{"requestId":"#.utf8)
+            frame.append(contentsOf: context.idJSON)
+            frame.append(contentsOf: #","offset":\#(sent),"data":""#.utf8)
+            Base64.append(bytes, to: &frame)
+            frame.append(contentsOf: #""}}"#.utf8)
+            hasher.update(bytes)
+            guard await context.notify(frame: frame) else {
+                stream.cancel()
+                throw CancellationError()
+            }
+            sent += bytes.count
+            await progress.report(sent, context: context)
+        }
+
+        for try await chunk in stream {
+            let data = isDirectory ? chunk[...] : try reader.feed(chunk)
+            var rest = data
+            while !rest.isEmpty {
+                let take = min(chunkBytes - pending.count, rest.count)
+                if pending.isEmpty && take == chunkBytes {
+                    try await emit(rest.prefix(take))
+                } else {
+                    pending.append(contentsOf: rest.prefix(take))
+                    if pending.count == chunkBytes {
+                        try await emit(pending[...])
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                }
+                rest = rest.dropFirst(take)
+            }
+        }
+        if !pending.isEmpty { try await emit(pending[...]) }
+        if !isDirectory {
+            guard let header = reader.header else {
+                throw ProviderError(code: .engineError, reason: "the engine sent an empty archive for \(request.path)")
+            }
+            guard header.type == .file else { throw ProviderError(code: .conflict, reason: "\(request.path) is not a regular file") }
+            guard reader.isComplete else {
+                throw ProviderError(
+                    code: .engineError, reason: "the engine's archive of \(request.path) ended after \(sent) of \(header.size) bytes")
+            }
+        }
+        return DownloadResult(
+            size: sent, sha256: hasher.finalizeHex(), mode: stat.permissions, type: isDirectory ? "directory" : "file",
+            format: isDirectory ? "tar" : nil)
+    }
+}
