@@ -210,7 +210,14 @@ struct SeedLifecycleTests {
         try await withWorker { worker, _ in
             for (name, expected) in [
                 ("network", ["network.getUrl"]),
-                ("files", ["files.read", "files.write", "files.list", "files.remove", "files.mkdir"]),
+                // The seed's five (it checks those are there), and the 1.1 transfer methods.
+                (
+                    "files",
+                    [
+                        "files.read", "files.write", "files.list", "files.remove", "files.mkdir", "files.writeMany", "files.download",
+                        "files.upload", "files.uploadChunk", "files.finishUpload", "files.cancelUpload",
+                    ]
+                ),
                 ("metrics", ["metrics.getResourceUsage", "metrics.streamMetrics"]),
             ] {
                 let ext = try await worker.result("getExtension", ["externalId": "abc123", "name": .string(name)])
