@@ -728,31 +728,22 @@ public final class DockerProvider: Sendable {
     ) async throws -> (exitCode: Int, output: [UInt8]) {
         let limit = deadline ?? client.requestTimeout
         let marker = UUID().uuidString.lowercased()
-        let outcome = try await withThrowingTaskGroup(of: (exitCode: Int, output: [UInt8])?.self) { group in
-            group.addTask {
-                var body = ExecCreateBody(cmd: command)
-                body.user = user
-                body.env = ["\(execMarkerVariable)=\(marker)"]
-                let exec = try await client.send(
-                    HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
-                try await checkExecTarget(client: client, execID: exec.id, containerID: containerID)
-                // The helper's own output may rightly pause (rm -rf of a big tree): the deadline bounds it.
-                let stream = try await client.stream(
-                    HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)), bound: .none)
-                var demuxer = StreamDemuxer()
-                var output: [UInt8] = []
-                for try await chunk in stream {
-                    demuxer.feed(chunk) { _, bytes in output.append(contentsOf: bytes) }
-                }
-                return (try await exitCode(client: client, execID: exec.id), output)
+        let outcome = try await within(limit) { () async throws -> (exitCode: Int, output: [UInt8]) in
+            var body = ExecCreateBody(cmd: command)
+            body.user = user
+            body.env = ["\(execMarkerVariable)=\(marker)"]
+            let exec = try await client.send(
+                HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
+            try await checkExecTarget(client: client, execID: exec.id, containerID: containerID)
+            // The helper's own output may rightly pause (rm -rf of a big tree): the deadline bounds it.
+            let stream = try await client.stream(
+                HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)), bound: .none)
+            var demuxer = StreamDemuxer()
+            var output: [UInt8] = []
+            for try await chunk in stream {
+                demuxer.feed(chunk) { _, bytes in output.append(contentsOf: bytes) }
             }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
+            return (try await exitCode(client: client, execID: exec.id), output)
         }
         guard let outcome else {
             if killOnDeadline {
