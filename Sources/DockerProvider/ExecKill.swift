@@ -226,7 +226,9 @@ final class ExecSupervisor: Sendable {
             do {
                 try await killInRunningNode(containerID: containerID, marker: marker, user: user, wrapped: wrapped)
             } catch {
-                _ = try? await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause"))
+                // Paused again even when the kill was cancelled (a cancelled task's request would not go).
+                let client = client
+                await Task.detached { _ = try? await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause")) }.value
                 throw error
             }
             try await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause"))

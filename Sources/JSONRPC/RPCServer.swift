@@ -351,10 +351,11 @@ public final class RPCServer: Sendable {
             context.logger.debug("request failed", metadata: ["code": "\(error.code.rawValue)"])
         }
         // Cancelled (or the session ended) after the work was done: the host was told -32800 and
-        // will never learn what was made, so it is undone.
+        // will never learn what was made, so it is undone. The undo runs outside this task, which
+        // the cancel has cancelled: in it, the undo's own engine calls would fail at once.
         if !context.respond(parts: outcome), case .success = outcome, let undo = context.takeUndo() {
             context.logger.info("undoing the work of a request whose result the host never got")
-            await undo()
+            await Task.detached { await undo() }.value
         }
     }
 

@@ -39,7 +39,8 @@ public final class RequestContext: Sendable {
 
     /// Registers what undoes this request's work if its result never reaches the host: the request
     /// was cancelled (answered -32800) or the session ended after the work was done, so the host
-    /// does not know what was made. Runs once, after the handler returned successfully.
+    /// does not know what was made. Runs once, after the handler returned successfully, in a task
+    /// of its own that is not cancelled.
     public func onResultDropped(_ undo: @escaping @Sendable () async -> Void) {
         undoHandler.withLock { $0 = undo }
     }

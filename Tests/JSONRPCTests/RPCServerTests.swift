@@ -55,7 +55,8 @@ private let toyTable: MethodTable = {
     table.register(Create.self) { request, context in
         let deadline = ContinuousClock.now + .milliseconds(request.ms)
         while ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
-        context.onResultDropped { undone.withLock { $0.append(request.name) } }
+        // A real undo talks to the engine, which a cancelled task cannot: record whether it could.
+        context.onResultDropped { undone.withLock { $0.append(Task.isCancelled ? "\(request.name) (in a cancelled task)" : request.name) } }
         return EchoResult(text: request.name)
     }
     return table

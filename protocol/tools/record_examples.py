@@ -115,9 +115,11 @@ def family_exec(s):
     bg = s.call("exec", {"externalId": eid, "command": ["sh", "-c", "echo one; sleep 1; echo two >&2; exit 3"],
                          "options": {"background": True}})["result"]["execId"]
     s.call("exec.attach", {"execId": bg, "offset": 4})
-    trap = s.call("exec", {"externalId": eid, "command": ["sh", "-c", "trap 'echo bye; exit 0' TERM; sleep 60 & wait"],
+    trap = s.call("exec", {"externalId": eid,
+                           "command": ["sh", "-c", "trap 'echo bye; exit 0' TERM; touch /tmp/trapped; sleep 60 & wait"],
                            "options": {"background": True}})["result"]["execId"]
-    time.sleep(0.5)
+    # A replay does not sleep: it waits for the trap to be set, so that SIGTERM finds it.
+    s.call("exec", {"externalId": eid, "command": ["sh", "-c", "until [ -e /tmp/trapped ]; do sleep 0.05; done"]})
     s.call("exec.list", {"externalId": eid})
     s.call("exec.kill", {"execId": trap, "signal": "SIGTERM"})
     s.call("exec.attach", {"execId": trap})
