@@ -24,6 +24,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // OpenSSL's libcrypto, for SHA-256 (libcurl already loads it).
+        .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
         // The few glibc calls Swift cannot see without _GNU_SOURCE or through varargs: thread names, malloc tuning.
         .systemLibrary(name: "CSystem"),
         // Named, detached pthreads for the worker's three long-lived threads.
@@ -40,7 +42,7 @@ let package = Package(
         ),
         .target(
             name: "DockerProvider",
-            dependencies: ["DockerEngine", "JSONRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCrypto", "DockerEngine", "JSONRPC", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .executableTarget(

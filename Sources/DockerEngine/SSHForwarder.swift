@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// One thread accepts; each connection has two relay threads (one per direction), which end when
 /// the connection does. An `ssh` that exits non-zero before sending a byte leaves its exit status
-/// and the end of its stderr in ``takeFailure()``, so the error libcurl then reports can name the
+/// and the end of its stderr in ``lastFailure``, so the error libcurl then reports can name the
 /// step that failed.
 final class SSHForwarder: Sendable {
     /// The socket libcurl connects to (`CURLOPT_UNIX_SOCKET_PATH`).
@@ -103,17 +103,14 @@ final class SSHForwarder: Sendable {
         SSHFolders.remove(folder)
     }
 
-    /// The last `ssh` failure (a connection that ended before any byte came back), cleared.
-    func takeFailure() -> String? {
-        shared.failure.withLock { failure in
-            defer { failure = nil }
-            return failure
-        }
-    }
+    /// The last `ssh` failure (a connection that ended before any byte came back), kept until a
+    /// connection gets bytes back: every request whose connection failed meanwhile is explained by
+    /// it, also when several failed at once (one slot taken by the first would leave the rest bare).
+    var lastFailure: String? { shared.failure.withLock { $0 } }
 
     /// `error` with the step that failed, when an `ssh` failed since the last call.
     func explain(_ error: EngineError) -> EngineError {
-        guard error.code == .unreachable || error.code == .transport, let failure = takeFailure() else { return error }
+        guard error.code == .unreachable || error.code == .transport, let failure = lastFailure else { return error }
         var explained = error
         explained.code = .unreachable
         explained.reason = failure

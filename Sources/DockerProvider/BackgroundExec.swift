@@ -30,6 +30,8 @@ final class BackgroundExec: Sendable {
 
     private struct State {
         var buffer = OutputBuffer()
+        /// The command's first stdout bytes, held while they may still be the engine's complaint.
+        var hold = EngineComplaintHold()
         var outcome: Outcome?
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     }
@@ -53,7 +55,12 @@ final class BackgroundExec: Sendable {
 
     /// Output from the engine.
     func take(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) {
-        let waiters = state.withLock { state in
+        let waiters = state.withLock { state -> [UUID: CheckedContinuation<Void, Never>] in
+            switch state.hold.step(stream, bytes) {
+            case .hold: return [:]
+            case .release(let held): if !held.isEmpty { state.buffer.append(.stdout, held[...]) }
+            case .pass: break
+            }
             state.buffer.append(stream, bytes)
             defer { state.waiters = [:] }
             return state.waiters
@@ -61,10 +68,29 @@ final class BackgroundExec: Sendable {
         for waiter in waiters.values { waiter.resume() }
     }
 
-    /// The command ended with `exitCode`.
-    func finish(exitCode: Int) {
+    /// Whether output is being held back as a possible engine complaint.
+    var isHolding: Bool { state.withLock { $0.hold.holding && !$0.hold.held.isEmpty } }
+
+    /// The program started (the engine's record of the exec shows it running): what was held is its stdout.
+    func programStarted() {
+        let waiters = state.withLock { state -> [UUID: CheckedContinuation<Void, Never>] in
+            let held = state.hold.stop()
+            guard !held.isEmpty else { return [:] }
+            state.buffer.append(.stdout, held[...])
+            defer { state.waiters = [:] }
+            return state.waiters
+        }
+        for waiter in waiters.values { waiter.resume() }
+    }
+
+    /// The command ended with `exitCode`; `neverStarted`: the engine's record of it has no pid, so
+    /// held output that is the engine's complaint goes to stderr.
+    func finish(exitCode: Int, neverStarted: Bool = false) {
         let durationMs = DockerProvider.milliseconds(since: started)
         let waiters = state.withLock { state in
+            if let (stream, bytes) = state.hold.end(exitCode: exitCode, neverStarted: neverStarted) {
+                state.buffer.append(stream, bytes[...])
+            }
             state.outcome = Outcome(exitCode: exitCode, durationMs: durationMs)
             defer { state.waiters = [:] }
             return state.waiters
@@ -271,21 +297,30 @@ extension DockerProvider {
         lifetimes.begin(exec.containerID)
         Task.detached { [self] in
             var demuxer = StreamDemuxer()
+            var checked = false
             do {
                 for try await chunk in stream {
                     demuxer.feed(chunk) { stream, bytes in exec.take(stream, bytes) }
+                    // As for a foreground exec (see `read(_:execID:into:raw:)`): one look at the record.
+                    if !checked, exec.isHolding {
+                        checked = true
+                        if (try? await engineExec(exec.execID))?.running == true { exec.programStarted() }
+                    }
                 }
             } catch {
                 logger.debug("a background command's stream ended early", metadata: ["exec": "\(exec.execID)", "error": "\(error)"])
             }
             let exitCode: Int
+            var neverStarted = false
             do {
-                exitCode = try await Self.finishedExec(client: client, execID: exec.execID).exitCode ?? -1
+                let record = try await Self.finishedExec(client: client, execID: exec.execID)
+                exitCode = record.exitCode ?? -1
+                neverStarted = record.pid == 0
             } catch {
                 // The engine drops an exec's record when its container exits: its processes died with it (SIGKILL).
                 exitCode = 137
             }
-            exec.finish(exitCode: exitCode)
+            exec.finish(exitCode: exitCode, neverStarted: neverStarted)
             backgroundExecs.ended(exec.execID)
             lifetimes.end(exec.containerID)
         }
@@ -429,7 +464,7 @@ extension DockerProvider {
     }
 
     /// The engine's record of an exec; nil when the engine has none.
-    private func engineExec(_ execID: String) async throws -> ExecInspect? {
+    func engineExec(_ execID: String) async throws -> ExecInspect? {
         guard !execID.isEmpty, execID.count <= 128, execID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             return nil
         }

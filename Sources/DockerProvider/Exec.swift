@@ -183,15 +183,12 @@ extension DockerProvider {
                 user: options.user, wrapped: wrapped))
         let startBody = Array((options.tty != nil ? #"{"Detach":false,"Tty":true}"# : #"{"Detach":false,"Tty":false}"#).utf8)
         let startRequest = HTTPRequest(.post, "/exec/\(execID)/start", body: startBody)
-        var demuxer = StreamDemuxer()
         let raw = options.tty != nil
         if options.stdin == true {
             // The engine hijacks the connection: stdin goes up it as `exec.input` notifications arrive.
             let stream = try await client.hijack(startRequest)
             session?.attach(stream, execID: execID, client: client)
-            for try await chunk in stream {
-                try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
-            }
+            try await read(stream, execID: execID, into: sink, raw: raw)
         } else {
             let stream: ResponseStream
             do {
@@ -207,9 +204,7 @@ extension DockerProvider {
                 return exitCode
             }
             session?.attach(nil, execID: execID, client: client)
-            for try await chunk in stream {
-                try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
-            }
+            try await read(stream, execID: execID, into: sink, raw: raw)
         }
         do {
             let record = try await Self.finishedExec(client: client, execID: execID)
@@ -299,6 +294,26 @@ extension ExecRequest {
     }
 }
 
+extension DockerProvider {
+    /// Reads an exec's engine stream (multiplexed frames, or with `raw` a TTY's bytes) into `sink`.
+    /// Output held as a possible engine complaint is released as soon as the engine's record shows
+    /// the program running: Docker marks an exec running before its program starts and writes a
+    /// complaint only after marking it ended, so one look suffices.
+    /// - Throws: the stream's errors; cancellation.
+    func read<S: AsyncSequence>(_ stream: S, execID: String, into sink: ExecOutputSink, raw: Bool) async throws
+    where S.Element == [UInt8] {
+        var demuxer = StreamDemuxer()
+        var checked = false
+        for try await chunk in stream {
+            try await sink.consume(chunk, demuxer: &demuxer, raw: raw)
+            if !checked, sink.isHolding {
+                checked = true
+                if (try? await engineExec(execID))?.running == true { await sink.programStarted() }
+            }
+        }
+    }
+}
+
 /// The engine stream of an exec once its start was answered (shared with the task that opens it).
 final class OpenedStream: Sendable {
     let stream = Mutex<ResponseStream?>(nil)
@@ -311,9 +326,7 @@ final class ExecOutputSink: Sendable {
         var stderr: [UInt8] = []
         var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]
         /// The exec's first stdout bytes, held while they may still be the engine's complaint.
-        var held: [UInt8] = []
-        /// Whether output is still held back (until it cannot be the engine's complaint).
-        var holding = true
+        var hold = EngineComplaintHold()
         /// The call is over (answered or being stopped): output is read and dropped.
         var closed = false
         /// Bytes dropped past ``maxOutputBytes``, by stream (buffered mode).
@@ -325,30 +338,6 @@ final class ExecOutputSink: Sendable {
     private let encoding: OutputEncoding
     private let context: RequestContext
     private let state = Mutex(State())
-
-    /// How the engine's complaints about starting an exec begin (Docker 20.10+, runc, crun, Podman).
-    /// Docker writes such a complaint into the exec's multiplexed stream as one stdout frame
-    /// ending in CRLF (`err.Error() + "\r\n"`), and nothing else; the exec exits 126 or 127.
-    static let engineComplaintPrefixes: [[UInt8]] = [
-        "OCI runtime", "unable to find user", "unable to find group", "unable to start container process", "exec failed",
-        "Error: ", "container ", "cannot exec", "failed to ",
-    ].map { Array($0.utf8) }
-    /// What becomes of a piece of output while the start of the exec's output is held back.
-    private enum HoldStep {
-        case hold, pass, release([UInt8])
-    }
-
-    /// The longest complaint held back.
-    static let engineComplaintLimit = 4096
-
-    /// Whether `bytes`, the exec's whole output so far, could still be (the start of) an engine complaint.
-    static func couldBeEngineComplaint(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count <= engineComplaintLimit else { return false }
-        guard engineComplaintPrefixes.contains(where: { bytes.starts(with: $0) || $0.starts(with: bytes) }) else { return false }
-        // One line: its only line feed, if any, ends it after a carriage return.
-        guard let newline = bytes.firstIndex(of: 0x0A) else { return true }
-        return newline == bytes.count - 1 && newline > 0 && bytes[newline - 1] == 0x0D
-    }
 
     /// The most bytes of each stream kept in buffered mode.
     private let maxOutputBytes: Int
@@ -380,18 +369,7 @@ final class ExecOutputSink: Sendable {
         }
         func emit(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) {
             guard stream != .stdin else { return }
-            let step = state.withLock { state -> HoldStep in
-                guard state.holding else { return .pass }
-                if stream == .stdout, Self.couldBeEngineComplaint(state.held + bytes) {
-                    state.held.append(contentsOf: bytes)
-                    return .hold
-                }
-                // Not a complaint after all: what was held is the program's stdout, in order.
-                state.holding = false
-                defer { state.held = [] }
-                return .release(state.held)
-            }
-            switch step {
+            switch state.withLock({ $0.hold.step(stream, bytes) }) {
             case .hold: return
             case .release(let held): if !held.isEmpty { add(.stdout, held[...]) }
             case .pass: break
@@ -441,7 +419,7 @@ final class ExecOutputSink: Sendable {
     /// The engine refused to start the exec with `message` (Podman's HTTP 500): it is the stderr.
     func failedToStart(message: String) async {
         let text = Array((message.hasSuffix("\n") ? message : message + "\n").utf8)
-        state.withLock { $0.holding = false }
+        _ = state.withLock { $0.hold.stop() }
         if streaming {
             try? await send(.stderr, text[...])
         } else {
@@ -449,20 +427,21 @@ final class ExecOutputSink: Sendable {
         }
     }
 
-    /// Releases what was held: the engine's complaint goes to stderr (CRLF made LF) when the exec
-    /// never started (`neverStarted`: its record has pid 0) and exited 126 or 127 with nothing but
-    /// that one CRLF-ended line; otherwise it was the program's stdout.
+    /// The program started (the engine's record of the exec shows it running): what was held is its stdout.
+    func programStarted() async {
+        let held = state.withLock { $0.hold.stop() }
+        await put(.stdout, held)
+    }
+
+    /// Releases what was held once the exec ended (see ``EngineComplaintHold/end(exitCode:neverStarted:)``).
     private func releaseHeld(exitCode: Int, neverStarted: Bool) async {
-        let (held, complaint) = state.withLock { state -> ([UInt8], Bool) in
-            let held = state.held
-            state.held = []
-            state.holding = false
-            let complete = held.count >= 2 && held[held.count - 2] == 0x0D && held[held.count - 1] == 0x0A
-            return (held, neverStarted && (exitCode == 126 || exitCode == 127) && complete && Self.couldBeEngineComplaint(held))
-        }
-        guard !held.isEmpty else { return }
-        let target: StreamDemuxer.Stream = complaint ? .stderr : .stdout
-        let bytes = complaint ? Array(held.dropLast(2)) + [0x0A] : held
+        guard let (target, bytes) = state.withLock({ $0.hold.end(exitCode: exitCode, neverStarted: neverStarted) }) else { return }
+        await put(target, bytes)
+    }
+
+    /// Output that was held: sent, or buffered behind what came before it.
+    private func put(_ target: StreamDemuxer.Stream, _ bytes: [UInt8]) async {
+        guard !bytes.isEmpty else { return }
         if streaming {
             try? await send(target, bytes[...])
         } else {
@@ -471,6 +450,9 @@ final class ExecOutputSink: Sendable {
             }
         }
     }
+
+    /// Whether output is being held back as a possible engine complaint.
+    var isHolding: Bool { state.withLock { $0.hold.holding && !$0.hold.held.isEmpty } }
 
     private func send(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) async throws {
         var frame: [UInt8] = []

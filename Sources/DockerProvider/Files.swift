@@ -246,8 +246,9 @@ extension DockerProvider {
             sha256: SHA256.hex(slice))
     }
 
-    /// `offset`/`length` of a file over ``maxReadBytes``, cut out in the container by `tail` and
-    /// `head` (as root), so only the part travels; the byte count is checked against the file's size.
+    /// `offset`/`length` of a file over ``maxReadBytes``, cut out in the container by the worker's
+    /// busybox `dd` (as root; the image's `tail` and `head` without it), so only the part travels;
+    /// the byte count is checked against the file's size.
     private func readRange(_ request: FilesReadRequest, path: String, stat: PathStat) async throws -> FileContent {
         let offset = min(request.offset ?? 0, stat.size)
         guard let length = request.length, length <= Self.maxReadBytes else {
@@ -258,15 +259,19 @@ extension DockerProvider {
             )
         }
         let expected = min(length, stat.size - offset)
-        let run = try await Self.runQuietly(
-            client: client, containerID: request.externalId,
-            command: [
-                "sh", "-c", #"tail -c "+$2" -- "$1" 2>/dev/null | head -c "$3" 2>/dev/null"#, "sh", path, "\(offset + 1)", "\(length)",
-            ])
+        let tools = await fileTools(request.externalId)
+        // The worker's busybox `dd` seeks to any 64-bit offset in any image; busybox `tail -c +N`
+        // (the fallback, with the image's own tools) stops at 2^31.
+        let command =
+            tools.isEmpty
+            ? ["sh", "-c", #"tail -c "+$2" -- "$1" 2>/dev/null | head -c "$3" 2>/dev/null"#, "sh", path, "\(offset + 1)", "\(length)"]
+            : tools + ["dd", "if=\(path)", "bs=65536", "iflag=skip_bytes,count_bytes", "skip=\(offset)", "count=\(length)", "status=none"]
+        let run = try await Self.runQuietly(client: client, containerID: request.externalId, command: command)
         guard run.output.count == expected else {
             throw ProviderError(
                 code: .engineError,
-                reason: "reading \(expected) bytes of \(request.path) at \(offset) gave \(run.output.count) (the image needs tail and head)"
+                reason:
+                    "reading \(expected) bytes of \(request.path) at \(offset) gave \(run.output.count)\(tools.isEmpty ? " (the image needs tail and head)" : "")"
             )
         }
         return Self.fileContent(run.output, request: request, size: stat.size, stat: stat)

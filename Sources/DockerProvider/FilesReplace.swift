@@ -6,17 +6,21 @@ import Synchronization
 // `files.write` over an existing file: the new bytes land under a temporary name in the same
 // folder and are renamed over the file, so a write that is cancelled, fails, or whose worker is
 // killed leaves the old content whole (a killed worker may leave the hidden temporary file).
+// `rm` and `mv` are the worker's own static busybox, put in the node as for exec (see
+// ``ExecSupervisor``), so a shell-less image gets the same; the image's own only without it.
 
 extension DockerProvider {
     /// A temporary path in `folder` for replacing a file there atomically, or nil when the node
-    /// cannot rename (stopped, or no `rm`/`mv` in the image): the write then goes straight to its path.
-    /// Whether the image has the tools is learnt once per node (one `rm -f` of the temporary name).
+    /// cannot rename (stopped, or neither the worker's busybox nor `rm`/`mv` in the image): the
+    /// write then goes straight to its path. Whether the tools run is learnt once per node (one
+    /// `rm -f` of the temporary name).
     func temporaryForReplacing(_ id: String, folder: String) async throws -> String? {
         let temporary = (folder == "/" ? "" : folder) + "/.olw-write-" + String(UUID().uuidString.lowercased().filter { $0 != "-" })
         if let known = renameSupport.withLock({ $0[id] }), !known { return nil }
         guard try await inspectContainer(id).state?.running == true else { return nil }
         if renameSupport.withLock({ $0[id] }) == true { return temporary }
-        guard let run = try? await Self.runQuietly(client: client, containerID: id, command: ["rm", "-f", "--", temporary]) else {
+        let tools = await fileTools(id)
+        guard let run = try? await Self.runQuietly(client: client, containerID: id, command: tools + ["rm", "-f", "--", temporary]) else {
             return nil
         }
         // 126/127: the runtime could not start rm (not in the image).
@@ -39,7 +43,8 @@ extension DockerProvider {
         try await fileWrites.withLock("\(id)\u{0}\(path)") {
             do {
                 try await putArchive(id, at: Self.parent(temporary), archive)
-                let run = try await Self.runQuietly(client: client, containerID: id, command: ["mv", "-f", "--", temporary, path])
+                let run = try await Self.runQuietly(
+                    client: client, containerID: id, command: await fileTools(id) + ["mv", "-f", "--", temporary, path])
                 guard run.exitCode == 0 else {
                     let output = String(decoding: run.output.prefix(300), as: UTF8.self).trimmedOfWhitespace()
                     throw ProviderError(code: .engineError, reason: "renaming the new \(shownPath) into place failed: \(output)")
@@ -59,11 +64,19 @@ extension DockerProvider {
     func removeTemporary(_ id: String, _ temporary: String) async {
         let client = client
         await Task {
+            let tools = await fileTools(id)
             for attempt in 0..<3 {
                 if attempt > 0 { try? await Task.sleep(for: .milliseconds(200)) }
-                _ = try? await Self.runQuietly(client: client, containerID: id, command: ["rm", "-f", "--", temporary])
+                _ = try? await Self.runQuietly(client: client, containerID: id, command: tools + ["rm", "-f", "--", temporary])
                 guard (try? await self.stat(id, temporary)) ?? nil != nil else { return }
             }
         }.value
+    }
+
+    /// The argv prefix that runs a file tool (`rm`, `mv`) in node `id` whatever its image holds: the
+    /// worker's static busybox when it is, or could be put, in the node; else none (the image's own
+    /// tools on its `PATH`).
+    func fileTools(_ id: String) async -> [String] {
+        await supervisor.ensure(ExecSupervisor.busyboxPath, in: id) ? [ExecSupervisor.busyboxPath] : []
     }
 }

@@ -303,13 +303,14 @@ extension DockerProvider {
                 }
                 if let temporary = upload.temporaryPath {
                     let run = try await Self.runQuietly(
-                        client: client, containerID: upload.containerID, command: ["mv", "-f", "--", temporary, upload.path])
+                        client: client, containerID: upload.containerID,
+                        command: await fileTools(upload.containerID) + ["mv", "-f", "--", temporary, upload.path])
                     guard run.exitCode == 0 else {
                         let output = String(decoding: run.output.prefix(300), as: UTF8.self).trimmedOfWhitespace()
                         throw ProviderError(
                             code: .engineError,
                             reason:
-                                "renaming the upload to \(upload.path) failed (the node needs mv, as root): exit \(run.exitCode) \(output)")
+                                "renaming the upload to \(upload.path) failed: exit \(run.exitCode) \(output)")
                     }
                     guard let written = try await stat(upload.containerID, upload.path), written.size == received else {
                         throw ProviderError(code: .engineError, reason: "the upload to \(upload.path) did not land in full")
@@ -392,7 +393,9 @@ extension DockerProvider {
             // Also when the request that ends the upload was itself cancelled.
             let client = client
             await Task {
-                _ = try? await Self.runQuietly(client: client, containerID: upload.containerID, command: ["rm", "-f", "--", temporary])
+                let tools = await fileTools(upload.containerID)
+                _ = try? await Self.runQuietly(
+                    client: client, containerID: upload.containerID, command: tools + ["rm", "-f", "--", temporary])
             }.value
         }
         end(upload)

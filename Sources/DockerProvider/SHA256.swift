@@ -1,122 +1,58 @@
-/// SHA-256 (FIPS 180-4), for the digests `files.read` and `files.write` report.
-/// Small and dependency-free; checked against the standard test vectors in the unit tests.
-enum SHA256 {
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
+import CCrypto
 
+/// SHA-256 (FIPS 180-4), for the digests the file methods report, computed by OpenSSL's libcrypto
+/// (its EVP interface, which uses the CPU's SHA extensions where there are any).
+enum SHA256 {
     /// The digest of `bytes` as 64 lowercase hex digits.
     static func hex(_ bytes: [UInt8]) -> String {
-        digest(bytes).map { byte in
-            let text = String(byte, radix: 16)
-            return byte < 16 ? "0" + text : text
-        }.joined()
-    }
-
-    /// The 32-byte digest of `bytes`.
-    static func digest(_ bytes: [UInt8]) -> [UInt8] {
         var hasher = Hasher()
         hasher.update(bytes)
-        return hasher.finalize()
+        return hasher.finalizeHex()
     }
 
-    /// An incremental digest: feed bytes as they stream by, then take the digest once.
+    /// An incremental digest: ``update(_:)`` as bytes come, then ``finalizeHex()`` once.
     struct Hasher: Sendable {
-        private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        /// Bytes of an unfinished 64-byte block.
-        private var block: [UInt8] = []
-        private var length: UInt64 = 0
-        private var w = [UInt32](repeating: 0, count: 64)
+        /// The OpenSSL context; a copy of a hasher shares it (hashers are not copied in use).
+        private final class Context: @unchecked Sendable {
+            let pointer: OpaquePointer
 
-        /// Adds `bytes` to the message.
+            init() {
+                guard let pointer = EVP_MD_CTX_new() else { fatalError("OpenSSL could not allocate a digest context") }
+                guard EVP_DigestInit_ex(pointer, EVP_sha256(), nil) == 1 else { fatalError("OpenSSL refused to start a SHA-256 digest") }
+                self.pointer = pointer
+            }
+
+            deinit { EVP_MD_CTX_free(pointer) }
+        }
+
+        private let context = Context()
+
+        init() {}
+
+        /// Adds `bytes` to the digest.
         mutating func update(_ bytes: some Collection<UInt8>) {
-            length &+= UInt64(bytes.count)
-            var rest = bytes[...]
-            if !block.isEmpty {
-                let take = min(64 - block.count, rest.count)
-                block.append(contentsOf: rest.prefix(take))
-                rest = rest.dropFirst(take)
-                guard block.count == 64 else { return }
-                let full = block
-                full.withUnsafeBufferPointer { compress($0) }
-                block.removeAll(keepingCapacity: true)
+            let done = bytes.withContiguousStorageIfAvailable { buffer in
+                _ = EVP_DigestUpdate(context.pointer, buffer.baseAddress, buffer.count)
             }
-            let whole = rest.count / 64 * 64
-            if whole > 0 {
-                let blocks = Array(rest.prefix(whole))
-                blocks.withUnsafeBufferPointer { buffer in
-                    for start in stride(from: 0, to: whole, by: 64) { compress(UnsafeBufferPointer(rebasing: buffer[start..<start + 64])) }
-                }
-                rest = rest.dropFirst(whole)
+            if done == nil {
+                let copy = Array(bytes)
+                copy.withUnsafeBufferPointer { buffer in _ = EVP_DigestUpdate(context.pointer, buffer.baseAddress, buffer.count) }
             }
-            block.append(contentsOf: rest)
         }
 
-        /// The 32-byte digest of everything added.
-        mutating func finalize() -> [UInt8] {
-            let bitLength = length &* 8
-            var tail = block
-            tail.append(0x80)
-            while tail.count % 64 != 56 { tail.append(0) }
-            for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-            tail.withUnsafeBufferPointer { buffer in
-                for start in stride(from: 0, to: buffer.count, by: 64) {
-                    compress(UnsafeBufferPointer(rebasing: buffer[start..<start + 64]))
-                }
-            }
-            block = []
-            return h.flatMap { value in (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) } }
-        }
-
-        /// The digest as 64 lowercase hex digits.
+        /// The digest of everything added, as 64 lowercase hex digits; the hasher is spent.
         mutating func finalizeHex() -> String {
-            finalize().map { byte in
-                let text = String(byte, radix: 16)
-                return byte < 16 ? "0" + text : text
-            }.joined()
-        }
-
-        private mutating func compress(_ chunk: UnsafeBufferPointer<UInt8>) {
-            w.withUnsafeMutableBufferPointer { w in
-                for i in 0..<16 {
-                    let j = i * 4
-                    w[i] = UInt32(chunk[j]) << 24 | UInt32(chunk[j + 1]) << 16 | UInt32(chunk[j + 2]) << 8 | UInt32(chunk[j + 3])
-                }
-                for i in 16..<64 {
-                    let s0 = SHA256.rotate(w[i - 15], 7) ^ SHA256.rotate(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                    let s1 = SHA256.rotate(w[i - 2], 17) ^ SHA256.rotate(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                    w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-                }
-                var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-                SHA256.k.withUnsafeBufferPointer { k in
-                    for i in 0..<64 {
-                        let s1 = SHA256.rotate(e, 6) ^ SHA256.rotate(e, 11) ^ SHA256.rotate(e, 25)
-                        let choice = (e & f) ^ (~e & g)
-                        let t1 = hh &+ s1 &+ choice &+ k[i] &+ w[i]
-                        let s0 = SHA256.rotate(a, 2) ^ SHA256.rotate(a, 13) ^ SHA256.rotate(a, 22)
-                        let majority = (a & b) ^ (a & c) ^ (b & c)
-                        let t2 = s0 &+ majority
-                        (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-                    }
-                }
-                h[0] = h[0] &+ a
-                h[1] = h[1] &+ b
-                h[2] = h[2] &+ c
-                h[3] = h[3] &+ d
-                h[4] = h[4] &+ e
-                h[5] = h[5] &+ f
-                h[6] = h[6] &+ g
-                h[7] = h[7] &+ hh
+            var digest = [UInt8](repeating: 0, count: 32)
+            var length: UInt32 = 0
+            _ = digest.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context.pointer, $0.baseAddress, &length) }
+            let digits = Array("0123456789abcdef".utf8)
+            var text: [UInt8] = []
+            text.reserveCapacity(64)
+            for byte in digest.prefix(Int(length)) {
+                text.append(digits[Int(byte >> 4)])
+                text.append(digits[Int(byte & 0x0F)])
             }
+            return String(decoding: text, as: UTF8.self)
         }
     }
-
-    fileprivate static func rotate(_ value: UInt32, _ count: UInt32) -> UInt32 { value >> count | value << (32 - count) }
 }

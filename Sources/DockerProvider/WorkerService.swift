@@ -178,9 +178,17 @@ public final class WorkerService: Sendable {
             let (_, request) = try await ownedRequest(request)
             return try await provider.startUpload(request)
         }
-        table.register(FilesUploadChunkRequest.self) { [self] request, context in try await current().uploadChunk(request, context: context)
+        // An upload's chunks (and its finish) are handled in the order they arrived, however many
+        // the host keeps in flight; `files.cancelUpload` is not ordered, so it cuts in at once.
+        let byUpload: MethodTable.OrderKey = { params in
+            guard case .string(let id)? = params?["uploadId"] else { return nil }
+            return "files.upload:" + id
         }
-        table.register(FilesFinishUploadRequest.self) { [self] request, _ in try await current().finishUpload(request) }
+        table.register(FilesUploadChunkRequest.self, orderedBy: byUpload) { [self] request, context in
+            try await current().uploadChunk(request, context: context)
+        }
+        table.register(FilesFinishUploadRequest.self, orderedBy: byUpload) { [self] request, _ in try await current().finishUpload(request)
+        }
         table.register(FilesCancelUploadRequest.self) { [self] request, _ in
             try await current().cancelUpload(request)
             return NullResult()

@@ -37,6 +37,11 @@ public struct MethodTable: Sendable {
     typealias Handler = @Sendable (JSONValue?, RequestContext) async throws -> [FramePart]
     private(set) var handlers: [String: Handler] = [:]
     /// Handlers of notifications the host sends (other than `$/cancelRequest`), by method.
+    /// The key that orders a request (from its params): requests whose method has an order key
+    /// and whose keys are equal are handled one after another, in the order they arrived (a
+    /// stream's chunks, say); nil leaves a request unordered.
+    public typealias OrderKey = @Sendable (JSONValue?) -> String?
+    private(set) var orderKeys: [String: OrderKey] = [:]
     public typealias NotificationHandler = @Sendable (JSONValue?) -> Void
     private(set) var notificationHandlers: [String: NotificationHandler] = [:]
 
@@ -60,6 +65,14 @@ public struct MethodTable: Sendable {
 
     /// Binds the notification `method` to `body`. It runs on the input thread, in the order the
     /// notifications arrived, so it must only hand the work on (it must not block).
+    /// Registers `method` as ``register(_:_:)`` does, its requests ordered by `key` (see ``OrderKey``).
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type, orderedBy key: @escaping OrderKey, _ body: @escaping @Sendable (M, RequestContext) async throws -> M.Result
+    ) {
+        register(method, body)
+        orderKeys[M.name] = key
+    }
+
     public mutating func registerNotification(_ method: String, _ body: @escaping NotificationHandler) {
         notificationHandlers[method] = body
     }

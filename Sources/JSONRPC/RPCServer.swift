@@ -65,6 +65,8 @@ public final class RPCServer: Sendable {
         var stopReason: StopReason?
         /// Whether the reader thread is handing out a chunk of input (a batch may be half dispatched).
         var dispatching = false
+        /// The last request dispatched for each order key (see ``MethodTable/OrderKey``), until it ends.
+        var orderChains: [String: (token: ObjectIdentifier, task: Task<Void, Never>)] = [:]
     }
 
     /// Why a session ended.
@@ -301,9 +303,16 @@ public final class RPCServer: Sendable {
             if isInitialize { state.lifecycle = .initializing }
             if state.answered.remove(id) != nil { state.answeredOrder.removeAll { $0 == id } }
             let key = id
+            // Ordered requests of one key run one after another: each waits for the one that
+            // arrived before it (dispatch is in arrival order, on the reader thread).
+            let orderKey = table.orderKeys[method]?(params)
+            let previous = orderKey.flatMap { state.orderChains[$0]?.task }
+            let token = ObjectIdentifier(context)
             let task = Task { [self] in
+                await previous?.value
                 await execute(handler, params: params, context: context, isInitialize: isInitialize)
                 self.state.withLock { state in
+                    if let orderKey, state.orderChains[orderKey]?.token == token { state.orderChains[orderKey] = nil }
                     if state.inFlight[key]?.context === context { state.inFlight[key] = nil }
                     state.nullIDInFlight[ObjectIdentifier(context)] = nil
                     if state.answered.insert(key).inserted {
@@ -314,6 +323,7 @@ public final class RPCServer: Sendable {
                     }
                 }
             }
+            if let orderKey { state.orderChains[orderKey] = (token, task) }
             if id != .null {
                 state.inFlight[id] = InFlight(context: context, task: task)
             } else {

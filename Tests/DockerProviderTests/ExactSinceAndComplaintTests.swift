@@ -19,7 +19,7 @@ struct ExactSinceAndComplaintTests {
     }
 
     @Test func engineComplaintShape() {
-        func could(_ text: String) -> Bool { ExecOutputSink.couldBeEngineComplaint(Array(text.utf8)) }
+        func could(_ text: String) -> Bool { EngineComplaintHold.couldBeComplaint(Array(text.utf8)) }
         #expect(could("unable to find user nosuchuser: no matching entries in passwd file\r\n"))
         #expect(could("OCI runtime exec failed: exec failed: unable to start container process\r\n"))
         #expect(could("OCI run"))  // the start of one, still held

@@ -195,6 +195,33 @@ struct BackgroundExecTests {
         }
     }
 
+    /// A command that goes on writing after its worker is gone (its output has nowhere to go): a
+    /// later worker lists it running and its SIGTERM lands (the trap runs, nothing is left).
+    @Test func aCommandThatOutlivesItsWorkerIsListedAndSignalledByWhatRuns() async throws {
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        let first = try WorkerProcess()
+        try await first.initialize()
+        let id = try await SeedExecTests.node(first, scope)
+        let script = "trap 'echo bye > /tmp/trap-411; exit 0' TERM; while true; do echo tick; sleep 0.2; done & sleep 411; wait"
+        let execId = try await Self.startBackground(first, id, ["sh", "-c", .string(script)])
+        try await eventually { Self.processes(id, "sleep 411").count == 1 }
+        _ = try await first.call("shutdown")
+        #expect(try await first.waitForExit() == 0)
+        try await Task.sleep(for: .seconds(1))
+        #expect(Self.processes(id, "sleep 411").count == 1)
+        let second = try WorkerProcess()
+        defer { Task { await second.stop() } }
+        try await second.initialize()
+        let entry = try #require(try await Self.entry(second, id, execId))
+        #expect(entry["running"] == true, "\(entry)")
+        #expect(entry["replayable"] == false, "\(entry)")
+        _ = try await second.result("exec.kill", ["execId": .string(execId), "signal": "SIGTERM"])
+        try await eventually(timeout: .seconds(10)) { Docker.run(["exec", id, "cat", "/tmp/trap-411"]).stdout == Data("bye\n".utf8) }
+        try await eventually(timeout: .seconds(10)) { Self.processes(id, "sleep 411").isEmpty }
+        await second.stop()
+    }
+
     /// Shutdown and end of input kill the foreground exec as before, and leave the background one running.
     @Test(arguments: ["shutdown", "endOfInput"])
     func backgroundCommandsOutliveTheWorker(how: String) async throws {

@@ -26,19 +26,42 @@ struct EngineTruthTests {
         .init(name: "permission denied", command: ["/etc/passwd"], text: "permission denied"),
     ]
 
-    /// The engine's complaint about starting the exec is on stderr (buffered and streamed), never
-    /// on stdout, and the exit code is the engine's (126/127; Podman's own 125 for a user or group
-    /// it cannot find). The docker CLI, asked the same, exits with the same code.
-    @Test(arguments: startFailures, [false, true])
-    func startFailureIsOnStderr(failure: StartFailure, stream: Bool) async throws {
+    /// How an exec's output reaches the host: in its answer, as `exec.output` of the exec, or of an
+    /// `exec.attach` to a background command.
+    enum OutputMode: String, CaseIterable, Sendable {
+        case buffered, streamed, background
+    }
+
+    /// Starts `command` in `mode`; returns the request whose answer is the exec result and whose
+    /// notifications carry the output.
+    static func run(
+        _ worker: WorkerProcess, _ id: String, _ command: [String], _ mode: OutputMode, options: JSONObject = JSONObject()
+    ) async throws -> Int64 {
+        var options = options
+        let commandValue = JSONValue.array(command.map { .string($0) })
+        switch mode {
+        case .buffered, .streamed:
+            options["stream"] = .bool(mode == .streamed)
+            return worker.start("exec", ["externalId": .string(id), "command": commandValue, "options": .object(options)])
+        case .background:
+            let execId = try await BackgroundExecTests.startBackground(worker, id, commandValue, options: .object(options))
+            return worker.start("exec.attach", ["execId": .string(execId), "offset": 0])
+        }
+    }
+
+    /// The engine's complaint about starting the exec is on stderr (buffered, streamed, and in a
+    /// background command's output), never on stdout, and the exit code is the engine's (126/127;
+    /// Podman's own 125 for a user or group it cannot find). The docker CLI, asked the same, exits
+    /// with the same code.
+    @Test(arguments: startFailures, OutputMode.allCases)
+    func startFailureIsOnStderr(failure: StartFailure, mode: OutputMode) async throws {
         try await withWorker { worker, scope in
             let id = try await ExtensionTests.node(worker, scope)
             var options = JSONObject()
-            options["stream"] = .bool(stream)
             if let user = failure.user { options["user"] = .string(user) }
             if let cwd = failure.cwd { options["cwd"] = .string(cwd) }
-            let request = worker.start(
-                "exec", ["externalId": .string(id), "command": .array(failure.command.map { .string($0) }), "options": .object(options)])
+            let request = try await Self.run(worker, id, failure.command, mode, options: options)
+            let stream = mode != .buffered
             let result = try await worker.response(.integer(request)).value()
             let notes = worker.notifications(for: request)
             let stdout =
@@ -85,13 +108,9 @@ struct EngineTruthTests {
     func programOutputShapedLikeAComplaintStaysOnStdout() async throws {
         try await withWorker { worker, scope in
             let id = try await ExtensionTests.node(worker, scope)
-            for stream in [false, true] {
-                let request = worker.start(
-                    "exec",
-                    [
-                        "externalId": .string(id), "command": ["sh", "-c", #"printf 'OCI runtime exec failed: fake\r\n'; exit 126"#],
-                        "options": ["stream": .bool(stream)],
-                    ])
+            for mode in OutputMode.allCases {
+                let stream = mode != .buffered
+                let request = try await Self.run(worker, id, ["sh", "-c", #"printf 'OCI runtime exec failed: fake\r\n'; exit 126"#], mode)
                 let result = try await worker.response(.integer(request)).value()
                 let notes = worker.notifications(for: request)
                 let stdout =
@@ -99,6 +118,25 @@ struct EngineTruthTests {
                 #expect(stdout == "OCI runtime exec failed: fake\r\n", "\(result) \(notes)")
                 #expect(result["exitCode"] == 126)
             }
+        }
+    }
+
+    /// A running program whose first line looks like an engine complaint is not held back until it
+    /// ends: its output arrives while it runs (streamed, and to an attach of a background command).
+    @Test(arguments: [OutputMode.streamed, .background])
+    func aRunningProgramsComplaintShapedLineArrivesAtOnce(mode: OutputMode) async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            let started = ContinuousClock.now
+            let request = try await Self.run(worker, id, ["sh", "-c", #"printf 'failed to bind, retrying\r\n'; sleep 4"#], mode)
+            try await eventually(timeout: .seconds(10)) { !worker.notifications(for: request).isEmpty }
+            let arrived = ContinuousClock.now - started
+            #expect(arrived < .seconds(3), "the line arrived after \(arrived)")
+            let result = try await worker.response(.integer(request), timeout: .seconds(20)).value()
+            #expect(result["exitCode"] == 0)
+            let notes = worker.notifications(for: request)
+            #expect(notes.map { $0["stream"] } == ["stdout"], "\(notes)")
+            #expect(notes.first?["data"] == "failed to bind, retrying\r\n")
         }
     }
 

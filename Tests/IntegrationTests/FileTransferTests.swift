@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import Synchronization
 import Testing
 
 /// Issue 14: moving data in and out of nodes (`files.writeMany`, downloads, uploads), against
@@ -326,6 +327,80 @@ struct FileTransferTests {
         }
     }
 
+    /// A host that keeps many chunks in flight (written at once, answers awaited after): they land
+    /// in the order they were sent, for a file of known size and a spooled one.
+    @Test func chunksInFlightLandInTheOrderSent() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            _ = try await worker.result("files.mkdir", ["externalId": .string(id), "path": "/srv/order"])
+            for sized in [true, false] {
+                // Small chunks, many at once: the decoding of one can outrun another's.
+                let chunk = 777
+                let data = Self.randomData(1 << 20)
+                var params = JSONObject()
+                params["externalId"] = .string(id)
+                params["path"] = .string("/srv/order/\(sized).bin")
+                if sized { params["size"] = .integer(Int64(data.count)) }
+                let uploadId = try #require(try await worker.result("files.upload", .object(params))["uploadId"]?.string)
+                let requests = stride(from: 0, to: data.count, by: chunk).map { offset in
+                    worker.start(
+                        "files.uploadChunk",
+                        [
+                            "uploadId": .string(uploadId),
+                            "data": .string(data[offset..<min(offset + chunk, data.count)].base64EncodedString()),
+                            "encoding": "base64",
+                        ])
+                }
+                let finish = worker.start("files.finishUpload", ["uploadId": .string(uploadId)])
+                for request in requests { _ = try await worker.response(.integer(request)).value() }
+                let finished = try await worker.response(.integer(finish)).value()
+                #expect(finished["sha256"]?.string == sha256Hex(data), "sized: \(sized)")
+                #expect(Self.sums(id, ["/srv/order/\(sized).bin"]) == [sha256Hex(data)], "sized: \(sized)")
+            }
+        }
+    }
+
+    /// An image with no shell and no tools (only `/busybox` at a path no PATH reaches): uploads
+    /// and writes over a file are renamed into place all the same (by the worker's own helper),
+    /// downloads and writeMany work, and nothing hidden is left behind.
+    @Test func aShellLessImageGetsEveryTransfer() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(
+                worker, scope, image: "openlattice-test/noshell:latest",
+                extra: ["runtime": ["image": "openlattice-test/noshell:latest", "command": ["/busybox", "sleep", "600"]]])
+            func cat(_ path: String) -> Data { Docker.run(["exec", id, "/busybox", "cat", path]).stdout }
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/data/f.bin", "content": "old"])
+            for sized in [true, false] {
+                let data = Self.randomData(3 << 20 + 7)
+                var params = JSONObject()
+                params["externalId"] = .string(id)
+                params["path"] = "/data/f.bin"
+                if sized { params["size"] = .integer(Int64(data.count)) }
+                let uploadId = try #require(try await worker.result("files.upload", .object(params))["uploadId"]?.string)
+                try await Self.sendChunks(worker, uploadId, data, chunk: 512 << 10)
+                let finished = try await worker.result("files.finishUpload", ["uploadId": .string(uploadId)])
+                #expect(finished["sha256"]?.string == sha256Hex(data))
+                #expect(cat("/data/f.bin") == data, "sized: \(sized)")
+            }
+            // A write over the file goes through a temporary name too (an exec of the helper's mv).
+            _ = try await worker.result("files.write", ["externalId": .string(id), "path": "/data/f.bin", "content": "new"])
+            #expect(cat("/data/f.bin") == Data("new".utf8))
+            _ = try await worker.result(
+                "files.writeMany",
+                [
+                    "externalId": .string(id),
+                    "files": [["path": "/data/many/a.txt", "content": "a"], ["path": "/data/many/b.txt", "content": "b"]],
+                ])
+            #expect(cat("/data/many/b.txt") == Data("b".utf8))
+            let download = worker.start("files.download", ["externalId": .string(id), "path": "/data/f.bin"])
+            let result = try await worker.response(.integer(download)).value()
+            #expect(result["size"] == 3)
+            #expect(result["sha256"]?.string == sha256Hex(Data("new".utf8)))
+            let listing = String(decoding: Docker.run(["exec", id, "/busybox", "ls", "-a", "/data"]).stdout, as: UTF8.self)
+            #expect(!listing.contains(".olw-"), "\(listing)")
+        }
+    }
+
     @Test func uploadATarFolderKeepsLinksAndModes() async throws {
         try await withWorker { worker, scope in
             let id = try await ExtensionTests.node(worker, scope)
@@ -460,6 +535,129 @@ struct FileTransferTests {
             try await Task.sleep(for: .seconds(1))
             let sum = Self.sums(id, ["/srv/keep.bin"])[0]
             #expect(sum == sha256Hex(old) || sum == sha256Hex(new), "killed after \(delay) ms")
+        }
+    }
+}
+
+/// The big transfers: a 1 GiB file up and down through the real engine, and a read at the end of
+/// an 8 GiB sparse file.
+@Suite("file transfer, big")
+struct BigFileTransferTests {
+    /// `sha256sum` of a host file.
+    static func hostSum(_ path: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sha256sum", path]
+        let output = Pipe()
+        process.standardOutput = output
+        guard (try? process.run()) != nil else { return "" }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(String(decoding: data, as: UTF8.self).prefix { $0 != " " })
+    }
+
+    /// 1 GiB of random bytes goes up in 4 MiB chunks (`files.upload` with its size) and comes back
+    /// by `files.download`; the sha256 agrees three ways (the host's file, the worker's answers,
+    /// `sha256sum` in the node) and the worker's peak resident memory stays under 64 MiB.
+    @Test(.timeLimit(.minutes(10)))
+    func aGigabyteBothWaysWithBoundedMemory() async throws {
+        let size = 1 << 30
+        let folder = NSTemporaryDirectory() + "olw-gig-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = folder + "/up.bin"
+        let back = folder + "/down.bin"
+        let made = Process()
+        made.executableURL = URL(fileURLWithPath: "/bin/sh")
+        made.arguments = ["-c", "head -c \(size) /dev/urandom > \"$1\"", "sh", source]
+        try made.run()
+        made.waitUntilExit()
+        let expected = Self.hostSum(source)
+        #expect(expected.count == 64)
+
+        // files.data of the download go straight to a host file, decoded on the reader thread.
+        _ = FileManager.default.createFile(atPath: back, contents: nil)
+        let sink = try #require(FileHandle(forWritingAtPath: back))
+        let prefix = Array(#"{"jsonrpc":"2.0","method":"files.data","params":{"requestId":"dl","#.utf8)
+        let dataKey = Array(#""data":""#.utf8)
+        let malformed = Mutex(0)
+        let worker = try RawWorker(fastPath: { line in
+            guard line.count > prefix.count, line.starts(with: prefix) else { return false }
+            let bytes = Array(line)
+            guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: dataKey) }).map({ $0 + dataKey.count }),
+                let end = bytes.lastIndex(of: UInt8(ascii: "\"")), end > start,
+                let decoded = Data(base64Encoded: Data(bytes[start..<end]))
+            else {
+                malformed.withLock { $0 += 1 }
+                return true
+            }
+            sink.write(decoded)
+            return true
+        })
+        let scope = TestScope()
+        defer { scope.cleanUp() }
+        try await worker.initialize()
+        let node = try await worker.call("provision", ["spec": ["runtime": ["image": .string(Docker.image)], "labels": scope.labels]])
+        let id = try #require(node["result"]?["externalId"]?.string, "\(node)")
+
+        let upStart = ContinuousClock.now
+        let opened = try await worker.call(
+            "files.upload", ["externalId": .string(id), "path": "/tmp/gig.bin", "size": .integer(Int64(size))])
+        let uploadId = try #require(opened["result"]?["uploadId"]?.string, "\(opened)")
+        let reader = try #require(FileHandle(forReadingAtPath: source))
+        var sent = 0
+        while sent < size {
+            let piece = reader.readData(ofLength: 4 << 20)
+            guard !piece.isEmpty else { break }
+            let answer = try await worker.call(
+                "files.uploadChunk",
+                ["uploadId": .string(uploadId), "data": .string(piece.base64EncodedString()), "encoding": "base64"], timeout: .seconds(120))
+            sent += piece.count
+            #expect(answer["result"]?["received"]?.int == Int64(sent), "\(answer)")
+        }
+        let finished = try await worker.call("files.finishUpload", ["uploadId": .string(uploadId)], timeout: .seconds(300))
+        let upElapsed = ContinuousClock.now - upStart
+        #expect(finished["result"]?["sha256"]?.string == expected, "\(finished)")
+        #expect(finished["result"]?["size"]?.int == Int64(size))
+        let inNode = String(decoding: Docker.run(["exec", id, "sha256sum", "/tmp/gig.bin"]).stdout, as: UTF8.self)
+        #expect(inNode.hasPrefix(expected), "\(inNode)")
+
+        let downStart = ContinuousClock.now
+        await worker.request("files.download", ["externalId": .string(id), "path": "/tmp/gig.bin"], id: "dl")
+        let downloaded = try await worker.response("s:dl", timeout: .seconds(600))
+        let downElapsed = ContinuousClock.now - downStart
+        try sink.close()
+        #expect(downloaded["result"]?["sha256"]?.string == expected, "\(downloaded)")
+        #expect(downloaded["result"]?["size"]?.int == Int64(size))
+        #expect(malformed.withLock { $0 } == 0)
+        #expect(Self.hostSum(back) == expected)
+        let memory = try #require(worker.memory)
+        func rate(_ elapsed: Duration) -> String {
+            String(format: "%.0f MiB/s", 1024 / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        }
+        print("[big files] 1 GiB up \(upElapsed) (\(rate(upElapsed))), down \(downElapsed) (\(rate(downElapsed))), worker \(memory)")
+        #expect(memory.hwm < 64 << 20, "\(memory)")
+    }
+
+    /// `files.read` at the end of an 8 GiB sparse file: the part comes at its 64-bit offset, also
+    /// in an image whose `tail` stops at 2^31 (busybox).
+    @Test func aReadAtTheEndOfAnEightGigabyteSparseFile() async throws {
+        try await withWorker { worker, scope in
+            let id = try await ExtensionTests.node(worker, scope)
+            let size: Int64 = 8 << 30
+            let made = Docker.run([
+                "exec", id, "sh", "-c", "dd if=/dev/zero of=/tmp/sparse bs=1 count=0 seek=\(size) 2>/dev/null && printf END >> /tmp/sparse",
+            ])
+            #expect(made.status == 0)
+            let read = try await worker.result(
+                "files.read",
+                ["externalId": .string(id), "path": "/tmp/sparse", "offset": .integer(size - 2), "length": 16, "encoding": "base64"])
+            #expect(read["size"]?.int == size + 3)
+            #expect(read["content"]?.string == Data([0, 0] + Array("END".utf8)).base64EncodedString(), "\(read)")
+            let middle = try await worker.result(
+                "files.read",
+                ["externalId": .string(id), "path": "/tmp/sparse", "offset": .integer(5 << 30), "length": 4, "encoding": "base64"])
+            #expect(middle["content"]?.string == Data([0, 0, 0, 0]).base64EncodedString())
         }
     }
 }

@@ -19,6 +19,13 @@ struct SSHEngineTests {
         let list = try await worker.call("list", [:])
         #expect(list.errorCode == -32001, "\(list.raw)")
         #expect(list.raw["error"]?["message"]?.string?.contains("ssh exited with status 255") == true)
+        // Many at once, each with its own ssh: every error names the ssh step, whichever ssh failed last.
+        let requests = (0..<12).map { _ in worker.start("list", [:]) }
+        for request in requests {
+            let answer = try await worker.response(.integer(request))
+            #expect(answer.errorCode == -32001, "\(answer.raw)")
+            #expect(answer.errorMessage.contains("ssh exited with status 255"), "\(answer.errorMessage)")
+        }
         _ = try await worker.closeInput()
     }
 

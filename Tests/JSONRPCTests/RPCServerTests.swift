@@ -44,6 +44,29 @@ private struct Create: RPCMethod {
 
 private let undone = Mutex<[String]>([])
 
+/// Appends `n` to the list of `key`, after `ms` of work: requests of one key are ordered by arrival.
+private struct Append: RPCMethod {
+    static let name = "append"
+    typealias Result = NullResult
+    var key: String
+    var n: Int
+    var ms: Int
+}
+
+private let appended = Mutex<[String: [Int]]>([:])
+
+private func registerAppend(_ table: inout MethodTable) {
+    let byKey: MethodTable.OrderKey = { params in
+        guard case .string(let key)? = params?["key"] else { return nil }
+        return key
+    }
+    table.register(Append.self, orderedBy: byKey) { (request: Append, _: RequestContext) async throws -> NullResult in
+        try await Task.sleep(for: .milliseconds(request.ms))
+        appended.withLock { $0[request.key, default: []].append(request.n) }
+        return NullResult()
+    }
+}
+
 private let toyTable: MethodTable = {
     var table = MethodTable()
     table.register(Initialize.self) { request, _ in InitializeResult(protocolVersion: request.protocolVersion, ready: true) }
@@ -52,6 +75,7 @@ private let toyTable: MethodTable = {
         try await Task.sleep(for: .milliseconds(request.ms))
         return NullResult()
     }
+    registerAppend(&table)
     table.register(Create.self) { request, context in
         let deadline = ContinuousClock.now + .milliseconds(request.ms)
         while ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
@@ -317,6 +341,14 @@ struct RPCServerTests {
         let kept = try await session([initialize, request(9, "create", #"{"name":"kept-1","ms":10}"#)], answersBeforeEOF: 2)
         #expect(responses(kept, id: 9).first?["result"]?["text"] == .string("kept-1"))
         #expect(!undone.withLock { $0.contains("kept-1") })
+    }
+
+    @Test func requestsOfOneOrderKeyAreHandledInArrivalOrder() async throws {
+        // Every third one works longer: unordered, the quicker ones behind it would overtake it.
+        let lines = (0..<40).map { n in request(100 + n, "append", #"{"key":"k1","n":\#(n),"ms":\#(n % 3 == 0 ? 30 : 0)}"#) }
+        let frames = try await session([initialize] + lines, answersBeforeEOF: 41)
+        #expect((0..<40).allSatisfy { responses(frames, id: 100 + $0).first?["result"] == .null })
+        #expect(appended.withLock { $0["k1"] } == Array(0..<40))
     }
 
     @Test func cancelBeforeTheRequestIsRemembered() async throws {
