@@ -8,7 +8,7 @@ Builds the release binary (swift build -c release --scratch-path .build-release;
 test image, prints a markdown table (median, min-max over repeated trials, with the ratios
 worker/SDK and worker/raw) and writes it to Benchmarks/results/latest.md; a full run also puts the
 table into README.md between its benchmark-table markers.  Every container it creates is labelled
-openlattice.bench=1 and removed at the end, also on Ctrl-C or an exception.
+olw-bench=1 and removed at the end, also on Ctrl-C or an exception.
 """
 
 import argparse
@@ -35,7 +35,7 @@ import docker  # noqa: E402
 ROOT = os.path.dirname(HERE)
 IMAGE = "openlattice-test/busybox:latest"
 SOCKET = "/var/run/docker.sock"
-LABEL_KEY, LABEL_VALUE = "openlattice.bench", "1"
+LABEL_KEY, LABEL_VALUE = "olw-bench", "1"  # openlattice.* labels are the worker's alone
 LABELS = {LABEL_KEY: LABEL_VALUE}
 # The worker acts only on containers labelled as managed by OpenLattice.
 TARGET_LABELS = {**LABELS, "openlattice.managed": "true"}
