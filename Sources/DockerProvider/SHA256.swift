@@ -31,10 +31,11 @@ enum SHA256 {
 
         /// Adds `bytes` to the digest.
         mutating func update(_ bytes: some Collection<UInt8>) {
-            let done = bytes.withContiguousStorageIfAvailable { buffer in
+            let contiguous: Bool? = bytes.withContiguousStorageIfAvailable { buffer in
                 _ = EVP_DigestUpdate(context.pointer, buffer.baseAddress, buffer.count)
+                return true
             }
-            if done == nil {
+            if contiguous == nil {
                 let copy = Array(bytes)
                 copy.withUnsafeBufferPointer { buffer in _ = EVP_DigestUpdate(context.pointer, buffer.baseAddress, buffer.count) }
             }
