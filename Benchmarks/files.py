@@ -122,37 +122,33 @@ def timed(action):
     return time.monotonic() - start
 
 
-def upload(worker, node, source, path, size):
-    """files.upload of a host file, 4 MiB chunks, two in flight."""
-    started = worker.call("files.upload", {"externalId": node, "path": path, "size": size})
-    upload_id = started["uploadId"]
+def send_chunks(worker, params, read):
+    """files.upload with `params`, then the blocks `read()` gives (4 MiB, two in flight), then the finish."""
+    upload_id = worker.call("files.upload", params)["uploadId"]
     pending = []
-    with open(source, "rb") as handle:
-        for block in iter(lambda: handle.read(4 << 20), b""):
-            pending.append(worker.send("files.uploadChunk", {"uploadId": upload_id, "data": base64.b64encode(block).decode(),
-                                                        "encoding": "base64"}))
-            if len(pending) >= 2:
-                worker.wait(pending.pop(0))
-    for request in pending:
-        worker.wait(request)
-    return worker.call("files.finishUpload", {"uploadId": upload_id})
-
-
-def upload_folder(worker, node, folder, target):
-    """files.upload format tar, fed by `tar -c` as it writes."""
-    started = worker.call("files.upload", {"externalId": node, "path": target, "format": "tar"})
-    upload_id = started["uploadId"]
-    tar = subprocess.Popen(["tar", "-C", folder, "-cf", "-", "."], stdout=subprocess.PIPE)
-    pending = []
-    for block in iter(lambda: tar.stdout.read(4 << 20), b""):
+    for block in iter(lambda: read(4 << 20), b""):
         pending.append(worker.send("files.uploadChunk", {"uploadId": upload_id, "data": base64.b64encode(block).decode(),
                                                         "encoding": "base64"}))
         if len(pending) >= 2:
             worker.wait(pending.pop(0))
     for request in pending:
         worker.wait(request)
-    tar.wait()
     return worker.call("files.finishUpload", {"uploadId": upload_id})
+
+
+def upload(worker, node, source, path, size):
+    """files.upload of a host file, its size given."""
+    with open(source, "rb") as handle:
+        return send_chunks(worker, {"externalId": node, "path": path, "size": size}, handle.read)
+
+
+def upload_folder(worker, node, folder, target):
+    """files.upload format tar, fed by `tar -c` as it writes."""
+    tar = subprocess.Popen(["tar", "-C", folder, "-cf", "-", "."], stdout=subprocess.PIPE)
+    try:
+        return send_chunks(worker, {"externalId": node, "path": target, "format": "tar"}, tar.stdout.read)
+    finally:
+        tar.wait()
 
 
 def download_folder(worker, node, path, into):
