@@ -1,0 +1,12 @@
+import DockerEngine
+import FoundationEssentials
+import JSONRPC
+import Logging
+import Synchronization
+
+/// Encodes an engine request body.
+func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    return Array(try encoder.encode(value))
+}

@@ -1,0 +1,207 @@
+import DockerEngine
+import FoundationEssentials
+import JSONRPC
+import Logging
+import Synchronization
+
+/// Where an exec's output goes: into buffers for the result, or out as `exec.output` notifications.
+final class ExecOutputSink: Sendable {
+    private struct State {
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]
+        /// The exec's first stdout bytes, held while they may still be the engine's complaint.
+        var hold = EngineComplaintHold()
+        /// The call is over (answered or being stopped): output is read and dropped.
+        var closed = false
+        /// Bytes dropped past ``maxOutputBytes``, by stream (buffered mode).
+        var droppedStdout = 0
+        var droppedStderr = 0
+    }
+
+    private let streaming: Bool
+    private let encoding: OutputEncoding
+    private let context: RequestContext
+    private let state = Mutex(State())
+
+    /// The most bytes of each stream kept in buffered mode.
+    private let maxOutputBytes: Int
+
+    init(streaming: Bool, encoding: OutputEncoding, context: RequestContext, maxOutputBytes: Int = 16 << 20) {
+        self.streaming = streaming
+        self.encoding = encoding
+        self.context = context
+        self.maxOutputBytes = maxOutputBytes
+    }
+
+    /// The most output bytes one `exec.output` notification carries when frames are merged.
+    static let notificationBytes = 256 << 10
+
+    /// Takes a chunk of the engine's stream: multiplexed frames, or with `raw` (a TTY) plain stdout bytes.
+    func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer, raw: Bool = false) async throws {
+        if state.withLock({ $0.closed }) { return }
+        // Consecutive frames of one stream in a chunk travel as one notification of up to 256 KiB:
+        // fewer, larger notifications cost the host and the writer thread less per byte, and staying
+        // well under the 1 MiB mmap threshold keeps the buffers in the heap (no page faults per chunk).
+        var runs: [(target: StreamDemuxer.Stream, parts: [ArraySlice<UInt8>], size: Int)] = []
+        func add(_ target: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) {
+            if let last = runs.indices.last, runs[last].target == target, runs[last].size + bytes.count <= Self.notificationBytes {
+                runs[last].parts.append(bytes)
+                runs[last].size += bytes.count
+            } else {
+                runs.append((target, [bytes], bytes.count))
+            }
+        }
+        func emit(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) {
+            guard stream != .stdin else { return }
+            switch state.withLock({ $0.hold.step(stream, bytes) }) {
+            case .hold: return
+            case .release(let held): if !held.isEmpty { add(.stdout, held[...]) }
+            case .pass: break
+            }
+            add(stream, bytes)
+        }
+        if raw {
+            var start = 0
+            while start < chunk.count {
+                let end = min(start + Self.notificationBytes, chunk.count)
+                emit(.stdout, chunk[start..<end])
+                start = end
+            }
+        } else {
+            demuxer.feed(chunk, emit)
+        }
+        for (target, parts, size) in runs {
+            if streaming {
+                if parts.count == 1 {
+                    try await send(target, parts[0])
+                } else {
+                    var merged: [UInt8] = []
+                    merged.reserveCapacity(size)
+                    for part in parts { merged.append(contentsOf: part) }
+                    try await send(target, merged[...])
+                }
+            } else {
+                // Past the bound, bytes are counted and dropped, never held.
+                let limit = maxOutputBytes
+                state.withLock { state in
+                    for bytes in parts {
+                        if target == .stdout {
+                            let room = max(0, limit - state.stdout.count)
+                            state.stdout.append(contentsOf: bytes.prefix(room))
+                            state.droppedStdout += max(0, bytes.count - room)
+                        } else {
+                            let room = max(0, limit - state.stderr.count)
+                            state.stderr.append(contentsOf: bytes.prefix(room))
+                            state.droppedStderr += max(0, bytes.count - room)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The engine refused to start the exec with `message` (Podman's HTTP 500): it is the stderr.
+    func failedToStart(message: String) async {
+        let text = Array((message.hasSuffix("\n") ? message : message + "\n").utf8)
+        _ = state.withLock { $0.hold.stop() }
+        if streaming {
+            try? await send(.stderr, text[...])
+        } else {
+            state.withLock { $0.stderr.append(contentsOf: text) }
+        }
+    }
+
+    /// The program started (the engine's record of the exec shows it running): what was held is its stdout.
+    func programStarted() async {
+        let held = state.withLock { $0.hold.stop() }
+        await put(.stdout, held)
+    }
+
+    /// Releases what was held once the exec ended (see ``EngineComplaintHold/end(exitCode:neverStarted:)``).
+    private func releaseHeld(exitCode: Int, neverStarted: Bool) async {
+        guard let (target, bytes) = state.withLock({ $0.hold.end(exitCode: exitCode, neverStarted: neverStarted) }) else { return }
+        await put(target, bytes)
+    }
+
+    /// Output that was held: sent, or buffered behind what came before it.
+    private func put(_ target: StreamDemuxer.Stream, _ bytes: [UInt8]) async {
+        guard !bytes.isEmpty else { return }
+        if streaming {
+            try? await send(target, bytes[...])
+        } else {
+            state.withLock { state in
+                if target == .stdout { state.stdout.append(contentsOf: bytes) } else { state.stderr.append(contentsOf: bytes) }
+            }
+        }
+    }
+
+    /// Whether output is being held back as a possible engine complaint.
+    var isHolding: Bool { state.withLock { $0.hold.holding && !$0.hold.held.isEmpty } }
+
+    private func send(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) async throws {
+        var frame: [UInt8] = []
+        frame.reserveCapacity(bytes.count * 4 / 3 + 160)  // room for base64 or light escaping, and the newline
+        frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
+        frame.append(contentsOf: context.idJSON)
+        frame.append(contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
+        switch encoding {
+        case .base64:
+            frame.append(UInt8(ascii: "\""))
+            Base64.append(bytes, to: &frame)
+            frame.append(UInt8(ascii: "\""))
+        case .utf8:
+            let empty = state.withLock { state -> Bool in
+                var decoder = state.decoders[stream, default: .init()]
+                defer { state.decoders[stream] = decoder }
+                return !decoder.decode(bytes, appendingJSONStringTo: &frame)
+            }
+            if empty { return }
+        }
+        frame.append(contentsOf: "}}".utf8)
+        guard await context.notify(frame: frame) else {
+            if state.withLock({ $0.closed }) { return }  // stopping: keep reading, so the stream stays open until the kill
+            throw CancellationError()
+        }
+    }
+
+    /// Stops taking output: later chunks are read and dropped.
+    func close() {
+        state.withLock { $0.closed = true }
+    }
+
+    /// Releases held output, flushes partial characters and returns the buffered text (empty when
+    /// streaming). `neverStarted`: the engine's record of the exec has no pid (see `releaseHeld`).
+    func finish(exitCode: Int, neverStarted: Bool = false) async -> (
+        stdout: ExecOutputText, stderr: ExecOutputText, truncated: OutputTruncation?
+    ) {
+        await releaseHeld(exitCode: exitCode, neverStarted: neverStarted)
+        if streaming {
+            if encoding == .utf8 {
+                for stream in [StreamDemuxer.Stream.stdout, .stderr] {
+                    let rest = state.withLock { $0.decoders[stream, default: .init()].finish() }
+                    if !rest.isEmpty {
+                        var frame: [UInt8] = Array(#"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
+                        frame.append(contentsOf: context.idJSON)
+                        frame.append(
+                            contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
+                        JSONWriter.appendString(rest, to: &frame)
+                        frame.append(contentsOf: "}}".utf8)
+                        await context.notify(frame: frame)
+                    }
+                }
+            }
+            return (ExecOutputText(bytes: [], encoding: encoding), ExecOutputText(bytes: [], encoding: encoding), nil)
+        }
+        // The buffers leave the sink as they are taken; they become text only as the answer is written.
+        let (stdout, stderr, dropped) = state.withLock { state in
+            defer {
+                state.stdout = []
+                state.stderr = []
+            }
+            return (state.stdout, state.stderr, (state.droppedStdout, state.droppedStderr))
+        }
+        let truncated = OutputTruncation(stdout: dropped.0, stderr: dropped.1)
+        return (ExecOutputText(bytes: stdout, encoding: encoding), ExecOutputText(bytes: stderr, encoding: encoding), truncated)
+    }
+}

@@ -1,0 +1,78 @@
+import DockerEngine
+import FoundationEssentials
+import JSONRPC
+import Logging
+import Synchronization
+
+// `destroy`, `stop`, `start`, `restart`, `pause`, `resume`.
+
+extension DockerProvider {
+    /// Force-removes a node with its anonymous volumes; a missing node is success.
+    public func destroy(_ id: String) async throws {
+        stats.forget(id)
+        lifetimes.disarm(id)
+        sessionNodes.withLock { _ = $0.remove(id) }
+        do {
+            try await client.send(HTTPRequest(.delete, target("/containers/\(id)", [("force", "true"), ("v", "true")])))
+        } catch let error as EngineError where error.status == 404 {
+            return
+        } catch let error as EngineError where error.code == .http {
+            throw ProviderError(code: .engineError, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+        }
+    }
+
+    /// Stops a node (304, already stopped, is success).
+    public func stop(_ id: String, timeoutSeconds: Int?) async throws {
+        let seconds = try Self.checkTimeout(timeoutSeconds)
+        try await lifecycle(
+            HTTPRequest(.post, target("/containers/\(id)/stop", [("t", String(seconds))]), timeout: .seconds(seconds + 30)), id)
+    }
+
+    /// Starts a node (304, already running, is success).
+    public func start(_ id: String) async throws {
+        try await lifecycle(HTTPRequest(.post, "/containers/\(id)/start"), id)
+    }
+
+    /// Restarts a node.
+    public func restart(_ id: String, timeoutSeconds: Int?) async throws {
+        let seconds = try Self.checkTimeout(timeoutSeconds)
+        try await lifecycle(
+            HTTPRequest(.post, target("/containers/\(id)/restart", [("t", String(seconds))]), timeout: .seconds(seconds + 30)), id)
+    }
+
+    /// Pauses a node; already paused is success.
+    public func pause(_ id: String) async throws {
+        do {
+            try await lifecycle(HTTPRequest(.post, "/containers/\(id)/pause"), id)
+        } catch let error as EngineError where error.code == .http {
+            let container = try await inspectContainer(id)
+            if container.state?.paused == true { return }
+            throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+        }
+    }
+
+    /// Resumes a paused node; a node that is not paused is success when it runs.
+    public func resume(_ id: String) async throws {
+        do {
+            try await lifecycle(HTTPRequest(.post, "/containers/\(id)/unpause"), id)
+        } catch let error as EngineError where error.code == .http {
+            let container = try await inspectContainer(id)
+            if container.state?.paused == false, container.state?.running == true { return }
+            throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
+        }
+    }
+
+    private func lifecycle(_ request: HTTPRequest, _ id: String) async throws {
+        do {
+            try await client.send(request)
+        } catch let error as EngineError where error.status == 404 {
+            throw ProviderError.notFound(id)
+        }
+    }
+
+    private static func checkTimeout(_ seconds: Int?) throws -> Int {
+        let seconds = seconds ?? 10
+        guard (0...3600).contains(seconds) else { throw InvalidParams(field: "timeoutSeconds", reason: "must be between 0 and 3600") }
+        return seconds
+    }
+}
