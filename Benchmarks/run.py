@@ -12,6 +12,7 @@ olw-bench=1 and removed at the end, also on Ctrl-C or an exception.
 """
 
 import argparse
+import codecs
 import datetime
 import logging
 import os
@@ -104,9 +105,48 @@ def timed(fn, *args, **kw):
     return time.perf_counter() - t0, out
 
 
+def threaded(job, count):
+    """Runs job(0..count-1) on `count` threads released at once; the wall seconds until the last ended."""
+    barrier = threading.Barrier(count + 1)
+    ends = [0.0] * count
+    errors = []
+
+    def run(i):
+        barrier.wait()
+        try:
+            job(i)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+        ends[i] = time.perf_counter()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return max(ends) - t0
+
+
+def sdk_stream_bytes(container, cmd, text):
+    """Runs `cmd` in a docker-py container with `exec_run(stream=True)` and returns the bytes it
+    delivered: with `text`, those of the text after an incremental UTF-8 decoder (as a host shows it)."""
+    _, gen = container.exec_run(cmd, stream=True)
+    total = 0
+    if text:
+        dec = codecs.getincrementaldecoder("utf-8")("replace")
+        for chunk in gen:
+            total += len(dec.decode(chunk).encode("utf-8"))
+    else:
+        for chunk in gen:
+            total += len(chunk)
+    return total
+
 # ---------------------------------------------------------------------------------------------
 # engine helpers
-
 
 
 def engine_cpu(pids):
@@ -467,16 +507,7 @@ class Bench:
 
             def sd():
                 with CPUWindow(None, self.engine_pids) as win:
-                    _, gen = c.exec_run(cmd, stream=True)
-                    total = 0
-                    if text:
-                        import codecs
-                        dec = codecs.getincrementaldecoder("utf-8")("replace")
-                        for chunk in gen:
-                            total += len(dec.decode(chunk).encode("utf-8"))
-                    else:
-                        for chunk in gen:
-                            total += len(chunk)
+                    total = sdk_stream_bytes(c, cmd, text)
                 assert total == expected, (total, expected)
                 return win
 
@@ -553,30 +584,6 @@ class Bench:
             peak_threads = max(peak_threads, samp.max_threads)
             assert codes == [0] * n, codes
             return wall
-
-        def threaded(job, count):
-            barrier = threading.Barrier(count + 1)
-            ends = [0.0] * count
-            errors = []
-
-            def run(i):
-                barrier.wait()
-                try:
-                    job(i)
-                except Exception as e:  # noqa: BLE001
-                    errors.append(e)
-                ends[i] = time.perf_counter()
-
-            threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-            for t in threads:
-                t.start()
-            barrier.wait()
-            t0 = time.perf_counter()
-            for t in threads:
-                t.join()
-            if errors:
-                raise errors[0]
-            return max(ends) - t0
 
         def rw_():
             def job(i):

@@ -6,16 +6,18 @@ Reads one JSON request per line on stdin, runs it with the SDK, and writes one J
 The timing is taken inside Python around the SDK call alone, so the pipe to Node is not counted:
 the SDK figure is what a Python host using the SDK sees.
 
-Operations (member "op"): version; ping; inspect {id}; exec {id, cmd}; stream {id, cmd, text,
-expected}; concurrent {id, cmd, n}; cycle {image, env, labels}.
+Operations (member "op"): version; ping; inspect {id}; exec {id, cmd}; stream {id, cmd, text};
+concurrent {id, cmd, n}; cycle {image, env, labels}.
 """
-import codecs
 import json
+import os
 import sys
-import threading
 import time
 
 import docker
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from run import sdk_stream_bytes, threaded  # noqa: E402  (Benchmarks/run.py's, as its items 4 and 5 use them)
 
 
 def main():
@@ -50,34 +52,16 @@ def main():
         if op == "stream":
             c = container(req["id"])
             t0 = time.perf_counter()
-            _, gen = c.exec_run(req["cmd"], stream=True)
-            total = 0
-            if req.get("text"):
-                dec = codecs.getincrementaldecoder("utf-8")("replace")
-                for chunk in gen:
-                    total += len(dec.decode(chunk).encode("utf-8"))
-            else:
-                for chunk in gen:
-                    total += len(chunk)
+            total = sdk_stream_bytes(c, req["cmd"], req.get("text"))
             return {"seconds": time.perf_counter() - t0, "bytes": total}
         if op == "concurrent":
             c = wide.containers.get(req["id"])
-            n = req["n"]
-            barrier = threading.Barrier(n + 1)
-            codes = [None] * n
+            codes = [None] * req["n"]
 
             def job(i):
-                barrier.wait()
                 codes[i] = c.exec_run(req["cmd"]).exit_code
 
-            threads = [threading.Thread(target=job, args=(i,)) for i in range(n)]
-            for t in threads:
-                t.start()
-            barrier.wait()
-            t0 = time.perf_counter()
-            for t in threads:
-                t.join()
-            return {"seconds": time.perf_counter() - t0, "exitCodes": codes}
+            return {"seconds": threaded(job, req["n"]), "exitCodes": codes}
         if op == "cycle":
             t0 = time.perf_counter()
             c = client.containers.run(req["image"], ["sh", "-c", "sleep infinity"], detach=True,
