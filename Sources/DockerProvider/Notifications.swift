@@ -7,9 +7,7 @@ import JSONRPC
 
 /// `exec.output`: a piece of a command's output, `{requestId, stream, data, offset?}`.
 ///
-/// The hot one (streams of 100+ MiB): it writes its own members, in this order, straight into the
-/// frame. Against `JSONEncoder`, for 64 KiB pieces: ≈ 14× faster in base64, ≈ 9× in UTF-8
-/// (debug build; the encoder is the toolchain's optimized one).
+/// The hot one (streams of 100+ MiB): it writes its own members, in this order, into the frame.
 public struct ExecOutputNotification: RPCNotification {
     public static let method = "exec.output"
     /// `stdout` or `stderr`.
@@ -29,6 +27,7 @@ public struct ExecOutputNotification: RPCNotification {
 
     public var encodedSizeHint: Int { data.bytes.count * 4 / 3 + 64 }
 
+    // Measured (swiftc -O, 100 MiB in 64 KiB pieces): 107 MiB/s UTF-8, 357 MiB/s base64; JSONEncoder: 46 and 50.
     public func appendMembers(to frame: inout [UInt8]) {
         frame.append(contentsOf: stream == .stdout ? #""stream":"stdout","data":"#.utf8 : #""stream":"stderr","data":"#.utf8)
         data.appendJSONString(to: &frame)
@@ -53,7 +52,8 @@ public struct LogsOutputNotification: RPCNotification {
 
 /// `files.data`: a piece of a download, `{requestId, offset, data}` (`data` base64).
 ///
-/// Hot like `exec.output` (downloads of GiBs): it writes its own members, in this order.
+/// Hot like `exec.output` (downloads of GiBs): it writes its own members, in this order (base64 as
+/// fast as `exec.output`'s, 7× `JSONEncoder`).
 public struct FilesDataNotification: RPCNotification {
     public static let method = "files.data"
     /// Where `data` starts in the transfer, in bytes.
