@@ -11,12 +11,10 @@ final class EventSubscribers: Sendable {
     func add(_ context: RequestContext) { contexts.withLock { $0[ObjectIdentifier(context)] = context } }
     func remove(_ context: RequestContext) { contexts.withLock { $0[ObjectIdentifier(context)] = nil } }
 
-    /// Sends `method` with `params` plus each subscription's `requestId` to every subscription.
-    func broadcast(_ method: String, params: JSONObject) async {
+    /// Sends `notification` to every subscription, each with its own `requestId`.
+    func broadcast(_ notification: some RPCNotification) async {
         for context in contexts.withLock({ Array($0.values) }) {
-            var params = params
-            params["requestId"] = context.id.json
-            await context.notify(method, params: .object(params))
+            await context.notify(notification)
         }
     }
 }

@@ -55,22 +55,16 @@ extension DockerProvider {
             group.addTask {
                 while true {
                     let item = try await queue.next()
-                    var params: JSONObject
+                    let notification: NodeEventNotification
                     switch item {
-                    case .event(let event): params = event
+                    case .event(let event): notification = event
                     case .resync(let reason, let dropped):
-                        params = JSONObject()
-                        params["action"] = .string("resync")
-                        params["reason"] = .string(reason)
-                        if dropped > 0 { params["dropped"] = .integer(Int64(dropped)) }
-                        params["time"] = .string(Timestamp.now())
                         let nodes = try await self.list(labels: nil, inspectBudget: Self.resyncInspectBudget)
-                        let encoded = try JSONParser.parse(try MethodTable.encodeResult(nodes))
-                        params["nodes"] = encoded
+                        notification = NodeEventNotification(
+                            action: "resync", time: Timestamp.now(), nodes: nodes, reason: reason, dropped: dropped > 0 ? dropped : nil)
                         context.logger.info("events: resync", metadata: ["reason": "\(reason)", "dropped": "\(dropped)"])
                     }
-                    params["requestId"] = context.id.json
-                    guard await context.notify("node.event", params: .object(params)) else { throw CancellationError() }
+                    guard await context.notify(notification) else { throw CancellationError() }
                 }
             }
             try await group.next()
@@ -135,15 +129,11 @@ extension DockerProvider {
                         guard Self.reportedActions.contains(action) else { continue }
                         // Podman ORs label filters where Docker ANDs them: the owner is checked here too.
                         if let ownerID = config.ownerId, event.actor?.attributes?[Self.ownerLabel] != ownerID { continue }
-                        var params = JSONObject()
-                        params["externalId"] = .string(id)
-                        params["nodeId"] = .string(event.actor?.attributes?[Labels.nodeID] ?? id)
-                        params["action"] = .string(action)
-                        if action == "die", let code = event.actor?.attributes?["exitCode"].flatMap(Int64.init) {
-                            params["exitCode"] = .integer(code)
-                        }
-                        params["time"] = .string(Timestamp.format(Date(timeIntervalSince1970: Double(nanos) / 1e9)))
-                        queue.push(params)
+                        queue.push(
+                            NodeEventNotification(
+                                externalId: id, nodeId: event.actor?.attributes?[Labels.nodeID] ?? id, action: action,
+                                exitCode: action == "die" ? event.actor?.attributes?["exitCode"].flatMap(Int64.init) : nil,
+                                time: Timestamp.format(Date(timeIntervalSince1970: Double(nanos) / 1e9))))
                     }
                 }
             } catch let error as EngineError where error.code != .cancelled && error.code != .http {
@@ -159,7 +149,7 @@ extension DockerProvider {
 /// and a resync marker takes their place once there is room again.
 final class EventQueue: Sendable {
     enum Item: Sendable {
-        case event(JSONObject)
+        case event(NodeEventNotification)
         case resync(reason: String, dropped: Int)
     }
 
@@ -178,7 +168,7 @@ final class EventQueue: Sendable {
     init(limit: Int) { self.limit = limit }
 
     /// Queues an event, or drops it (counted) when the buffer is full.
-    func push(_ event: JSONObject) {
+    func push(_ event: NodeEventNotification) {
         let handoff = state.withLock { state -> (CheckedContinuation<Item, any Error>, Item)? in
             if state.events >= limit {
                 state.dropped += 1

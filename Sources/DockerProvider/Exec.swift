@@ -17,7 +17,6 @@ extension DockerProvider {
     /// the process but never the exec's `Cmd` or `Env` in the engine's view.
     public func exec(_ request: ExecRequest, context: RequestContext, sourcingSecrets: Bool = false) async throws -> ExecResult {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         let options = request.options ?? ExecOptions()
         let started = ContinuousClock.now
         let startedAt = Timestamp.now()

@@ -40,22 +40,16 @@ extension DockerProvider {
             try Task.checkCancellation()
             let read = exec.read(from: cursor)
             for piece in read.pieces {
-                var frame: [UInt8] = []
-                frame.reserveCapacity(piece.bytes.count * 4 / 3 + 200)
-                frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
-                frame.append(contentsOf: context.idJSON)
-                frame.append(
-                    contentsOf: piece.stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
+                let data: [UInt8]
                 switch exec.encoding {
-                case .base64:
-                    frame.append(UInt8(ascii: "\""))
-                    Base64.append(piece.bytes[...], to: &frame)
-                    frame.append(UInt8(ascii: "\""))
+                case .base64: data = piece.bytes
                 case .utf8:
-                    guard decoders[piece.stream, default: .init()].decode(piece.bytes[...], appendingJSONStringTo: &frame) else { continue }
+                    data = decoders[piece.stream, default: .init()].wholeCharacters(piece.bytes)
+                    if data.isEmpty { continue }
                 }
-                frame.append(contentsOf: #","offset":\#(piece.offset)}}"#.utf8)
-                guard await context.notify(frame: frame) else { throw CancellationError() }
+                let notification = ExecOutputNotification(
+                    stream: StreamName(piece.stream), data: ExecOutputText(bytes: data, encoding: exec.encoding), offset: piece.offset)
+                guard await context.notify(notification) else { throw CancellationError() }
             }
             cursor = read.next
             if read.pieces.isEmpty {
@@ -64,13 +58,10 @@ extension DockerProvider {
                         var decoder = decoder
                         let rest = decoder.finish()
                         guard !rest.isEmpty else { continue }
-                        var frame = Array(#"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
-                        frame.append(contentsOf: context.idJSON)
-                        frame.append(
-                            contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
-                        JSONWriter.appendString(rest, to: &frame)
-                        frame.append(contentsOf: #","offset":\#(read.total)}}"#.utf8)
-                        await context.notify(frame: frame)
+                        await context.notify(
+                            ExecOutputNotification(
+                                stream: StreamName(stream), data: ExecOutputText(bytes: Array(rest.utf8), encoding: .utf8),
+                                offset: read.total))
                     }
                     return ExecResult(
                         exitCode: outcome.exitCode, stdout: .init(bytes: [], encoding: .utf8), stderr: .init(bytes: [], encoding: .utf8),

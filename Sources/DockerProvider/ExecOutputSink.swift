@@ -140,26 +140,15 @@ final class ExecOutputSink: Sendable {
     var isHolding: Bool { state.withLock { $0.hold.holding && !$0.hold.held.isEmpty } }
 
     private func send(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) async throws {
-        var frame: [UInt8] = []
-        frame.reserveCapacity(bytes.count * 4 / 3 + 160)  // room for base64 or light escaping, and the newline
-        frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
-        frame.append(contentsOf: context.idJSON)
-        frame.append(contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
+        let data: [UInt8]
         switch encoding {
-        case .base64:
-            frame.append(UInt8(ascii: "\""))
-            Base64.append(bytes, to: &frame)
-            frame.append(UInt8(ascii: "\""))
+        case .base64: data = Array(bytes)
         case .utf8:
-            let empty = state.withLock { state -> Bool in
-                var decoder = state.decoders[stream, default: .init()]
-                defer { state.decoders[stream] = decoder }
-                return !decoder.decode(bytes, appendingJSONStringTo: &frame)
-            }
-            if empty { return }
+            data = state.withLock { $0.decoders[stream, default: .init()].wholeCharacters(bytes) }
+            if data.isEmpty { return }
         }
-        frame.append(contentsOf: "}}".utf8)
-        guard await context.notify(frame: frame) else {
+        let notification = ExecOutputNotification(stream: StreamName(stream), data: ExecOutputText(bytes: data, encoding: encoding))
+        guard await context.notify(notification) else {
             if state.withLock({ $0.closed }) { return }  // stopping: keep reading, so the stream stays open until the kill
             throw CancellationError()
         }
@@ -181,13 +170,9 @@ final class ExecOutputSink: Sendable {
                 for stream in [StreamDemuxer.Stream.stdout, .stderr] {
                     let rest = state.withLock { $0.decoders[stream, default: .init()].finish() }
                     if !rest.isEmpty {
-                        var frame: [UInt8] = Array(#"{"jsonrpc":"2.0","method":"exec.output","params":{"requestId":"#.utf8)
-                        frame.append(contentsOf: context.idJSON)
-                        frame.append(
-                            contentsOf: stream == .stdout ? #","stream":"stdout","data":"#.utf8 : #","stream":"stderr","data":"#.utf8)
-                        JSONWriter.appendString(rest, to: &frame)
-                        frame.append(contentsOf: "}}".utf8)
-                        await context.notify(frame: frame)
+                        await context.notify(
+                            ExecOutputNotification(
+                                stream: StreamName(stream), data: ExecOutputText(bytes: Array(rest.utf8), encoding: .utf8)))
                     }
                 }
             }

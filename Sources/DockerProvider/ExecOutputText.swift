@@ -32,6 +32,20 @@ public struct ExecOutputText: Sendable, Encodable, Equatable {
         try container.encode(string)
     }
 
+    /// Appends the text as one quoted JSON string (a piece of output small enough to write whole).
+    func appendJSONString(to frame: inout [UInt8]) {
+        switch encoding {
+        case .base64:
+            frame.append(UInt8(ascii: "\""))
+            Base64.append(bytes[...], to: &frame)
+            frame.append(UInt8(ascii: "\""))
+        case .utf8 where bytes.allSatisfy({ $0 < 0x80 }):
+            bytes.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &frame) }
+        case .utf8:
+            JSONWriter.appendString(string, to: &frame)
+        }
+    }
+
     /// A producer of the quoted JSON string, for an answer written in parts.
     func producer() -> JSONStringProducer { JSONStringProducer(bytes: bytes, encoding: encoding) }
 }

@@ -6,7 +6,7 @@ import Synchronization
 
 extension ExecRequest {
     /// Checks the params before any engine call.
-    func validate() throws {
+    public func validate() throws {
         guard !command.isEmpty else { throw InvalidParams(field: "command", reason: "must not be empty") }
         if command.contains(where: { $0.contains("\0") }) { throw InvalidParams(field: "command", reason: "must not contain NUL") }
         let options = self.options ?? ExecOptions()

@@ -247,3 +247,27 @@ extension DockerProvider {
         }
     }
 }
+
+// What the requests above say on their own; the method table checks it once, before the handler.
+
+extension FilesReadRequest {
+    public func validate() throws {
+        _ = try DockerProvider.containerPath(path)
+        if let offset, offset < 0 { throw InvalidParams(field: "offset", reason: "must not be negative") }
+        if let length, length < 0 { throw InvalidParams(field: "length", reason: "must not be negative") }
+    }
+}
+extension FilesWriteRequest {
+    public func validate() throws {
+        guard try DockerProvider.containerPath(path) != "/" else { throw InvalidParams(field: "path", reason: "must name a file") }
+        // "/srv/x/" (or "/srv/x/.") names a folder: a file cannot be written there.
+        let last = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if last.isEmpty || last == "." || last == ".." {
+            throw InvalidParams(field: "path", reason: "must name a file, not end in /, /. or /..")
+        }
+        if let mode, !(0...0o7777).contains(mode) { throw InvalidParams(field: "mode", reason: "must be between 0 and 0o7777") }
+    }
+}
+extension FilesListRequest { public func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesRemoveRequest { public func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesMkdirRequest { public func validate() throws { _ = try DockerProvider.containerPath(path) } }

@@ -35,7 +35,7 @@ extension FilesDownloadRequest: NodeRequest {
     static let defaultChunkBytes = 512 << 10
     static let chunkRange = 1024...(8 << 20)
 
-    func validate() throws {
+    public func validate() throws {
         _ = try DockerProvider.containerPath(path)
         if let chunkBytes, !Self.chunkRange.contains(chunkBytes) {
             throw InvalidParams(field: "chunkBytes", reason: "must be between 1024 and \(Self.chunkRange.upperBound)")
@@ -48,13 +48,11 @@ struct ProgressReporter {
     /// Transfers at or below this many bytes report no progress.
     static let threshold = 8 << 20
     static let interval = Duration.milliseconds(250)
-    let idMember: [UInt8]
     let totalBytes: Int?
     private var last = ContinuousClock.now
 
-    /// `idMember`: the JSON of the member naming the transfer, e.g. `"requestId":7`.
-    init(idMember: [UInt8], totalBytes: Int?) {
-        self.idMember = idMember
+    /// A reporter for a download (named by its request) of `totalBytes` (nil: not known).
+    init(totalBytes: Int?) {
         self.totalBytes = totalBytes
     }
 
@@ -62,16 +60,7 @@ struct ProgressReporter {
     mutating func report(_ bytes: Int, context: RequestContext) async {
         guard max(bytes, totalBytes ?? 0) > Self.threshold, ContinuousClock.now - last >= Self.interval else { return }
         last = .now
-        await context.notify(frame: Self.frame(idMember: idMember, bytes: bytes, totalBytes: totalBytes))
-    }
-
-    static func frame(idMember: [UInt8], bytes: Int, totalBytes: Int?) -> [UInt8] {
-        var frame = Array(#"{"jsonrpc":"2.0","method":"files.progress","params":{"#.utf8)
-        frame.append(contentsOf: idMember)
-        frame.append(contentsOf: #","bytes":\#(bytes)"#.utf8)
-        if let totalBytes { frame.append(contentsOf: #","totalBytes":\#(totalBytes)"#.utf8) }
-        frame.append(contentsOf: "}}".utf8)
-        return frame
+        await context.notify(FilesProgressNotification(bytes: bytes, totalBytes: totalBytes))
     }
 }
 
@@ -84,7 +73,6 @@ extension DockerProvider {
     ///   request is cancelled (no more notifications follow).
     public func download(_ request: FilesDownloadRequest, context: RequestContext) async throws -> DownloadResult {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         let (path, found) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
         guard let stat = found else { throw ProviderError(code: .notFound, reason: "no such file or folder: \(request.path)", status: 404) }
         let isDirectory = stat.isDirectory
@@ -96,19 +84,11 @@ extension DockerProvider {
         var sent = 0
         var pending: [UInt8] = []
         pending.reserveCapacity(chunkBytes)
-        var progress = ProgressReporter(
-            idMember: Array(#""requestId":"#.utf8) + context.idJSON, totalBytes: isDirectory ? nil : stat.size)
+        var progress = ProgressReporter(totalBytes: isDirectory ? nil : stat.size)
 
         func emit(_ bytes: ArraySlice<UInt8>) async throws {
-            var frame: [UInt8] = []
-            frame.reserveCapacity(bytes.count * 4 / 3 + 128)
-            frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"files.data","params":{"requestId":"#.utf8)
-            frame.append(contentsOf: context.idJSON)
-            frame.append(contentsOf: #","offset":\#(sent),"data":""#.utf8)
-            Base64.append(bytes, to: &frame)
-            frame.append(contentsOf: #""}}"#.utf8)
             hasher.update(bytes)
-            guard await context.notify(frame: frame) else {
+            guard await context.notify(FilesDataNotification(offset: sent, data: bytes)) else {
                 stream.cancel()
                 throw CancellationError()
             }

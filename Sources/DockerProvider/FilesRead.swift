@@ -8,7 +8,6 @@ extension DockerProvider {
     /// `files.read`: the bytes of one file (symlinks followed), by the archive endpoint.
     public func readFile(_ request: FilesReadRequest) async throws -> FileContent {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         let (path, found) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
         do {
             guard let stat = found else {

@@ -65,7 +65,7 @@ public struct FilesCancelUploadRequest: RPCMethod {
 }
 
 extension FilesUploadRequest: NodeRequest {
-    func validate() throws {
+    public func validate() throws {
         if format ?? .file == .file {
             _ = try DockerProvider.checkFilePath(path, field: "path")
         } else {
@@ -88,7 +88,6 @@ extension DockerProvider {
     ///   missing folder, -32009 for a path that is a folder (format file) or not one (format tar).
     public func startUpload(_ request: FilesUploadRequest) async throws -> UploadStarted {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         let id = String(UUID().uuidString.lowercased().filter { $0 != "-" })
         let format = request.format ?? .file
         let owner = try await nodeUserIDs(request.externalId)
@@ -195,9 +194,7 @@ extension DockerProvider {
                 return (state.received, big && due)
             }
             if report, let context {
-                await context.notify(
-                    frame: ProgressReporter.frame(
-                        idMember: Array(#""uploadId":"\#(upload.id)""#.utf8), bytes: received, totalBytes: upload.size))
+                await context.notify(FilesProgressNotification(uploadId: upload.id, bytes: received, totalBytes: upload.size))
             }
             return UploadReceived(received: received)
         }

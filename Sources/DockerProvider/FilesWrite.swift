@@ -8,7 +8,6 @@ extension DockerProvider {
     /// `files.write`: one file, whole or not at all; parents made on request; size checked back.
     public func writeFile(_ request: FilesWriteRequest) async throws -> WriteResult {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         // A link's target is written, the link stays (docker cp); a dangling link gets its target.
         let (path, existing) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
         if existing?.isDirectory == true { throw ProviderError(code: .conflict, reason: "\(request.path) is a directory") }

@@ -38,7 +38,7 @@ extension FilesWriteManyRequest: NodeRequest {
     /// The most files one `files.writeMany` takes.
     static let maxFiles = 10_000
 
-    func validate() throws {
+    public func validate() throws {
         guard !files.isEmpty else { throw InvalidParams(field: "files", reason: "must not be empty") }
         guard files.count <= Self.maxFiles else { throw InvalidParams(field: "files", reason: "must hold at most \(Self.maxFiles) files") }
         var seen: [String: Int] = [:]
@@ -93,7 +93,6 @@ extension DockerProvider {
     ///   -32009 for a parent that is not a directory or a path that is one.
     public func writeMany(_ request: FilesWriteManyRequest) async throws -> WriteManyResult {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         let id = request.externalId
         var paths: [String] = []
         var contents: [[UInt8]] = []

@@ -90,7 +90,7 @@ public struct LifetimeSetRequest: RPCMethod {
         onExpire = try container.decodeIfPresent(NodeSpec.ExpiryAction.self, forKey: .onExpire)
     }
 
-    func validate() throws {
+    public func validate() throws {
         for (name, value) in [("ttlSeconds", ttlSeconds), ("idleSeconds", idleSeconds)] {
             if case .set(let seconds) = value, !(1...NodeSpec.Lifetime.maxSeconds).contains(seconds) {
                 throw InvalidParams(field: name, reason: "must be between 1 and \(NodeSpec.Lifetime.maxSeconds) seconds, or null")
@@ -127,19 +127,14 @@ extension DockerProvider {
         } catch {
             logger.warning("could not end an expired node", metadata: ["container": "\(id)", "error": "\(error)"])
         }
-        var params = JSONObject()
-        params["externalId"] = .string(id)
-        params["nodeId"] = .string(record.node)
-        params["action"] = .string("expired")
-        params["onExpire"] = .string(record.onExpire.rawValue)
-        params["time"] = .string(Timestamp.now())
-        await subscribers.broadcast("node.event", params: params)
+        await subscribers.broadcast(
+            NodeEventNotification(
+                externalId: id, nodeId: record.node, action: "expired", time: Timestamp.now(), onExpire: record.onExpire))
     }
 
     /// `lifetime.set`: changes the lifetime of container `id` (a managed container's full id).
     /// - Throws: ``ProviderError`` when the node is gone; ``InvalidParams`` for bad bounds.
     public func setLifetime(_ request: LifetimeSetRequest, id: String) async throws -> LifetimeInfo {
-        try request.validate()
         let container = try await inspectContainer(id)
         let nodeID = container.config?.labels?[Labels.nodeID] ?? container.id
         var record =

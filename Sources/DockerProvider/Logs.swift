@@ -84,7 +84,6 @@ extension DockerProvider {
         case .lines(let count): query.append(("tail", String(count)))
         case .all, nil: query.append(("tail", "all"))
         }
-        try request.validate()
         if let since = request.since, let instant = Timestamp.parseExact(since) {
             // Passed on to the nanosecond, from integers (a line stamped exactly `since` is included,
             // as with `docker logs --since`). Before the epoch means everything; the year 9999 fits
@@ -109,11 +108,9 @@ extension DockerProvider {
                 for (which, bytes) in frames where which != .stdin {
                     let text = decoders[which, default: .init()].decode(bytes)
                     guard !text.isEmpty else { continue }
-                    let params: JSONValue = .object(
-                        JSONObject([
-                            "requestId": context.id.json, "stream": .string(which == .stdout ? "stdout" : "stderr"), "data": .string(text),
-                        ]))
-                    guard await context.notify("logs.output", params: params) else { throw CancellationError() }
+                    guard await context.notify(LogsOutputNotification(stream: StreamName(which), data: text)) else {
+                        throw CancellationError()
+                    }
                 }
             }
             return LogsResult(reason: "stopped")
@@ -150,7 +147,7 @@ extension DockerProvider {
 
 extension LogsRequest {
     /// Checks the params before any engine call.
-    func validate() throws {
+    public func validate() throws {
         if let since, Timestamp.parseExact(since) == nil { throw InvalidParams(field: "since", reason: "must be an ISO 8601 date") }
         if let limit = maxOutputBytes, limit < 0 {
             throw InvalidParams(field: "maxOutputBytes", reason: "must be a non-negative number of bytes")

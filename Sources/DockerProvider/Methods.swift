@@ -166,6 +166,9 @@ public struct InspectRequest: RPCMethod {
     public static let name = "inspect"
     public typealias Result = InspectResult
     public var externalId: String
+
+    /// Checks the id's form. - Throws: ``InvalidParams`` naming `externalId`.
+    public func validate() throws { try Validation.checkExternalID(externalId) }
 }
 
 /// `destroy`: remove a node and its anonymous volumes.
@@ -252,6 +255,9 @@ public struct ListRequest: RPCMethod {
     public static let name = "list"
     public typealias Result = [Node]
     public var labels: [String: String]?
+
+    /// Checks the label keys. - Throws: ``InvalidParams`` naming `labels`.
+    public func validate() throws { try Validation.checkLabelKeys(labels, field: "labels") }
 }
 
 /// `getExtension`.
@@ -260,6 +266,9 @@ public struct GetExtensionRequest: RPCMethod {
     public typealias Result = ExtensionInfo?
     public var externalId: String
     public var name: String
+
+    /// Checks the id's form. - Throws: ``InvalidParams`` naming `externalId`.
+    public func validate() throws { try Validation.checkExternalID(externalId) }
 }
 
 // MARK: Results

@@ -114,7 +114,6 @@ extension DockerProvider {
     ///   host stops it; engine errors other than the container going away.
     public func streamMetrics(_ request: StreamMetricsRequest, context: RequestContext) async throws -> StreamEnd {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         let interval = Duration.milliseconds(request.intervalMs ?? 1000)
         let container = try await inspectContainer(request.externalId)
         guard container.state?.running == true else { return StreamEnd(samples: 0, reason: "stopped") }
@@ -152,11 +151,9 @@ extension DockerProvider {
             // mean; after a stall it restarts from now rather than sending a burst.
             due = max(due + interval, now + interval / 2)
             guard let usage = StatsMonitor.usage(from: measured) else { continue }
-            var params = JSONObject()
-            params["requestId"] = context.id.json
-            params["externalId"] = .string(request.externalId)
-            params["sample"] = try JSONParser.parse(MethodTable.encodeResult(usage))
-            guard await context.notify("metrics.sample", params: .object(params)) else { throw CancellationError() }
+            guard await context.notify(MetricsSampleNotification(externalId: request.externalId, sample: usage)) else {
+                throw CancellationError()
+            }
             sent += 1
             if let max = request.maxSamples, sent >= max { return StreamEnd(samples: sent, reason: "maxSamples") }
         }
@@ -165,7 +162,6 @@ extension DockerProvider {
     /// The URL of a node's port: host-published, or by name on its Docker network.
     public func url(_ request: GetURLRequest) async throws -> URLResult {
         try Validation.checkExternalID(request.externalId)
-        try request.validate()
         let scheme = request.protocol ?? "http"
         let scope = request.scope ?? "host"
         let endpoints = EndpointExtractor.endpoints(of: try await inspectContainer(request.externalId))
@@ -189,7 +185,7 @@ extension DockerProvider {
 
 extension StreamMetricsRequest {
     /// Checks the params before any engine call.
-    func validate() throws {
+    public func validate() throws {
         if let interval = intervalMs, interval < DockerProvider.minimumIntervalMs {
             throw InvalidParams(
                 field: "intervalMs", reason: "must be at least \(DockerProvider.minimumIntervalMs) (the engine samples once a second)")
@@ -200,7 +196,7 @@ extension StreamMetricsRequest {
 
 extension GetURLRequest {
     /// Checks the params before any engine call.
-    func validate() throws {
+    public func validate() throws {
         guard ["http", "https", "tcp"].contains(self.protocol ?? "http") else {
             throw InvalidParams(field: "protocol", reason: "must be http, https or tcp")
         }

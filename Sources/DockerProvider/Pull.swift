@@ -59,14 +59,10 @@ extension DockerProvider {
                 if let message = progress.errorDetail?.message ?? progress.error {
                     throw ProviderError(code: .engineError, reason: "pulling \(image) failed: \(message)", engineMessage: message)
                 }
-                var params = JSONObject()
-                params["requestId"] = context.id.json
-                params["image"] = .string(image)
-                params["status"] = .string(progress.status ?? "")
-                if let id = progress.id { params["id"] = .string(id) }
-                if let current = progress.progressDetail?.current { params["current"] = .integer(current) }
-                if let total = progress.progressDetail?.total { params["total"] = .integer(total) }
-                await context.notify("pull.progress", params: .object(params))
+                await context.notify(
+                    PullProgressNotification(
+                        image: image, status: progress.status ?? "", id: progress.id, current: progress.progressDetail?.current,
+                        total: progress.progressDetail?.total))
             }
         }
     }

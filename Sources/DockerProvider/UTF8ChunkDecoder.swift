@@ -10,11 +10,18 @@ public struct UTF8ChunkDecoder: Sendable {
 
     /// Decodes what can be decoded of `bytes`, keeping an incomplete trailing character for later.
     public mutating func decode(_ bytes: some Collection<UInt8>) -> String {
+        String(decoding: wholeCharacters(bytes), as: UTF8.self)
+    }
+
+    /// The bytes of `bytes` (after what was kept from before) that end on a character boundary,
+    /// keeping an incomplete trailing character for later; not yet checked (see ``ExecOutputText``).
+    public mutating func wholeCharacters(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var input = carry
         input.append(contentsOf: bytes)
         let cut = Self.completePrefixLength(input)
         carry = Array(input[cut...])
-        return String(decoding: input[..<cut], as: UTF8.self)
+        input.removeSubrange(cut...)
+        return input
     }
 
     /// Decodes like ``decode(_:)`` but appends the text as a quoted JSON string to `frame`, skipping

@@ -25,60 +25,33 @@ public final class WorkerService: Sendable {
         self.logger = logger
     }
 
-    /// Extension names and the methods each brings.
-    static let extensions: [String: [String]] = [
-        "network": ["network.getUrl"],
-        "files": [
-            "files.read", "files.write", "files.list", "files.remove", "files.mkdir", "files.writeMany", "files.download", "files.upload",
-            "files.uploadChunk",
-            "files.finishUpload", "files.cancelUpload",
-        ],
-        "metrics": ["metrics.getResourceUsage", "metrics.streamMetrics"],
-        "logs": ["logs"],
-    ]
-
-    /// The method table.
+    /// The method table: every method the worker answers, registered once. `initialize`'s
+    /// `methods` and `getExtension` derive from it; params are decoded and checked
+    /// (``RPCMethod/validate()``) by the table before a handler runs.
     public func methodTable() -> MethodTable {
         var table = MethodTable()
-        table.register(InitializeRequest.self) { [self] request, _ in try initialize(request, table: methodNames()) }
+        registerNodeMethods(&table)
+        registerExecMethods(&table)
+        registerFileMethods(&table)
+        registerObservationMethods(&table)
+        // Last, for they answer from the table itself (themselves included).
+        let extensions = table.extensions
+        let methods = (table.methodNames + [GetExtensionRequest.name, InitializeRequest.name]).sorted()
+        table.register(GetExtensionRequest.self) { request, _ in
+            guard let members = extensions[request.name] else { return nil }
+            return ExtensionInfo(name: request.name, methods: members)
+        }
+        table.register(InitializeRequest.self) { [self] request, _ in try initialize(request, methods: methods) }
+        return table
+    }
+
+    /// A node's lifecycle: provision, inspect, stop/start, snapshots, listing and adoption.
+    private func registerNodeMethods(_ table: inout MethodTable) {
         table.register(ProvisionRequest.self) { [self] request, context in
             let provider = try current()
             return Self.undoneIfDropped(try await provider.provision(request.spec, context: context), provider, context)
         }
-        table.register(ExecRequest.self) { [self] request, context in
-            let provider = try current()
-            try request.validate()
-            var request = request
-            let container = try await provider.ownedContainer(request.externalId)
-            request.externalId = container.id
-            // A node running a command is not idle, however long it runs.
-            provider.lifetimes.begin(request.externalId)
-            defer { provider.lifetimes.end(request.externalId) }
-            if request.options?.background == true {
-                return .started(
-                    execId: try await provider.startBackground(request, sourcingSecrets: DockerProvider.hasSecretEnv(container)))
-            }
-            return .finished(try await provider.exec(request, context: context, sourcingSecrets: DockerProvider.hasSecretEnv(container)))
-        }
-        table.register(ExecAttachRequest.self) { [self] request, context in try await current().attach(request, context: context) }
-        table.register(ExecKillRequest.self) { [self] request, _ in
-            try await current().killExec(request)
-            return NullResult()
-        }
-        table.register(ExecListRequest.self) { [self] request, _ in
-            let (provider, request) = try await ownedRequest(request)
-            return try await provider.listExecs(request.externalId)
-        }
-        table.registerNotification(ExecInputNotification.name) { [self] params in
-            provider.withLock { $0 }?.execInput(params)
-        }
-        table.registerNotification(ExecResizeNotification.name) { [self] params in
-            provider.withLock { $0 }?.execResize(params)
-        }
-        table.register(InspectRequest.self) { [self] request, _ in
-            try Validation.checkExternalID(request.externalId)
-            return try await current().inspect(request.externalId)
-        }
+        table.register(InspectRequest.self) { [self] request, _ in try await current().inspect(request.externalId) }
         table.register(DestroyRequest.self) { [self] request, _ in
             let provider = try current()
             do {
@@ -127,99 +100,10 @@ public final class WorkerService: Sendable {
             let found = await provider.detectGpu()
             return DetectGpuResult(gpu: found, capabilities: provider.capabilities)
         }
-        table.register(ListRequest.self) { [self] request, _ in
-            try Validation.checkLabelKeys(request.labels, field: "labels")
-            return try await current().list(labels: request.labels)
-        }
-        table.register(GetURLRequest.self) { [self] request, _ in
+        table.register(ListRequest.self) { [self] request, _ in try await current().list(labels: request.labels) }
+        table.register(GetURLRequest.self, extension: "network") { [self] request, _ in
             let (provider, request) = try await ownedRequest(request)
             return try await provider.url(request)
-        }
-        table.register(FilesReadRequest.self) { [self] request, _ in
-            let (provider, request) = try await ownedRequest(request)
-            return try await provider.readFile(request)
-        }
-        table.register(FilesWriteRequest.self) { [self] request, _ in
-            let provider = try current()
-            if let mode = request.mode, mode & ~0o777 != 0, provider.config.policy.allowSpecialModes != true {
-                try request.validate()
-                throw InvalidParams(
-                    field: "mode", reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
-            }
-            let (_, request) = try await ownedRequest(request)
-            return try await provider.writeFile(request)
-        }
-        table.register(FilesWriteManyRequest.self) { [self] request, _ in
-            let provider = try current()
-            try request.validate()
-            if provider.config.policy.allowSpecialModes != true,
-                let index = request.files.firstIndex(where: { ($0.mode ?? 0) & ~0o777 != 0 })
-            {
-                throw InvalidParams(
-                    field: "files[\(index)].mode",
-                    reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
-            }
-            let (_, request) = try await ownedRequest(request)
-            return try await provider.writeMany(request)
-        }
-        table.register(FilesDownloadRequest.self) { [self] request, context in
-            let (provider, request) = try await ownedRequest(request)
-            provider.lifetimes.begin(request.externalId)
-            defer { provider.lifetimes.end(request.externalId) }
-            return try await provider.download(request, context: context)
-        }
-        table.register(FilesUploadRequest.self) { [self] request, _ in
-            let provider = try current()
-            try request.validate()
-            if let mode = request.mode, mode & ~0o777 != 0, provider.config.policy.allowSpecialModes != true {
-                throw InvalidParams(
-                    field: "mode", reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
-            }
-            let (_, request) = try await ownedRequest(request)
-            return try await provider.startUpload(request)
-        }
-        // An upload's chunks (and its finish) are handled in the order they arrived, however many
-        // the host keeps in flight; `files.cancelUpload` is not ordered, so it cuts in at once.
-        let byUpload: MethodTable.OrderKey = { params in
-            guard case .string(let id)? = params?["uploadId"] else { return nil }
-            return "files.upload:" + id
-        }
-        table.register(FilesUploadChunkRequest.self, orderedBy: byUpload) { [self] request, context in
-            try await current().uploadChunk(request, context: context)
-        }
-        table.register(FilesFinishUploadRequest.self, orderedBy: byUpload) { [self] request, _ in try await current().finishUpload(request)
-        }
-        table.register(FilesCancelUploadRequest.self) { [self] request, _ in
-            try await current().cancelUpload(request)
-            return NullResult()
-        }
-        table.register(FilesListRequest.self) { [self] request, _ in
-            let (provider, request) = try await ownedRequest(request)
-            return try await provider.listDirectory(request)
-        }
-        table.register(FilesRemoveRequest.self) { [self] request, _ in
-            let (provider, request) = try await ownedRequest(request)
-            try await provider.removePath(request)
-            return NullResult()
-        }
-        table.register(FilesMkdirRequest.self) { [self] request, _ in
-            let (provider, request) = try await ownedRequest(request)
-            try await provider.makeDirectory(request)
-            return NullResult()
-        }
-        table.register(GetResourceUsageRequest.self) { [self] request, context in
-            let (provider, request) = try await ownedRequest(request)
-            return try await provider.resourceUsage(request.externalId, notBefore: context.receivedAt)
-        }
-        table.register(StreamMetricsRequest.self) { [self] request, context in
-            let (provider, request) = try await ownedRequest(request)
-            return try await provider.streamMetrics(request, context: context)
-        }
-        table.register(LogsRequest.self) { [self] request, context in
-            let (provider, request) = try await ownedRequest(request)
-            provider.lifetimes.begin(request.externalId)
-            defer { provider.lifetimes.end(request.externalId) }
-            return try await provider.logs(request, context: context)
         }
         table.register(LifetimeSetRequest.self) { [self] request, _ in
             let (provider, request) = try await ownedRequest(request)
@@ -231,14 +115,130 @@ public final class WorkerService: Sendable {
             return NullResult()
         }
         table.register(ReapRequest.self) { [self] request, _ in try await current().reap(keep: request.keep ?? []) }
-        table.register(EventsSubscribeRequest.self) { [self] _, context in try await current().subscribeEvents(context: context) }
-        table.register(GetExtensionRequest.self) { request, _ in
-            try Validation.checkExternalID(request.externalId)
-            guard let methods = Self.extensions[request.name] else { return nil }
-            let available = methods.filter(Self.registered.contains)
-            return available.isEmpty ? nil : ExtensionInfo(name: request.name, methods: available)
+    }
+
+    /// Commands: `exec` (buffered, streamed or in the background), attaching, killing, listing, and
+    /// the host's `exec.input` / `exec.resize` notifications.
+    private func registerExecMethods(_ table: inout MethodTable) {
+        table.register(ExecRequest.self) { [self] request, context in
+            let provider = try current()
+            var request = request
+            let container = try await provider.ownedContainer(request.externalId)
+            request.externalId = container.id
+            // A node running a command is not idle, however long it runs.
+            provider.lifetimes.begin(request.externalId)
+            defer { provider.lifetimes.end(request.externalId) }
+            if request.options?.background == true {
+                return .started(
+                    execId: try await provider.startBackground(request, sourcingSecrets: DockerProvider.hasSecretEnv(container)))
+            }
+            return .finished(try await provider.exec(request, context: context, sourcingSecrets: DockerProvider.hasSecretEnv(container)))
         }
-        return table
+        table.register(ExecAttachRequest.self) { [self] request, context in try await current().attach(request, context: context) }
+        table.register(ExecKillRequest.self) { [self] request, _ in
+            try await current().killExec(request)
+            return NullResult()
+        }
+        table.register(ExecListRequest.self) { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.listExecs(request.externalId)
+        }
+        table.registerNotification(ExecInputNotification.name) { [self] params in
+            provider.withLock { $0 }?.execInput(params)
+        }
+        table.registerNotification(ExecResizeNotification.name) { [self] params in
+            provider.withLock { $0 }?.execResize(params)
+        }
+    }
+
+    /// The `files` extension, its methods in the order `getExtension` lists them.
+    private func registerFileMethods(_ table: inout MethodTable) {
+        table.register(FilesReadRequest.self, extension: "files") { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.readFile(request)
+        }
+        table.register(FilesWriteRequest.self, extension: "files") { [self] request, _ in
+            let provider = try current()
+            if let mode = request.mode { try Self.checkSpecialBits(mode, field: "mode", provider) }
+            let (_, request) = try await ownedRequest(request)
+            return try await provider.writeFile(request)
+        }
+        table.register(FilesListRequest.self, extension: "files") { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.listDirectory(request)
+        }
+        table.register(FilesRemoveRequest.self, extension: "files") { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            try await provider.removePath(request)
+            return NullResult()
+        }
+        table.register(FilesMkdirRequest.self, extension: "files") { [self] request, _ in
+            let (provider, request) = try await ownedRequest(request)
+            try await provider.makeDirectory(request)
+            return NullResult()
+        }
+        table.register(FilesWriteManyRequest.self, extension: "files") { [self] request, _ in
+            let provider = try current()
+            for (index, file) in request.files.enumerated() {
+                if let mode = file.mode { try Self.checkSpecialBits(mode, field: "files[\(index)].mode", provider) }
+            }
+            let (_, request) = try await ownedRequest(request)
+            return try await provider.writeMany(request)
+        }
+        table.register(FilesDownloadRequest.self, extension: "files") { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            provider.lifetimes.begin(request.externalId)
+            defer { provider.lifetimes.end(request.externalId) }
+            return try await provider.download(request, context: context)
+        }
+        table.register(FilesUploadRequest.self, extension: "files") { [self] request, _ in
+            let provider = try current()
+            if let mode = request.mode { try Self.checkSpecialBits(mode, field: "mode", provider) }
+            let (_, request) = try await ownedRequest(request)
+            return try await provider.startUpload(request)
+        }
+        // An upload's chunks (and its finish) are handled in the order they arrived, however many
+        // the host keeps in flight; `files.cancelUpload` is not ordered, so it cuts in at once.
+        let byUpload: MethodTable.OrderKey = { params in
+            guard case .string(let id)? = params?["uploadId"] else { return nil }
+            return "files.upload:" + id
+        }
+        table.register(FilesUploadChunkRequest.self, extension: "files", orderedBy: byUpload) { [self] request, context in
+            try await current().uploadChunk(request, context: context)
+        }
+        table.register(FilesFinishUploadRequest.self, extension: "files", orderedBy: byUpload) { [self] request, _ in
+            try await current().finishUpload(request)
+        }
+        table.register(FilesCancelUploadRequest.self, extension: "files") { [self] request, _ in
+            try await current().cancelUpload(request)
+            return NullResult()
+        }
+    }
+
+    /// Watching nodes: resource use and metrics (`metrics`), logs (`logs`) and engine events.
+    private func registerObservationMethods(_ table: inout MethodTable) {
+        table.register(GetResourceUsageRequest.self, extension: "metrics") { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.resourceUsage(request.externalId, notBefore: context.receivedAt)
+        }
+        table.register(StreamMetricsRequest.self, extension: "metrics") { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            return try await provider.streamMetrics(request, context: context)
+        }
+        table.register(LogsRequest.self, extension: "logs") { [self] request, context in
+            let (provider, request) = try await ownedRequest(request)
+            provider.lifetimes.begin(request.externalId)
+            defer { provider.lifetimes.end(request.externalId) }
+            return try await provider.logs(request, context: context)
+        }
+        table.register(EventsSubscribeRequest.self) { [self] _, context in try await current().subscribeEvents(context: context) }
+    }
+
+    /// Refuses setuid, setgid and sticky bits (beyond 0o777) in `mode` unless `policy.allowSpecialModes`.
+    /// - Throws: ``InvalidParams`` naming `field`.
+    private static func checkSpecialBits(_ mode: Int, field: String, _ provider: DockerProvider) throws {
+        guard mode & ~0o777 != 0, provider.config.policy.allowSpecialModes != true else { return }
+        throw InvalidParams(field: field, reason: "setuid, setgid and sticky bits (beyond 0o777) are refused (policy.allowSpecialModes)")
     }
 
     /// Waits, at most `limit`, for the kills of execs that were cancelled, timed out or cut short by
@@ -255,27 +255,9 @@ public final class WorkerService: Sendable {
         return node
     }
 
-    /// Every method name the table answers, plus `shutdown`.
-    private func methodNames() -> [String] {
-        (Self.registered + [RPCServer.shutdownMethod]).sorted()
-    }
-
-    private static let registered: [String] = [
-        InitializeRequest.name, ProvisionRequest.name, ExecRequest.name, InspectRequest.name, DestroyRequest.name,
-        StopRequest.name, StartRequest.name, RestartRequest.name, PauseRequest.name, ResumeRequest.name,
-        SnapshotRequest.name, RestoreRequest.name, HealthCheckRequest.name, DetectGpuRequest.name, ListRequest.name,
-        GetExtensionRequest.name, GetURLRequest.name, FilesReadRequest.name, FilesWriteRequest.name, FilesListRequest.name,
-        FilesRemoveRequest.name, FilesMkdirRequest.name, GetResourceUsageRequest.name, StreamMetricsRequest.name,
-        LogsRequest.name, EventsSubscribeRequest.name, ReapRequest.name, LifetimeSetRequest.name, SnapshotsListRequest.name,
-        SnapshotsDeleteRequest.name, ExecAttachRequest.name, ExecKillRequest.name, ExecListRequest.name,
-        FilesWriteManyRequest.name, FilesDownloadRequest.name,
-        FilesUploadRequest.name, FilesUploadChunkRequest.name, FilesFinishUploadRequest.name, FilesCancelUploadRequest.name,
-    ]
-
     /// The provider, and the request with its `externalId` resolved to a managed container's full id.
     private func ownedRequest<R: NodeRequest>(_ request: R) async throws -> (DockerProvider, R) {
         let provider = try current()
-        try request.validate()
         var request = request
         request.externalId = try await provider.owned(request.externalId)
         // Activity through the worker keeps an idle lifetime from ending.
@@ -300,7 +282,7 @@ public final class WorkerService: Sendable {
         return provider
     }
 
-    private func initialize(_ request: InitializeRequest, table: [String]) throws -> InitializeResult {
+    private func initialize(_ request: InitializeRequest, methods: [String]) throws -> InitializeResult {
         guard Self.supportedProtocolVersions.contains(request.protocolVersion) else {
             throw RPCError(
                 code: .invalidParams,
@@ -331,45 +313,17 @@ public final class WorkerService: Sendable {
             protocolVersion: request.protocolVersion,
             provider: .init(name: "docker", version: Self.version),
             capabilities: made.capabilities,
-            methods: table,
+            methods: methods,
             limits: .init(maxLineBytes: maxLineBytes),
             policy: config.policy,
             ownerId: config.ownerId)
     }
 }
 
-/// A request that names a node.
+/// A request that names a node: ``WorkerService`` resolves its `externalId` to a managed container's full id.
 protocol NodeRequest: RPCMethod {
     var externalId: String { get set }
-    /// Checks the params that need no engine call.
-    func validate() throws
 }
-
-extension NodeRequest {
-    func validate() throws {}
-}
-
-extension FilesReadRequest {
-    func validate() throws {
-        _ = try DockerProvider.containerPath(path)
-        if let offset, offset < 0 { throw InvalidParams(field: "offset", reason: "must not be negative") }
-        if let length, length < 0 { throw InvalidParams(field: "length", reason: "must not be negative") }
-    }
-}
-extension FilesWriteRequest {
-    func validate() throws {
-        guard try DockerProvider.containerPath(path) != "/" else { throw InvalidParams(field: "path", reason: "must name a file") }
-        // "/srv/x/" (or "/srv/x/.") names a folder: a file cannot be written there.
-        let last = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
-        if last.isEmpty || last == "." || last == ".." {
-            throw InvalidParams(field: "path", reason: "must name a file, not end in /, /. or /..")
-        }
-        if let mode, !(0...0o7777).contains(mode) { throw InvalidParams(field: "mode", reason: "must be between 0 and 0o7777") }
-    }
-}
-extension FilesListRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
-extension FilesRemoveRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
-extension FilesMkdirRequest { func validate() throws { _ = try DockerProvider.containerPath(path) } }
 
 extension ExecRequest: NodeRequest {}
 extension ExecListRequest: NodeRequest {}

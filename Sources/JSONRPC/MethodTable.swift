@@ -6,6 +6,15 @@ public protocol RPCMethod: Decodable, Sendable {
     associatedtype Result: Encodable & Sendable
     /// The JSON-RPC method name.
     static var name: String { get }
+    /// Checks what the params say on their own, before any other work (no outside state: a path's
+    /// form, a number's range). ``MethodTable`` calls it exactly once, after decoding and before the
+    /// handler. Defaults to accepting everything.
+    /// - Throws: ``InvalidParams`` naming the field.
+    func validate() throws
+}
+
+extension RPCMethod {
+    public func validate() throws {}
 }
 
 /// A result that writes its own JSON: for large results (an exec's buffered output), where the
@@ -32,47 +41,59 @@ public struct NullResult: Encodable, Sendable {
     }
 }
 
-/// The methods a server answers, each bound to a typed handler.
+/// The methods a server answers, each bound to a typed handler: the one place a method is
+/// registered, from which everything else about it derives (`initialize`'s list, the extensions
+/// `getExtension` reports, param decoding and checking).
 public struct MethodTable: Sendable {
     typealias Handler = @Sendable (JSONValue?, RequestContext) async throws -> [FramePart]
-    private(set) var handlers: [String: Handler] = [:]
-    /// Handlers of notifications the host sends (other than `$/cancelRequest`), by method.
     /// The key that orders a request (from its params): requests whose method has an order key
     /// and whose keys are equal are handled one after another, in the order they arrived (a
     /// stream's chunks, say); nil leaves a request unordered.
     public typealias OrderKey = @Sendable (JSONValue?) -> String?
-    private(set) var orderKeys: [String: OrderKey] = [:]
+    /// A handler of a notification the host sends (other than `$/cancelRequest`).
     public typealias NotificationHandler = @Sendable (JSONValue?) -> Void
+
+    private(set) var handlers: [String: Handler] = [:]
+    private(set) var orderKeys: [String: OrderKey] = [:]
     private(set) var notificationHandlers: [String: NotificationHandler] = [:]
+    /// The methods of each extension, in the order they were registered.
+    public private(set) var extensions: [String: [String]] = [:]
 
     /// An empty table.
     public init() {}
 
-    /// The registered method names, sorted.
-    public var methodNames: [String] { handlers.keys.sorted() }
+    /// Every method a server on this table answers (`shutdown` included), sorted.
+    public var methodNames: [String] { (handlers.keys + [RPCServer.shutdownMethod]).sorted() }
 
-    /// Binds `method` to `body`: params are decoded into `M` (errors name the field), the result encoded.
+    /// Binds `method` to `body`: params are decoded into `M` (an unknown member is refused, errors
+    /// name the field) and checked by ``RPCMethod/validate()``, then `body` runs and its result is
+    /// encoded. `extensionName` puts the method in that extension (`files`, `logs`…).
     public mutating func register<M: RPCMethod>(
-        _ method: M.Type, _ body: @escaping @Sendable (M, RequestContext) async throws -> M.Result
+        _ method: M.Type, extension extensionName: String? = nil,
+        _ body: @escaping @Sendable (M, RequestContext) async throws -> M.Result
     ) {
+        precondition(handlers[M.name] == nil, "\(M.name) is registered twice")
         handlers[M.name] = { params, context in
             let request = try MethodTable.decodeParams(M.self, params)
+            try request.validate()
             let result = try await body(request, context)
             if let encoded = result as? any JSONEncodedResult { return encoded.encodedParts() }
             return [.bytes(try MethodTable.encodeResult(result))]
         }
+        if let extensionName { extensions[extensionName, default: []].append(M.name) }
+    }
+
+    /// Registers `method` as ``register(_:extension:_:)`` does, its requests ordered by `key` (see ``OrderKey``).
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type, extension extensionName: String? = nil, orderedBy key: @escaping OrderKey,
+        _ body: @escaping @Sendable (M, RequestContext) async throws -> M.Result
+    ) {
+        register(method, extension: extensionName, body)
+        orderKeys[M.name] = key
     }
 
     /// Binds the notification `method` to `body`. It runs on the input thread, in the order the
     /// notifications arrived, so it must only hand the work on (it must not block).
-    /// Registers `method` as ``register(_:_:)`` does, its requests ordered by `key` (see ``OrderKey``).
-    public mutating func register<M: RPCMethod>(
-        _ method: M.Type, orderedBy key: @escaping OrderKey, _ body: @escaping @Sendable (M, RequestContext) async throws -> M.Result
-    ) {
-        register(method, body)
-        orderKeys[M.name] = key
-    }
-
     public mutating func registerNotification(_ method: String, _ body: @escaping NotificationHandler) {
         notificationHandlers[method] = body
     }

@@ -12,8 +12,8 @@ public final class RequestContext: Sendable {
     public let method: String
     /// A logger carrying the request id as metadata.
     public let logger: Logger
-    /// The id as JSON bytes, ready to splice into hot-path notifications.
-    public let idJSON: [UInt8]
+    /// The id as JSON bytes, spliced into the response and every notification.
+    let idJSON: [UInt8]
     /// When the request's line was read (wall clock): the moment a subscription counts from.
     public let receivedAt = Date()
 
@@ -53,22 +53,18 @@ public final class RequestContext: Sendable {
         }
     }
 
-    /// Sends a notification `{method, params}`; waits while the host is behind on reading.
-    /// Returns false when the request has already ended (the caller should stop producing).
+    /// Sends `notification` with this request's id as its `requestId`; waits while the host is
+    /// behind on reading. Returns false when the request has already ended (the caller should stop
+    /// producing). A notification that cannot be encoded (a bug) is logged and not sent.
     @discardableResult
-    public func notify(_ method: String, params: JSONValue) async -> Bool {
-        var frame: [UInt8] = []
-        frame.append(contentsOf: #"{"jsonrpc":"2.0","method":"#.utf8)
-        JSONWriter.appendString(method, to: &frame)
-        frame.append(contentsOf: #","params":"#.utf8)
-        JSONWriter.append(params, to: &frame)
-        frame.append(UInt8(ascii: "}"))
-        return await notify(frame: frame)
-    }
-
-    /// Sends an already encoded notification frame (without its newline).
-    @discardableResult
-    public func notify(frame: [UInt8]) async -> Bool {
+    public func notify<Notification: RPCNotification>(_ notification: Notification) async -> Bool {
+        let frame: [UInt8]
+        do {
+            frame = try notification.encodedFrame(requestID: idJSON)
+        } catch {
+            logger.error("a notification could not be encoded", metadata: ["notification": "\(Notification.method)", "error": "\(error)"])
+            return !isFinished
+        }
         await output.waitForCapacity()
         return finished.withLock { done in
             guard !done else { return false }
@@ -119,44 +115,5 @@ public final class RequestContext: Sendable {
             sink.deliver(consume head, output: output)
             return true
         }
-    }
-}
-
-/// Where a response goes: straight to the host, or into the batch it belongs to.
-enum ResponseSink: Sendable {
-    case direct
-    case batch(BatchCollector, index: Int)
-
-    func deliver(_ frame: consuming [UInt8], output: OutputChannel) {
-        switch self {
-        case .direct: output.send(consume frame)
-        case .batch(let collector, let index): collector.add(frame, at: index, output: output)
-        }
-    }
-}
-
-/// Collects the responses of one batch and sends them as one array once all are in.
-final class BatchCollector: Sendable {
-    private struct State {
-        var responses: [Int: [UInt8]] = [:]
-        var expected: Int
-    }
-    private let state: Mutex<State>
-
-    init(expected: Int) { state = Mutex(State(expected: expected)) }
-
-    func add(_ frame: [UInt8], at index: Int, output: OutputChannel) {
-        let complete: [UInt8]? = state.withLock { state in
-            state.responses[index] = frame
-            guard state.responses.count == state.expected else { return nil }
-            var array: [UInt8] = [UInt8(ascii: "[")]
-            for (offset, key) in state.responses.keys.sorted().enumerated() {
-                if offset > 0 { array.append(UInt8(ascii: ",")) }
-                array.append(contentsOf: state.responses[key] ?? [])
-            }
-            array.append(UInt8(ascii: "]"))
-            return array
-        }
-        if let complete { output.send(complete) }
     }
 }

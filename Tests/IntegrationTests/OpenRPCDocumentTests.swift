@@ -27,6 +27,33 @@ struct OpenRPCDocumentTests {
         _ = try await worker.closeInput()
     }
 
+    /// Every method the document describes is registered in the worker's one method table: called
+    /// with its example's params plus a member no method reads, each is refused -32602 naming that
+    /// member (never -32601), so param decoding is the table's, alike for every method. And every
+    /// registered method (`initialize` lists the table) is documented.
+    @Test func everyDocumentedMethodIsRegisteredAndRefusesAnUnknownMember() async throws {
+        let document = try validator()
+        let worker = try WorkerProcess()
+        let listed = try await worker.initialize()["methods"]?.array?.compactMap(\.string) ?? []
+        #expect(Set(listed).subtracting(document.methodNames).isEmpty, "registered but not in openrpc.json")
+        var checked = 0
+        for method in document.document["methods"]?.array ?? [] {
+            // A second initialize is refused before its params are read (-32600).
+            guard let name = method["name"]?.string, name != "initialize" else { continue }
+            var params = JSONObject()
+            for param in method["examples"]?.array?.first?["params"]?.array ?? [] {
+                if let member = param["name"]?.string, let value = param["value"] { params[member] = value }
+            }
+            params["olwNotAMember"] = .integer(1)
+            let response = try await worker.call(name, .object(params))
+            #expect(response.errorCode == -32602, "\(name): \(response.raw)")
+            #expect(response.error?["data"]?["field"] == .string("olwNotAMember"), "\(name): \(response.raw)")
+            checked += 1
+        }
+        #expect(checked == document.methodNames.count - 1)
+        _ = try await worker.closeInput()
+    }
+
     /// Every keyword the document's schemas use is one the validator checks or knows to be an annotation.
     @Test func validatorKnowsEveryKeywordTheDocumentUses() throws {
         #expect(try validator().unknownKeywords().isEmpty)
