@@ -16,7 +16,7 @@ extension DockerProvider {
             try await client.send(HTTPRequest(.delete, target("/containers/\(id)", [("force", "true"), ("v", "true")])))
         } catch let error as EngineError where error.status == 404 {
             return
-        } catch let error as EngineError where error.code == .http {
+        } catch let error as EngineError where error.isHTTPError {
             throw ProviderError(code: .engineError, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
         }
     }
@@ -44,7 +44,7 @@ extension DockerProvider {
     public func pause(_ id: String) async throws {
         do {
             try await lifecycle(HTTPRequest(.post, "/containers/\(id)/pause"), id)
-        } catch let error as EngineError where error.code == .http {
+        } catch let error as EngineError where error.isHTTPError {
             let container = try await inspectContainer(id)
             if container.state?.paused == true { return }
             throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
@@ -55,7 +55,7 @@ extension DockerProvider {
     public func resume(_ id: String) async throws {
         do {
             try await lifecycle(HTTPRequest(.post, "/containers/\(id)/unpause"), id)
-        } catch let error as EngineError where error.code == .http {
+        } catch let error as EngineError where error.isHTTPError {
             let container = try await inspectContainer(id)
             if container.state?.paused == false, container.state?.running == true { return }
             throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)

@@ -160,7 +160,7 @@ extension DockerProvider {
         // Recorded in the node for a later worker; the label from provision cannot change.
         do {
             try await recordLifetime(record, in: id)
-        } catch let error as EngineError where error.code == .http {
+        } catch let error as EngineError where error.isHTTPError {
             // A read-only root filesystem: the change holds for this worker only.
             logger.warning("lifetime change not recorded in the node", metadata: ["container": "\(id)", "engine": "\(error.reason)"])
         }

@@ -46,7 +46,7 @@ extension DockerProvider {
         let stream: ResponseStream
         do {
             stream = try await client.stream(HTTPRequest(.post, target("/images/create", query), headers: headers))
-        } catch let error as EngineError where error.code == .http {
+        } catch let error as EngineError where error.isHTTPError {
             throw ProviderError(
                 code: error.status == 404 ? .notFound : .engineError,
                 reason: "pulling \(image) failed: \(error.engineMessage ?? error.reason)",
