@@ -1,14 +1,4 @@
-import DockerEngine
 import FoundationEssentials
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
-func queryEscape(_ value: String) -> String { EngineQuery.escapeValue(value) }
-
-/// Builds `path?k=v&…` with each value percent-encoded.
-func target(_ path: String, _ query: [(String, String)] = []) -> String { EngineQuery.target(path, query) }
-
-/// Percent-encodes a path segment such as an image reference (slashes kept: the engine routes them).
-func pathEscape(_ value: String) -> String { EngineQuery.escapePath(value) }
 
 /// `directory/name`, with one slash between them.
 func joinPath(_ directory: String, _ name: String) -> String {
