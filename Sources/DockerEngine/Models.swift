@@ -390,12 +390,15 @@ public struct ImageInspect: Decodable, Sendable {
 
 /// One entry of `GET /images/json`.
 public struct ImageSummary: Decodable, Sendable {
+    /// `sha256:<hex>` (Podman: the bare hex).
     public var id: String
+    /// `repository:tag` names.
     public var repoTags: [String]?
     /// Seconds since the epoch.
     public var created: Int64?
     /// Bytes.
     public var size: Int64?
+    /// The image's labels.
     public var labels: [String: String]?
     enum CodingKeys: String, CodingKey { case id = "Id", repoTags = "RepoTags", created = "Created", size = "Size", labels = "Labels" }
 }
@@ -406,6 +409,7 @@ public struct EventMessage: Decodable, Sendable {
     public var type: String?
     /// `start`, `die`, `exec_start: sh -c …`, …
     public var action: String?
+    /// What the event is about.
     public var actor: Actor?
     /// Seconds since the epoch.
     public var time: Int64?
@@ -413,7 +417,9 @@ public struct EventMessage: Decodable, Sendable {
     public var timeNano: Int64?
     /// What the event is about: its id, and (for a container) its labels and more.
     public struct Actor: Decodable, Sendable {
+        /// The object's full id.
         public var id: String?
+        /// A container's labels, its `name`, `image`, and for `die` its `exitCode`.
         public var attributes: [String: String]?
         enum CodingKeys: String, CodingKey { case id = "ID", attributes = "Attributes" }
     }
@@ -422,13 +428,16 @@ public struct EventMessage: Decodable, Sendable {
 
 /// `GET /volumes`.
 public struct VolumeListResponse: Decodable, Sendable {
+    /// The volumes (null when there are none).
     public var volumes: [Volume]?
     enum CodingKeys: String, CodingKey { case volumes = "Volumes" }
 }
 
 /// One volume of `GET /volumes`.
 public struct Volume: Decodable, Sendable {
+    /// The volume's name.
     public var name: String
+    /// The volume's labels.
     public var labels: [String: String]?
     enum CodingKeys: String, CodingKey { case name = "Name", labels = "Labels" }
 }

@@ -41,6 +41,7 @@ public struct JSONLines<Element: Decodable & Sendable>: AsyncSequence, Sendable 
         }
     }
 
+    /// An iterator from the stream's next chunk on (one iterator per stream).
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(chunks: stream.makeAsyncIterator(), splitter: LineSplitter(maxLineBytes: maxLineBytes))
     }
