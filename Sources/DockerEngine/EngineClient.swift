@@ -218,14 +218,18 @@ public final class EngineClient: Sendable {
         return transfer
     }
 
-    /// The error for an engine answer with an HTTP error status.
+    /// The error for an engine answer with an HTTP error status: code ``EngineError/Code/notFound``
+    /// for 404 (the one place a 404 is recognised), ``EngineError/Code/http`` otherwise, with the
+    /// engine's `message` (or the start of its body) as the reason.
     public static func httpError(head: ResponseHead, body: [UInt8], request: HTTPRequest) -> EngineError {
         struct Message: Decodable { var message: String }
         let engineMessage =
             (try? JSONDecoder().decode(Message.self, from: Data(body)))?.message
             ?? String(decoding: body.prefix(512), as: UTF8.self).trimmedOfWhitespace()
         let reason = engineMessage.isEmpty ? "the engine answered HTTP \(head.status)" : engineMessage
-        return EngineError(code: .http, reason: reason, status: head.status, engineMessage: engineMessage.isEmpty ? nil : engineMessage)
+        return EngineError(
+            code: head.status == 404 ? .notFound : .http, reason: reason, status: head.status,
+            engineMessage: engineMessage.isEmpty ? nil : engineMessage)
     }
 }
 

@@ -10,8 +10,10 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         private init(_ name: String) { self.name = name }
         public var description: String { name }
 
-        /// The engine answered with an HTTP error status.
+        /// The engine answered with an HTTP error status other than 404.
         public static let http = Code("http")
+        /// The engine answered 404: no such container, exec, image, volume or path (the message says which).
+        public static let notFound = Code("notFound")
         /// No connection could be made (socket missing, refused, reset, DNS).
         public static let unreachable = Code("unreachable")
         /// The TLS handshake or certificate check failed.
@@ -48,8 +50,11 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { reason }
 
-    /// Whether the engine answered 404.
-    public var isNotFound: Bool { status == 404 }
+    /// Whether the engine answered 404 (code ``Code/notFound``).
+    public var isNotFound: Bool { code == .notFound }
+
+    /// Whether the engine answered with an HTTP error status (codes ``Code/http`` and ``Code/notFound``).
+    public var isHTTPError: Bool { code == .http || code == .notFound }
 
     /// Whether this is the worker running out of descriptors (EMFILE/ENFILE), not the engine's fault.
     public var isDescriptorExhaustion: Bool { code == .transport && reason.hasPrefix("too many open files") }

@@ -387,3 +387,70 @@ public struct ImageInspect: Decodable, Sendable {
         enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", cmd = "Cmd", user = "User", labels = "Labels" }
     }
 }
+
+/// One entry of `GET /images/json`.
+public struct ImageSummary: Decodable, Sendable {
+    /// `sha256:<hex>` (Podman: the bare hex).
+    public var id: String
+    /// `repository:tag` names.
+    public var repoTags: [String]?
+    /// Seconds since the epoch.
+    public var created: Int64?
+    /// Bytes.
+    public var size: Int64?
+    /// The image's labels.
+    public var labels: [String: String]?
+    enum CodingKeys: String, CodingKey { case id = "Id", repoTags = "RepoTags", created = "Created", size = "Size", labels = "Labels" }
+}
+
+/// One line of `GET /events`.
+public struct EventMessage: Decodable, Sendable {
+    /// `container`, `image`, `volume`, …
+    public var type: String?
+    /// `start`, `die`, `exec_start: sh -c …`, …
+    public var action: String?
+    /// What the event is about.
+    public var actor: Actor?
+    /// Seconds since the epoch.
+    public var time: Int64?
+    /// Nanoseconds since the epoch.
+    public var timeNano: Int64?
+    /// What the event is about: its id, and (for a container) its labels and more.
+    public struct Actor: Decodable, Sendable {
+        /// The object's full id.
+        public var id: String?
+        /// A container's labels, its `name`, `image`, and for `die` its `exitCode`.
+        public var attributes: [String: String]?
+        enum CodingKeys: String, CodingKey { case id = "ID", attributes = "Attributes" }
+    }
+    enum CodingKeys: String, CodingKey { case type = "Type", action = "Action", actor = "Actor", time, timeNano }
+}
+
+/// `GET /volumes`.
+public struct VolumeListResponse: Decodable, Sendable {
+    /// The volumes (null when there are none).
+    public var volumes: [Volume]?
+    enum CodingKeys: String, CodingKey { case volumes = "Volumes" }
+}
+
+/// One volume of `GET /volumes`.
+public struct Volume: Decodable, Sendable {
+    /// The volume's name.
+    public var name: String
+    /// The volume's labels.
+    public var labels: [String: String]?
+    enum CodingKeys: String, CodingKey { case name = "Name", labels = "Labels" }
+}
+
+/// `POST /volumes/create`.
+struct VolumeCreateBody: Encodable {
+    var name: String
+    var labels: [String: String]
+    enum CodingKeys: String, CodingKey { case name = "Name", labels = "Labels" }
+}
+
+/// `POST /commit`'s body: the new image's config (only its labels are set).
+struct CommitBody: Encodable {
+    var labels: [String: String]
+    enum CodingKeys: String, CodingKey { case labels = "Labels" }
+}

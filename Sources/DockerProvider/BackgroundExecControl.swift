@@ -75,8 +75,8 @@ extension DockerProvider {
             return nil
         }
         do {
-            return try await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
-        } catch let error as EngineError where error.status == 404 {
+            return try await client.inspectExec(execID)
+        } catch let error as EngineError where error.isNotFound {
             return nil
         }
     }

@@ -34,19 +34,19 @@ extension DockerProvider {
         let exec = BackgroundExec(
             execID: execID, containerID: containerID, command: request.command, startedAt: startedAt, started: started,
             encoding: options.encoding ?? .utf8, marker: marker, user: options.user, wrapped: wrapped, session: session)
-        let startRequest = HTTPRequest(.post, "/exec/\(execID)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8))
+
         do {
             if let session {
-                let stream = try await client.hijack(startRequest)
+                let stream = try await client.startExecAttached(execID)
                 session.attach(stream, execID: execID, client: client)
                 pump(stream, into: exec)
             } else {
-                let stream = try await client.stream(startRequest, bound: .none)
+                let stream = try await client.startExec(execID)
                 pump(stream, into: exec)
             }
         } catch let error as EngineError where error.status == 500 {
             // Podman refuses a start whose user it cannot find, having recorded the exec as exited.
-            guard let record = try? await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self),
+            guard let record = try? await client.inspectExec(execID),
                 !record.running, let exitCode = record.exitCode, exitCode != 0
             else { throw error }
             let message = error.engineMessage ?? error.reason

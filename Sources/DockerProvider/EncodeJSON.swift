@@ -5,8 +5,4 @@ import Logging
 import Synchronization
 
 /// Encodes an engine request body.
-func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    return Array(try encoder.encode(value))
-}
+func encodeJSON<T: Encodable>(_ value: T) throws -> [UInt8] { try EngineQuery.encodeBody(value) }

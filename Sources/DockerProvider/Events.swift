@@ -10,21 +10,6 @@ public struct EventsSubscribeRequest: RPCMethod {
     public typealias Result = StreamEnd
 }
 
-/// One line of `GET /events`.
-struct EngineEvent: Decodable {
-    var type: String?
-    var action: String?
-    var actor: Actor?
-    var time: Int64?
-    var timeNano: Int64?
-    struct Actor: Decodable {
-        var id: String?
-        var attributes: [String: String]?
-        enum CodingKeys: String, CodingKey { case id = "ID", attributes = "Attributes" }
-    }
-    enum CodingKeys: String, CodingKey { case type = "Type", action = "Action", actor = "Actor", time, timeNano }
-}
-
 extension DockerProvider {
     /// The actions reported, as the engine names them.
     static let reportedActions: Set<String> = ["start", "die", "oom", "stop", "pause", "unpause", "destroy", "restart"]
@@ -78,7 +63,7 @@ extension DockerProvider {
         let actions = Self.reportedActions.sorted().map { "\"\($0)\"" }.joined(separator: ",")
         let labels = String(decoding: try encodeJSON(ownershipFilters), as: UTF8.self)
         // Podman 4.3's `event` filter matches nothing: there the actions are filtered here only.
-        let isPodman = (try? await client.send(HTTPRequest(.get, "/version"), as: SystemVersion.self))?.isPodman == true
+        let isPodman = (try? await client.version())?.isPodman == true
         let filters =
             isPodman
             ? #"{"type":["container"],"label":\#(labels)}"#
@@ -97,46 +82,40 @@ extension DockerProvider {
             // The engine's clock stamps the events. Docker filters only its replay by `since`, never
             // live events; Podman filters both, so a remote Podman host whose clock runs behind ours
             // by d would hold back the first d of events: engines here are local (one clock).
-            let query = [("filters", filters), ("since", unixSecondsText(nanoseconds: since ?? subscribedAt))]
             do {
-                let stream = try await client.stream(HTTPRequest(.get, target("/events", query)), highWater: 256 << 10, bound: .none)
+                let events = try await client.events(filters: filters, since: unixSecondsText(nanoseconds: since ?? subscribedAt))
                 delay = .milliseconds(100)
                 connections += 1
                 // The engine keeps only a short history to replay: after a reconnect events may be missing.
                 if connections > 1 { queue.resync(reason: "reconnected") }
-                var lines = JSONLineSplitter()
-                for try await chunk in stream {
-                    for line in lines.feed(chunk) {
-                        guard let event = try? JSONDecoder().decode(EngineEvent.self, from: Data(line)),
-                            let rawAction = event.action, let id = event.actor?.id
-                        else { continue }
-                        let action = String(rawAction.prefix { $0 != ":" })
-                        let nanos = event.timeNano ?? (event.time ?? 0) * 1_000_000_000
-                        let key = "\(nanos)|\(id)|\(rawAction)"
-                        if let since, nanos < since || (nanos == since && seen.contains(key)) { continue }
-                        if nanos != since { seen = [] }
-                        seen.insert(key)
-                        since = nanos
-                        // Live events read long after they happened: the engine may have dropped some
-                        // for this subscriber meanwhile (dockerd keeps about a thousand).
-                        let lag = Int64(Date().timeIntervalSince1970 * 1e9) - nanos
-                        if lag > Self.eventLagLimit, nanos > subscribedAt {
-                            if !lagged { queue.resync(reason: "the worker fell behind the engine's events") }
-                            lagged = true
-                        } else if lag < Self.eventLagLimit / 5 {
-                            lagged = false
-                        }
-                        guard Self.reportedActions.contains(action) else { continue }
-                        // Podman ORs label filters where Docker ANDs them: the owner is checked here too.
-                        if let ownerID = config.ownerId, event.actor?.attributes?[Self.ownerLabel] != ownerID { continue }
-                        queue.push(
-                            NodeEventNotification(
-                                externalId: id, nodeId: event.actor?.attributes?[Labels.nodeID] ?? id, action: action,
-                                exitCode: action == "die" ? event.actor?.attributes?["exitCode"].flatMap(Int64.init) : nil,
-                                time: Timestamp.format(Date(timeIntervalSince1970: Double(nanos) / 1e9))))
+                for try await event in events {
+                    guard let rawAction = event.action, let id = event.actor?.id else { continue }
+                    let action = String(rawAction.prefix { $0 != ":" })
+                    let nanos = event.timeNano ?? (event.time ?? 0) * 1_000_000_000
+                    let key = "\(nanos)|\(id)|\(rawAction)"
+                    if let since, nanos < since || (nanos == since && seen.contains(key)) { continue }
+                    if nanos != since { seen = [] }
+                    seen.insert(key)
+                    since = nanos
+                    // Live events read long after they happened: the engine may have dropped some
+                    // for this subscriber meanwhile (dockerd keeps about a thousand).
+                    let lag = Int64(Date().timeIntervalSince1970 * 1e9) - nanos
+                    if lag > Self.eventLagLimit, nanos > subscribedAt {
+                        if !lagged { queue.resync(reason: "the worker fell behind the engine's events") }
+                        lagged = true
+                    } else if lag < Self.eventLagLimit / 5 {
+                        lagged = false
                     }
+                    guard Self.reportedActions.contains(action) else { continue }
+                    // Podman ORs label filters where Docker ANDs them: the owner is checked here too.
+                    if let ownerID = config.ownerId, event.actor?.attributes?[Self.ownerLabel] != ownerID { continue }
+                    queue.push(
+                        NodeEventNotification(
+                            externalId: id, nodeId: event.actor?.attributes?[Labels.nodeID] ?? id, action: action,
+                            exitCode: action == "die" ? event.actor?.attributes?["exitCode"].flatMap(Int64.init) : nil,
+                            time: Timestamp.format(Date(timeIntervalSince1970: Double(nanos) / 1e9))))
                 }
-            } catch let error as EngineError where error.code != .cancelled && error.code != .http {
+            } catch let error as EngineError where error.code != .cancelled && !error.isHTTPError {
                 context.logger.info("event stream dropped; reconnecting", metadata: ["error": "\(error.reason)"])
             }
             try await Task.sleep(for: delay)

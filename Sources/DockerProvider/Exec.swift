@@ -180,23 +180,21 @@ extension DockerProvider {
             ForegroundExec(
                 execID: execID, containerID: request.externalId, command: request.command, startedAt: startedAt, marker: marker,
                 user: options.user, wrapped: wrapped))
-        let startBody = Array((options.tty != nil ? #"{"Detach":false,"Tty":true}"# : #"{"Detach":false,"Tty":false}"#).utf8)
-        let startRequest = HTTPRequest(.post, "/exec/\(execID)/start", body: startBody)
         let raw = options.tty != nil
         if options.stdin == true {
             // The engine hijacks the connection: stdin goes up it as `exec.input` notifications arrive.
-            let stream = try await client.hijack(startRequest)
+            let stream = try await client.startExecAttached(execID, tty: raw)
             session?.attach(stream, execID: execID, client: client)
             try await read(stream, execID: execID, into: sink, raw: raw)
         } else {
             let stream: ResponseStream
             do {
                 // A quiet process is no stall: the body is bounded only by timeoutMs.
-                stream = try await client.stream(startRequest, bound: .none)
+                stream = try await client.startExec(execID, tty: raw)
             } catch let error as EngineError where error.status == 500 {
                 // Podman refuses to start an exec whose user or group it cannot find with 500, having
                 // recorded the exec as exited (its own code 125): the complaint is the exec's stderr.
-                guard let record = try? await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self),
+                guard let record = try? await client.inspectExec(execID),
                     !record.running, let exitCode = record.exitCode, exitCode != 0
                 else { throw error }
                 await sink.failedToStart(message: error.engineMessage ?? error.reason)
@@ -209,7 +207,7 @@ extension DockerProvider {
             let record = try await Self.finishedExec(client: client, execID: execID)
             progress.state.withLock { $0.neverStarted = record.pid == 0 }
             return record.exitCode ?? -1
-        } catch let error as EngineError where error.status == 404 {
+        } catch let error as EngineError where error.isNotFound {
             // The engine drops an exec's record when its container exits. The exec's processes then
             // died with the container's PID namespace, killed by SIGKILL: 128 + 9.
             guard let state = try? await inspectContainer(request.externalId).state, state.running != true else { throw error }
@@ -220,11 +218,10 @@ extension DockerProvider {
     /// Creates an exec in the container and checks the engine made it there; returns its id.
     /// - Throws: ``ProviderError`` -32004 no such node, -32009 node not running; engine errors.
     func createExec(in containerID: String, _ body: ExecCreateBody) async throws -> String {
-        let created: IDResponse
+        let created: String
         do {
-            created = try await client.send(
-                HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
-        } catch let error as EngineError where error.status == 404 {
+            created = try await client.createExec(in: containerID, body)
+        } catch let error as EngineError where error.isNotFound {
             supervisor.forget(containerID)
             throw ProviderError.notFound(containerID)
         } catch let error as EngineError where error.status == 500 {
@@ -234,8 +231,8 @@ extension DockerProvider {
             }
             throw error
         }
-        try await Self.checkExecTarget(client: client, execID: created.id, containerID: containerID)
-        return created.id
+        try await Self.checkExecTarget(client: client, execID: created, containerID: containerID)
+        return created
     }
 
     /// What runs an exec's command with the node's secrets in its environment (read when readable by the exec's user).

@@ -102,10 +102,7 @@ final class ExecSupervisor: Sendable {
         tar.addDirectory(name: ".openlattice/bin/", mode: 0o755)
         do {
             try tar.addFile(name: String(helper.dropFirst()), contents: binary, mode: 0o755)
-            try await client.send(
-                HTTPRequest(
-                    .put, target("/containers/\(containerID)/archive", [("path", "/")]), body: tar.finished(),
-                    headers: [("Content-Type", "application/x-tar")]))
+            try await client.putArchive(containerID, path: "/", tar.finished())
             return true
         } catch {
             logger.debug("could not install an exec helper", metadata: ["container": "\(containerID)", "error": "\(error)"])
@@ -141,9 +138,8 @@ final class ExecSupervisor: Sendable {
         if let known = engineArch.withLock({ $0 }) {
             arch = known
         } else {
-            struct Version: Decodable { var Arch: String? }
-            guard let version = try? await client.send(HTTPRequest(.get, "/version"), as: Version.self) else { return nil }
-            arch = version.Arch ?? ""
+            guard let version = try? await client.version() else { return nil }
+            arch = version.arch ?? ""
             engineArch.withLock { $0 = arch }
         }
         switch machine {
@@ -197,7 +193,7 @@ final class ExecSupervisor: Sendable {
                     "could not kill an exec's processes yet", metadata: ["container": "\(containerID)", "error": "\(error)"])
             }
             guard let execID else { return }
-            let info = try? await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
+            let info = try? await client.inspectExec(execID)
             guard let info else { return }  // the exec (or the node) is gone
             if !info.running && (info.exitCode != nil || (info.pid ?? 0) != 0) { return }
             // Not started yet, or still running: try again, for up to 3 s in all.
@@ -215,23 +211,22 @@ final class ExecSupervisor: Sendable {
     private func killRound(containerID: String, marker: String, user: String?, wrapped: Bool) async throws {
         do {
             try await killInRunningNode(containerID: containerID, marker: marker, user: user, wrapped: wrapped)
-        } catch let error as EngineError where error.status == 404 {
+        } catch let error as EngineError where error.isNotFound {
             throw ProviderError.notFound(containerID)
         } catch let error as EngineError where error.status == 409 || error.status == 500 {
             // Docker refuses an exec in a paused node with 409, Podman with 500.
-            let state = try? await client.send(HTTPRequest(.get, "/containers/\(containerID)/json"), as: ContainerInspect.self)
-                .state
+            let state = try? await client.inspectContainer(containerID).state
             guard state?.paused == true else { throw error }
-            try await client.send(HTTPRequest(.post, "/containers/\(containerID)/unpause"))
+            try await client.unpauseContainer(containerID)
             do {
                 try await killInRunningNode(containerID: containerID, marker: marker, user: user, wrapped: wrapped)
             } catch {
                 // Paused again even when the kill was cancelled (a cancelled task's request would not go).
                 let client = client
-                await Task.detached { _ = try? await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause")) }.value
+                await Task.detached { try? await client.pauseContainer(containerID) }.value
                 throw error
             }
-            try await client.send(HTTPRequest(.post, "/containers/\(containerID)/pause"))
+            try await client.pauseContainer(containerID)
         }
     }
 
@@ -275,7 +270,7 @@ final class ExecSupervisor: Sendable {
             _ = try await DockerProvider.runQuietly(
                 client: client, containerID: containerID,
                 command: [Self.busyboxPath, "sh", "-c", Self.killScript, "sh", "signal", "\(number)"] + pids.map(String.init), user: "0")
-        } catch let error as EngineError where error.status == 404 {
+        } catch let error as EngineError where error.isNotFound {
             throw ProviderError.notFound(containerID)
         }
     }

@@ -83,8 +83,7 @@ final class ExecSession: Sendable {
         let logger = self.logger
         Task {
             do {
-                try await client.send(
-                    HTTPRequest(.post, target("/exec/\(execID)/resize", [("h", "\(size.rows)"), ("w", "\(size.cols)")])))
+                try await client.resizeExec(execID, rows: size.rows, columns: size.cols)
             } catch {
                 logger.debug("could not resize an exec's terminal", metadata: ["exec": "\(execID)", "error": "\(error)"])
             }

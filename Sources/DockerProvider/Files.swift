@@ -93,17 +93,7 @@ public struct FilesMkdirRequest: RPCMethod {
 }
 
 /// The engine's `X-Docker-Container-Path-Stat`.
-struct PathStat: Decodable, Sendable {
-    var name: String
-    var size: Int
-    var mode: UInt32
-    var mtime: String?
-    var linkTarget: String?
-
-    var isDirectory: Bool { mode & (1 << 31) != 0 }
-    var isSymlink: Bool { mode & (1 << 27) != 0 }
-    var permissions: Int { Int(mode & 0o7777) }
-}
+typealias PathStat = ContainerPathStat
 
 extension DockerProvider {
     /// The largest file `files.read` returns in one answer.
@@ -140,36 +130,30 @@ extension DockerProvider {
     /// - Throws: ``ProviderError`` -32009 for a link loop in the path, -32004 for no such container.
     /// `containerKnown`: the container was just found, so a 404 means no such path (no inspect to tell).
     func stat(_ id: String, _ path: String, containerKnown: Bool = false) async throws -> PathStat? {
-        let request = HTTPRequest(.head, target("/containers/\(id)/archive", [("path", path)]))
-        let response = try await client.sendAnyStatus(request)
-        let stat = Self.decodeStat(response.head.header("x-docker-container-path-stat"))
-        switch response.head.status {
-        case 200..<300:
-            return stat
-        case 404:
+        let answer = try await client.statArchivePath(id, path: path)
+        guard let error = answer.error else { return answer.stat }
+        if error.isNotFound {
             // Podman answers a dangling link 404, with the link's stat.
-            if let stat, stat.isSymlink { return stat }
+            if let stat = answer.stat, stat.isSymlink { return stat }
             // 404 means either no container or no path: tell them apart.
             if !containerKnown { _ = try await inspectContainer(id) }
             return nil
-        default:
-            let error = EngineClient.httpError(head: response.head, body: response.body, request: request)
-            if response.head.status == 500 {
-                // A HEAD answer has no body: a 500 here is the engine failing to resolve the path,
-                // which for an existing container is a link loop ("too many links"). A GET says
-                // why (its error comes before any byte of an archive, which is never read).
-                do {
-                    let stream = try await client.stream(HTTPRequest(.get, request.target))
-                    stream.cancel()
-                } catch let detail as EngineError {
-                    let message = "\(detail.engineMessage ?? "") \(detail.reason)".lowercased()
-                    if message.contains("too many links") || message.contains("too many levels of symbolic links") {
-                        throw ProviderError(code: .conflict, reason: "\(path): too many levels of symbolic links (a link loop)")
-                    }
+        }
+        if error.status == 500 {
+            // A HEAD answer has no body: a 500 here is the engine failing to resolve the path,
+            // which for an existing container is a link loop ("too many links"). A GET says
+            // why (its error comes before any byte of an archive, which is never read).
+            do {
+                let stream = try await client.getArchive(id, path: path)
+                stream.cancel()
+            } catch let detail as EngineError {
+                let message = "\(detail.engineMessage ?? "") \(detail.reason)".lowercased()
+                if message.contains("too many links") || message.contains("too many levels of symbolic links") {
+                    throw ProviderError(code: .conflict, reason: "\(path): too many levels of symbolic links (a link loop)")
                 }
             }
-            throw error
         }
+        throw error
     }
 
     /// Follows a link at the end of `path`, link after link, as docker cp does: the path of the
@@ -186,11 +170,6 @@ extension DockerProvider {
             current = next
         }
         throw ProviderError(code: .conflict, reason: "\(path): too many levels of symbolic links (a link loop)")
-    }
-
-    static func decodeStat(_ header: String?) -> PathStat? {
-        guard let header, let data = Data(base64Encoded: header) else { return nil }
-        return try? JSONDecoder().decode(PathStat.self, from: data)
     }
 
     /// The numeric user and group of the node's user (`Config.User`: the spec's, the policy's or the
@@ -237,11 +216,8 @@ extension DockerProvider {
 
     func putArchive(_ id: String, at path: String, _ archive: [UInt8]) async throws {
         do {
-            try await client.send(
-                HTTPRequest(
-                    .put, target("/containers/\(id)/archive", [("path", path), ("noOverwriteDirNonDir", "true")]), body: archive,
-                    headers: [("Content-Type", "application/x-tar")]))
-        } catch let error as EngineError where error.status == 404 {
+            try await client.putArchive(id, path: path, archive, noOverwriteDirNonDir: true)
+        } catch let error as EngineError where error.isNotFound {
             _ = try await inspectContainer(id)
             throw ProviderError(code: .notFound, reason: "the folder \(path) does not exist", status: 404)
         }

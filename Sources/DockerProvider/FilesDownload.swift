@@ -77,8 +77,7 @@ extension DockerProvider {
         guard let stat = found else { throw ProviderError(code: .notFound, reason: "no such file or folder: \(request.path)", status: 404) }
         let isDirectory = stat.isDirectory
         let chunkBytes = request.chunkBytes ?? FilesDownloadRequest.defaultChunkBytes
-        let stream = try await client.stream(
-            HTTPRequest(.get, target("/containers/\(request.externalId)/archive", [("path", path)])), highWater: 1 << 20)
+        let stream = try await client.getArchive(request.externalId, path: path, highWater: 1 << 20)
         var reader = TarFileStream()
         var hasher = SHA256.Hasher()
         var sent = 0

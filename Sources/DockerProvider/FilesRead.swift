@@ -18,7 +18,7 @@ extension DockerProvider {
                 // Too big to take whole through the archive endpoint: a part of it, read in the container.
                 return try await readRange(request, path: path, stat: stat)
             }
-            let stream = try await client.stream(HTTPRequest(.get, target("/containers/\(request.externalId)/archive", [("path", path)])))
+            let stream = try await client.getArchive(request.externalId, path: path)
             var reader = TarReader()
             var file: TarReader.Entry?
             var received = 0

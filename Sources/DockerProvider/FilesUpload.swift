@@ -133,10 +133,7 @@ extension DockerProvider {
 
     /// Starts the archive PUT of `upload`; for a file, sends the tar header of its temporary name.
     func openEngineUpload(_ upload: Upload) async throws {
-        let request = HTTPRequest(
-            .put, target("/containers/\(upload.containerID)/archive", [("path", upload.folder), ("noOverwriteDirNonDir", "true")]),
-            headers: [("Content-Type", "application/x-tar")])
-        let stream = try await client.upload(request)
+        let stream = try await client.uploadArchive(upload.containerID, path: upload.folder, noOverwriteDirNonDir: true)
         upload.state.withLock { $0.stream = stream }
         if let name = upload.temporaryName, let size = upload.size {
             var tar = TarWriter()

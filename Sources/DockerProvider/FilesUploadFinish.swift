@@ -32,7 +32,7 @@ extension DockerProvider {
                 }
                 do {
                     _ = try await stream.finish()
-                } catch let error as EngineError where error.status == 404 {
+                } catch let error as EngineError where error.isNotFound {
                     throw ProviderError(code: .notFound, reason: "the folder \(upload.folder) does not exist", status: 404)
                 }
                 if let temporary = upload.temporaryPath {

@@ -17,7 +17,7 @@ extension DockerProvider {
             let latency = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
             var result = HealthResult(healthy: true, latencyMs: (latency * 1000).rounded() / 1000)
             result.engine = engineInfo.withLock { $0 }
-            if result.engine == nil, let version = try? await client.send(HTTPRequest(.get, "/version"), as: SystemVersion.self) {
+            if result.engine == nil, let version = try? await client.version() {
                 let info = HealthResult.EngineInfo(
                     version: version.version ?? "", apiVersion: "\(try await client.apiVersion())", os: version.os ?? "",
                     arch: version.arch ?? "")
@@ -40,7 +40,7 @@ extension DockerProvider {
 
     /// Looks for the nvidia runtime; updates ``capabilities``; false on any error.
     public func detectGpu() async -> Bool {
-        guard let info = try? await client.send(HTTPRequest(.get, "/info"), as: SystemInfo.self) else { return false }
+        guard let info = try? await client.info() else { return false }
         let found = info.runtimes?["nvidia"] != nil
         gpuDetected.withLock { $0 = found }
         return found

@@ -10,8 +10,8 @@ extension DockerProvider {
     /// Reads a container, mapping 404 to ``ProviderError/notFound(_:)``.
     func inspectContainer(_ id: String) async throws -> ContainerInspect {
         do {
-            return try await client.send(HTTPRequest(.get, "/containers/\(id)/json"), as: ContainerInspect.self)
-        } catch let error as EngineError where error.status == 404 {
+            return try await client.inspectContainer(id)
+        } catch let error as EngineError where error.isNotFound {
             throw ProviderError.notFound(id)
         }
     }

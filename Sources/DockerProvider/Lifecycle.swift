@@ -13,10 +13,10 @@ extension DockerProvider {
         lifetimes.disarm(id)
         sessionNodes.withLock { _ = $0.remove(id) }
         do {
-            try await client.send(HTTPRequest(.delete, target("/containers/\(id)", [("force", "true"), ("v", "true")])))
-        } catch let error as EngineError where error.status == 404 {
+            try await client.removeContainer(id, force: true, volumes: true)
+        } catch let error as EngineError where error.isNotFound {
             return
-        } catch let error as EngineError where error.code == .http {
+        } catch let error as EngineError where error.isHTTPError {
             throw ProviderError(code: .engineError, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
         }
     }
@@ -24,27 +24,25 @@ extension DockerProvider {
     /// Stops a node (304, already stopped, is success).
     public func stop(_ id: String, timeoutSeconds: Int?) async throws {
         let seconds = try Self.checkTimeout(timeoutSeconds)
-        try await lifecycle(
-            HTTPRequest(.post, target("/containers/\(id)/stop", [("t", String(seconds))]), timeout: .seconds(seconds + 30)), id)
+        try await lifecycle(id) { try await $0.stopContainer(id, timeoutSeconds: seconds) }
     }
 
     /// Starts a node (304, already running, is success).
     public func start(_ id: String) async throws {
-        try await lifecycle(HTTPRequest(.post, "/containers/\(id)/start"), id)
+        try await lifecycle(id) { try await $0.startContainer(id) }
     }
 
     /// Restarts a node.
     public func restart(_ id: String, timeoutSeconds: Int?) async throws {
         let seconds = try Self.checkTimeout(timeoutSeconds)
-        try await lifecycle(
-            HTTPRequest(.post, target("/containers/\(id)/restart", [("t", String(seconds))]), timeout: .seconds(seconds + 30)), id)
+        try await lifecycle(id) { try await $0.restartContainer(id, timeoutSeconds: seconds) }
     }
 
     /// Pauses a node; already paused is success.
     public func pause(_ id: String) async throws {
         do {
-            try await lifecycle(HTTPRequest(.post, "/containers/\(id)/pause"), id)
-        } catch let error as EngineError where error.code == .http {
+            try await lifecycle(id) { try await $0.pauseContainer(id) }
+        } catch let error as EngineError where error.isHTTPError {
             let container = try await inspectContainer(id)
             if container.state?.paused == true { return }
             throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
@@ -54,18 +52,19 @@ extension DockerProvider {
     /// Resumes a paused node; a node that is not paused is success when it runs.
     public func resume(_ id: String) async throws {
         do {
-            try await lifecycle(HTTPRequest(.post, "/containers/\(id)/unpause"), id)
-        } catch let error as EngineError where error.code == .http {
+            try await lifecycle(id) { try await $0.unpauseContainer(id) }
+        } catch let error as EngineError where error.isHTTPError {
             let container = try await inspectContainer(id)
             if container.state?.paused == false, container.state?.running == true { return }
             throw ProviderError(code: .conflict, reason: error.reason, status: error.status, engineMessage: error.engineMessage)
         }
     }
 
-    private func lifecycle(_ request: HTTPRequest, _ id: String) async throws {
+    /// Runs one lifecycle request for node `id`, its 404 as ``ProviderError/notFound(_:)``.
+    private func lifecycle(_ id: String, _ request: (EngineClient) async throws -> Void) async throws {
         do {
-            try await client.send(request)
-        } catch let error as EngineError where error.status == 404 {
+            try await request(client)
+        } catch let error as EngineError where error.isNotFound {
             throw ProviderError.notFound(id)
         }
     }

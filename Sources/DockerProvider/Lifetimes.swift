@@ -155,7 +155,7 @@ extension DockerProvider {
         // Recorded in the node for a later worker; the label from provision cannot change.
         do {
             try await recordLifetime(record, in: id)
-        } catch let error as EngineError where error.code == .http {
+        } catch let error as EngineError where error.isHTTPError {
             // A read-only root filesystem: the change holds for this worker only.
             logger.warning("lifetime change not recorded in the node", metadata: ["container": "\(id)", "engine": "\(error.reason)"])
         }
@@ -169,10 +169,7 @@ extension DockerProvider {
         var tar = TarWriter()
         try tar.addFile(
             name: Self.lifetimeFile, contents: Array(record.json.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
-        try await client.send(
-            HTTPRequest(
-                .put, target("/containers/\(id)/archive", [("path", "/")]), body: tar.finished(),
-                headers: [("Content-Type", "application/x-tar")]))
+        try await client.putArchive(id, path: "/", tar.finished())
     }
 
     /// Re-arms the lifetimes of this owner's nodes (at `initialize`); nodes whose TTL passed while no
@@ -181,10 +178,7 @@ extension DockerProvider {
         // Every managed node of this owner: one provisioned without a lifetime may have had one set.
         var filters = ["\(Labels.managed)=true"]
         if let owner = config.ownerId { filters.append("\(Self.ownerLabel)=\(owner)") }
-        guard let filterJSON = try? encodeJSON(["label": filters]),
-            let summaries = try? await client.send(
-                HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", String(decoding: filterJSON, as: UTF8.self))])),
-                as: [ContainerSummary].self)
+        guard let summaries = try? await client.listContainers(filters: ["label": filters])
         else {
             logger.warning("could not list nodes to re-arm their lifetimes")
             return
@@ -203,8 +197,7 @@ extension DockerProvider {
     /// The record `lifetime.set` wrote into container `id`, if any.
     private func recordedLifetimeChange(_ id: String) async -> LifetimeRecord? {
         guard
-            let stream = try? await client.stream(
-                HTTPRequest(.get, target("/containers/\(id)/archive", [("path", "/\(Self.lifetimeFile)")])))
+            let stream = try? await client.getArchive(id, path: "/\(Self.lifetimeFile)")
         else { return nil }
         var reader = TarReader()
         var contents: [UInt8] = []

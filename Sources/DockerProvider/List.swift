@@ -19,9 +19,7 @@ extension DockerProvider {
     public func list(labels: [String: String]?, inspectBudget: Duration? = nil) async throws -> [Node] {
         var filters = ownershipFilters
         for (key, value) in (labels ?? [:]).sorted(by: { $0.key < $1.key }) { filters.append("\(key)=\(value)") }
-        let filterJSON = String(decoding: try encodeJSON(["label": filters]), as: UTF8.self)
-        let summaries = try await client.send(
-            HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", filterJSON)])), as: [ContainerSummary].self)
+        let summaries = try await client.listContainers(filters: ["label": filters])
         return try await withThrowingTaskGroup(of: Node?.self) { group in
             for summary in summaries {
                 group.addTask {

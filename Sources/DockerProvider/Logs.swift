@@ -79,26 +79,25 @@ extension DockerProvider {
     /// A node's output: collected, or followed as `logs.output` notifications until it stops.
     public func logs(_ request: LogsRequest, context: RequestContext) async throws -> LogsResult {
         try Validation.checkExternalID(request.externalId)
-        var query: [(String, String)] = [("stdout", "true"), ("stderr", "true")]
+        var options = LogsOptions()
         switch request.tail {
-        case .lines(let count): query.append(("tail", String(count)))
-        case .all, nil: query.append(("tail", "all"))
+        case .lines(let count): options.tail = String(count)
+        case .all, nil: options.tail = "all"
         }
         if let since = request.since, let instant = Timestamp.parseExact(since) {
             // Passed on to the nanosecond, from integers (a line stamped exactly `since` is included,
             // as with `docker logs --since`). Before the epoch means everything; the year 9999 fits
             // (Int64 nanoseconds end in 2262, so seconds are kept apart).
             let text = instant.seconds < 0 ? "0.000000000" : unixSecondsText(seconds: instant.seconds, nanoseconds: instant.nanoseconds)
-            query.append(("since", text))
+            options.since = text
         }
-        if request.timestamps == true { query.append(("timestamps", "true")) }
+        options.timestamps = request.timestamps == true
         let follow = request.follow == true
-        if follow { query.append(("follow", "true")) }
+        options.follow = follow
         let container = try await inspectContainer(request.externalId)
         let tty = container.config?.tty == true
         // Following waits for output as long as the node runs: only a collected read is bounded by the stall limit.
-        let stream = try await client.stream(
-            HTTPRequest(.get, target("/containers/\(container.id)/logs", query)), bound: follow ? .none : .stall)
+        let stream = try await client.containerLogs(container.id, options)
         var demuxer = StreamDemuxer()
         if follow {
             var decoders: [StreamDemuxer.Stream: UTF8ChunkDecoder] = [.stdout: .init(), .stderr: .init()]

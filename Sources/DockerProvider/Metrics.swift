@@ -82,9 +82,8 @@ extension DockerProvider {
     /// mostly noise: the stream's own figure is kept then); nil when the read is not after
     /// `notBefore` or there is no earlier sample to measure against.
     private func freshUsage(containerID: String, notBefore: Date) async throws -> ResourceUsage? {
-        let current = try await client.send(
-            HTTPRequest(.get, "/containers/\(containerID)/stats?stream=false&one-shot=true"), as: ContainerStats.self)
-        guard let read = current.read.flatMap(Timestamp.parse), read >= notBefore, let previous = stats.latest(for: containerID),
+        guard let current = try await client.containerStats(containerID), let read = current.read.flatMap(Timestamp.parse),
+            read >= notBefore, let previous = stats.latest(for: containerID),
             let previousRead = previous.sample.read.flatMap(Timestamp.parse)
         else { return nil }
         if current.read == previous.sample.read { return previous.usage }
@@ -117,18 +116,17 @@ extension DockerProvider {
         let interval = Duration.milliseconds(request.intervalMs ?? 1000)
         let container = try await inspectContainer(request.externalId)
         guard container.state?.running == true else { return StreamEnd(samples: 0, reason: "stopped") }
-        let read = HTTPRequest(.get, "/containers/\(container.id)/stats?stream=false&one-shot=true")
         /// One read; nil once the container has stopped or gone.
         func sample() async throws -> ContainerStats? {
-            let response: HTTPResponse
+            let read: ContainerStats?
             do {
-                response = try await client.send(read)
-            } catch let error as EngineError where error.status == 404 || error.status == 409 {
+                read = try await client.containerStats(container.id)
+            } catch let error as EngineError where error.isNotFound || error.status == 409 {
                 return nil
             }
             // A stopped container's read is empty (Podman) or carries no CPU figures (Docker).
-            guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(response.body)),
-                sample.cpuStats?.systemCPUUsage != nil, !(sample.pidsStats?.current == 0 && sample.memoryStats?.usage == nil)
+            guard let sample = read, sample.cpuStats?.systemCPUUsage != nil,
+                !(sample.pidsStats?.current == 0 && sample.memoryStats?.usage == nil)
             else { return nil }
             return sample
         }

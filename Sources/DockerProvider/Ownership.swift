@@ -69,10 +69,7 @@ extension DockerProvider {
         guard let ownerID = config.ownerId else {
             throw InvalidParams(field: "config.ownerId", reason: "must be set in initialize for reap")
         }
-        let filters = String(
-            decoding: try encodeJSON(["label": ["\(Labels.managed)=true", "\(Self.ownerLabel)=\(ownerID)"]]), as: UTF8.self)
-        let containers = try await client.send(
-            HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", filters)])), as: [ContainerSummary].self)
+        let containers = try await client.listContainers(filters: ["label": ["\(Labels.managed)=true", "\(Self.ownerLabel)=\(ownerID)"]])
         var removed: [String] = []
         for container in containers {
             let names = (container.names ?? []).map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
@@ -92,29 +89,18 @@ extension DockerProvider {
     /// container uses, except those named in `keep` and those a provision running now has created
     /// but not yet attached to its container.
     private func reapVolumes(owner: String, keep: [String]) async throws -> [String] {
-        struct VolumeList: Decodable {
-            struct Volume: Decodable {
-                var Name: String
-                var Labels: [String: String]?
-            }
-            var Volumes: [Volume]?
-        }
-        let filters = String(
-            decoding: try encodeJSON([
-                "label": ["\(Labels.managed)=true", "\(Self.ownerLabel)=\(owner)"], "dangling": ["true"],
-            ]), as: UTF8.self)
-        let list = try await client.send(HTTPRequest(.get, target("/volumes", [("filters", filters)])), as: VolumeList.self)
+        let volumes = try await client.listVolumes(filters: [
+            "label": ["\(Labels.managed)=true", "\(Self.ownerLabel)=\(owner)"], "dangling": ["true"],
+        ])
         var removed: [String] = []
         // Checked here too: Podman ORs label filters where Docker ANDs them.
-        let owned = (list.Volumes ?? []).filter {
-            $0.Labels?[Labels.managed] == "true" && $0.Labels?[Self.ownerLabel] == owner
-        }
-        for volume in owned where !keep.contains(volume.Name) {
-            if provisioningVolumes.withLock({ $0[volume.Name, default: 0] > 0 }) { continue }
+        let owned = volumes.filter { $0.labels?[Labels.managed] == "true" && $0.labels?[Self.ownerLabel] == owner }
+        for volume in owned where !keep.contains(volume.name) {
+            if provisioningVolumes.withLock({ $0[volume.name, default: 0] > 0 }) { continue }
             do {
-                try await client.send(HTTPRequest(.delete, "/volumes/\(pathEscape(volume.Name))"))
-                removed.append(volume.Name)
-            } catch let error as EngineError where error.status == 404 || error.status == 409 {
+                try await client.removeVolume(volume.name)
+                removed.append(volume.name)
+            } catch let error as EngineError where error.isNotFound || error.status == 409 {
                 continue  // gone already, or taken by a container meanwhile
             }
         }

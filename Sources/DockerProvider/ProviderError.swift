@@ -38,7 +38,7 @@ extension EngineError: RPCErrorConvertible {
     /// The code a host sees for this engine failure.
     var rpcCode: ErrorCode {
         switch code {
-        case .http:
+        case .http, .notFound:
             switch status {
             case 404: .notFound
             case 409: .conflict

@@ -44,7 +44,7 @@ extension DockerProvider {
 
     /// `GET /images/{name}/json` of a checked reference.
     func inspectImage(_ reference: String) async throws -> ImageInspect {
-        try await client.send(HTTPRequest(.get, "/images/\(pathEscape(reference))/json"), as: ImageInspect.self)
+        try await client.inspectImage(reference)
     }
 
     private func provision(
@@ -59,7 +59,7 @@ extension DockerProvider {
         if isRestore, spec.runtime?.command == nil {
             // Set explicitly rather than left out: an Entrypoint set below (secretEnv) would make
             // the engine drop the image's Cmd.
-            let imageConfig = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: ImageInspect.self)
+            let imageConfig = try await client.inspectImage(image)
             body.cmd = imageConfig.config?.cmd
         }
         // Named volumes this provision creates itself; a failure or cancellation removes them again
@@ -125,16 +125,14 @@ extension DockerProvider {
             secretsReadableByAll = !["", "root", "0"].contains(user.prefix { $0 != ":" })
         }
 
-        var query: [(String, String)] = []
-        if let name = spec.name { query.append(("name", name)) }
         // The create runs to completion even if the request is cancelled meanwhile: the engine would
         // finish it anyway, and only with its id can the container be removed again.
         let client = self.client
-        let createRequest = HTTPRequest(.post, target("/containers/create", query), body: try encodeJSON(body))
-        let created: IDResponse
+        let name = spec.name
+        let created: String
         do {
-            created = try await Task.detached { try await client.send(createRequest, as: IDResponse.self) }.value
-        } catch let engineError as EngineError where engineError.status == 404 {
+            created = try await Task.detached { [body] in try await client.createContainer(body, name: name) }.value
+        } catch let engineError as EngineError where engineError.isNotFound {
             throw ProviderError(
                 code: .notFound, reason: "no such image: \(image) (\(engineError.reason))", status: 404,
                 engineMessage: engineError.engineMessage)
@@ -150,22 +148,22 @@ extension DockerProvider {
         do {
             try Task.checkCancellation()
             if !secrets.isEmpty {
-                try await writeSecretEnv(secrets, containerID: created.id, readableByAll: secretsReadableByAll)
+                try await writeSecretEnv(secrets, containerID: created, readableByAll: secretsReadableByAll)
             }
-            try await startFreshContainer(created.id)
+            try await startFreshContainer(created)
             if let key = spec.network?.tailscaleAuthKey {
-                try await tailscaleUp(containerID: created.id, authKey: key)
+                try await tailscaleUp(containerID: created, authKey: key)
             }
-            sessionNodes.withLock { _ = $0.insert(created.id) }
-            if let readiness = spec.readiness { try await waitUntilReady(created.id, readiness) }
-            if let record = LifetimeRecord.parse(body.labels[Labels.lifetime]) { lifetimes.arm(created.id, record) }
-            return try await node(created.id)
+            sessionNodes.withLock { _ = $0.insert(created) }
+            if let readiness = spec.readiness { try await waitUntilReady(created, readiness) }
+            if let record = LifetimeRecord.parse(body.labels[Labels.lifetime]) { lifetimes.arm(created, record) }
+            return try await node(created)
         } catch let timeout as ReadinessTimeout where timeout.keepNode {
-            if let record = LifetimeRecord.parse(body.labels[Labels.lifetime]) { lifetimes.arm(created.id, record) }
+            if let record = LifetimeRecord.parse(body.labels[Labels.lifetime]) { lifetimes.arm(created, record) }
             throw timeout.error
         } catch {
-            sessionNodes.withLock { _ = $0.remove(created.id) }
-            await remove(created.id)
+            sessionNodes.withLock { _ = $0.remove(created) }
+            await remove(created)
             throw (error as? ReadinessTimeout)?.error ?? error
         }
     }
@@ -174,7 +172,7 @@ extension DockerProvider {
     /// already exited) when the command ends at once; the container did run, so that start counts.
     private func startFreshContainer(_ id: String) async throws {
         do {
-            try await client.send(HTTPRequest(.post, "/containers/\(id)/start"))
+            try await client.startContainer(id)
         } catch let error as EngineError where error.status == 500 {
             guard let state = try? await inspectContainer(id).state, let started = state.startedAt,
                 !started.isEmpty, !started.hasPrefix("0001-")
@@ -189,7 +187,7 @@ extension DockerProvider {
         let logger = self.logger
         await Task.detached {
             do {
-                try await client.send(HTTPRequest(.delete, target("/containers/\(id)", [("force", "true"), ("v", "true")])))
+                try await client.removeContainer(id, force: true, volumes: true)
             } catch {
                 logger.warning("could not remove container after a failed provision", metadata: ["container": "\(id)"])
             }

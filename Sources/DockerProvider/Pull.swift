@@ -12,9 +12,9 @@ extension DockerProvider {
         case .never: return
         case .missing:
             do {
-                try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"))
+                _ = try await client.inspectImage(image)
                 return
-            } catch let error as EngineError where error.status == 404 {
+            } catch let error as EngineError where error.isNotFound {
                 try await pull(image, context: context)
             }
         case .always:
@@ -24,46 +24,25 @@ extension DockerProvider {
 
     /// Pulls `image`, reporting progress as `pull.progress` notifications; an error in the stream fails the pull.
     func pull(_ image: String, context: RequestContext) async throws {
-        var query: [(String, String)] = []
-        if image.contains("@") {
-            query.append(("fromImage", image))
-        } else {
-            let slash = image.lastIndex(of: "/") ?? image.startIndex
-            if let colon = image[slash...].lastIndex(of: ":") {
-                query.append(("fromImage", String(image[..<colon])))
-                query.append(("tag", String(image[image.index(after: colon)...])))
-            } else {
-                query.append(("fromImage", image))
-                query.append(("tag", "latest"))
-            }
-        }
-        var headers: [(name: String, value: String)] = []
-        if let auth = RegistryAuth.headerValue(
+        let auth = RegistryAuth.headerValue(
             for: image, configured: config.registryAuth, environment: ProcessInfo.processInfo.environment)
-        {
-            headers.append(("X-Registry-Auth", auth))
-        }
-        let stream: ResponseStream
+        let progressLines: JSONLines<PullProgress>
         do {
-            stream = try await client.stream(HTTPRequest(.post, target("/images/create", query), headers: headers))
-        } catch let error as EngineError where error.code == .http {
+            progressLines = try await client.pullImage(image, registryAuth: auth)
+        } catch let error as EngineError where error.isHTTPError {
             throw ProviderError(
-                code: error.status == 404 ? .notFound : .engineError,
+                code: error.isNotFound ? .notFound : .engineError,
                 reason: "pulling \(image) failed: \(error.engineMessage ?? error.reason)",
                 status: error.status, engineMessage: error.engineMessage)
         }
-        var lines = JSONLineSplitter()
-        for try await chunk in stream {
-            for line in lines.feed(chunk) {
-                guard let progress = try? JSONDecoder().decode(PullProgress.self, from: Data(line)) else { continue }
-                if let message = progress.errorDetail?.message ?? progress.error {
-                    throw ProviderError(code: .engineError, reason: "pulling \(image) failed: \(message)", engineMessage: message)
-                }
-                await context.notify(
-                    PullProgressNotification(
-                        image: image, status: progress.status ?? "", id: progress.id, current: progress.progressDetail?.current,
-                        total: progress.progressDetail?.total))
+        for try await progress in progressLines {
+            if let message = progress.errorDetail?.message ?? progress.error {
+                throw ProviderError(code: .engineError, reason: "pulling \(image) failed: \(message)", engineMessage: message)
             }
+            await context.notify(
+                PullProgressNotification(
+                    image: image, status: progress.status ?? "", id: progress.id, current: progress.progressDetail?.current,
+                    total: progress.progressDetail?.total))
         }
     }
 }

@@ -148,9 +148,8 @@ extension DockerProvider {
     /// scanning the stream as it comes, so an early line is found however much output follows it.
     private func probeLogs(_ id: String, search: inout LogSearch) async -> String? {
         let asked = Date()
-        var query = [("stdout", "true"), ("stderr", "true")]
-        if let since = search.since { query.append(("since", String(Int64(since.timeIntervalSince1970) - 1))) }
-        guard let stream = try? await client.stream(HTTPRequest(.get, target("/containers/\(id)/logs", query))) else {
+        let options = LogsOptions(since: search.since.map { String(Int64($0.timeIntervalSince1970) - 1) })
+        guard let stream = try? await client.containerLogs(id, options) else {
             return "the engine did not send the logs"
         }
         var demuxer = StreamDemuxer()

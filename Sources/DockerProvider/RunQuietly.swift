@@ -23,18 +23,16 @@ extension DockerProvider {
             var body = ExecCreateBody(cmd: command)
             body.user = user
             body.env = ["\(execMarkerVariable)=\(marker)"]
-            let exec = try await client.send(
-                HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
-            try await checkExecTarget(client: client, execID: exec.id, containerID: containerID)
+            let execID = try await client.createExec(in: containerID, body)
+            try await checkExecTarget(client: client, execID: execID, containerID: containerID)
             // The helper's own output may rightly pause (rm -rf of a big tree): the deadline bounds it.
-            let stream = try await client.stream(
-                HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":false,"Tty":false}"#.utf8)), bound: .none)
+            let stream = try await client.startExec(execID)
             var demuxer = StreamDemuxer()
             var output: [UInt8] = []
             for try await chunk in stream {
                 demuxer.feed(chunk) { _, bytes in output.append(contentsOf: bytes) }
             }
-            return (try await exitCode(client: client, execID: exec.id), output)
+            return (try await exitCode(client: client, execID: execID), output)
         }
         guard let outcome else {
             if killOnDeadline {
@@ -61,7 +59,7 @@ extension DockerProvider {
     /// - Throws: ``ProviderError`` -32004 when the exec is in another container.
     static func checkExecTarget(client: EngineClient, execID: String, containerID: String) async throws {
         guard containerID.utf8.count == 64 else { return }
-        let info = try await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
+        let info = try await client.inspectExec(execID)
         if let actual = info.containerID, actual != containerID {
             throw ProviderError(code: .notFound, reason: "no such node: \(containerID)")
         }
@@ -76,7 +74,7 @@ extension DockerProvider {
     static func finishedExec(client: EngineClient, execID: String) async throws -> ExecInspect {
         var delay = Duration.milliseconds(2)
         while true {
-            let info = try await client.send(HTTPRequest(.get, "/exec/\(execID)/json"), as: ExecInspect.self)
+            let info = try await client.inspectExec(execID)
             if !info.running { return info }
             try await Task.sleep(for: delay)
             delay = min(delay * 2, .milliseconds(100))

@@ -18,9 +18,6 @@ extension DockerProvider {
         try tar.addFile(
             name: Self.secretEnvFile, contents: Array(script.utf8), mode: readableByAll ? 0o444 : 0o400,
             modifiedAt: Int(Date().timeIntervalSince1970))
-        try await client.send(
-            HTTPRequest(
-                .put, target("/containers/\(containerID)/archive", [("path", Self.secretEnvDirectory)]), body: tar.finished(),
-                headers: [("Content-Type", "application/x-tar")]))
+        try await client.putArchive(containerID, path: Self.secretEnvDirectory, tar.finished())
     }
 }

@@ -28,23 +28,17 @@ extension DockerProvider {
                         "the tag \(config.snapshotRepository):\(tag) already names an image this owner did not make; choose another tag",
                     status: 409)
             }
-        } catch let error as EngineError where error.status == 404 {
+        } catch let error as EngineError where error.isNotFound {
             // free
         }
-        struct CommitConfig: Encodable { var Labels: [String: String] }
         let excluded = (container.mounts ?? []).map(\.destination).filter { $0 != Self.secretEnvDirectory }.sorted()
         var labels = [DockerProvider.managedLabel: "true", DockerProvider.nodeIDLabel: nodeID].merging(ownerLabels) { $1 }
         labels[Labels.excludedVolumes] = excluded.joined(separator: ",")
         if let record = container.config?.labels?[Labels.spec] { labels[Labels.spec] = record }
-        let body = CommitConfig(Labels: labels)
-        let committed = try await client.send(
-            HTTPRequest(
-                .post,
-                target("/commit", [("container", container.id), ("repo", config.snapshotRepository), ("tag", tag), ("pause", "true")]),
-                body: try encodeJSON(body), timeout: .seconds(600)),
-            as: IDResponse.self)
+        let committed = try await client.commitContainer(
+            container.id, repo: config.snapshotRepository, tag: tag, labels: labels)
         return SnapshotRef(
-            externalId: Self.imageDigestID(committed.id), createdAt: Timestamp.now(), image: "\(config.snapshotRepository):\(tag)",
+            externalId: Self.imageDigestID(committed), createdAt: Timestamp.now(), image: "\(config.snapshotRepository):\(tag)",
             excludedVolumes: (container.mounts ?? []).map(\.destination).filter { $0 != Self.secretEnvDirectory }.sorted())
     }
 

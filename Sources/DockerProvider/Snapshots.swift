@@ -22,16 +22,6 @@ public struct SnapshotsDeleteRequest: RPCMethod {
     public var ref: SnapshotRefInput
 }
 
-/// One image of `GET /images/json`.
-struct ImageSummary: Decodable {
-    var id: String
-    var repoTags: [String]?
-    var created: Int64?
-    var size: Int64?
-    var labels: [String: String]?
-    enum CodingKeys: String, CodingKey { case id = "Id", repoTags = "RepoTags", created = "Created", size = "Size", labels = "Labels" }
-}
-
 extension Labels {
     /// On a snapshot image: the mount points whose contents the snapshot does not hold (comma-separated).
     static let excludedVolumes = "openlattice.excluded-volumes"
@@ -85,18 +75,10 @@ extension CreateBodyBuilder {
 extension DockerProvider {
     /// The spec recorded on snapshot image `image`, if it has one.
     func recordedSpec(ofImage image: String) async throws -> NodeSpec? {
-        struct Labelled: Decodable {
-            var config: Config?
-            struct Config: Decodable {
-                var labels: [String: String]?
-                enum CodingKeys: String, CodingKey { case labels = "Labels" }
-            }
-            enum CodingKeys: String, CodingKey { case config = "Config" }
-        }
-        let inspected: Labelled
+        let inspected: ImageInspect
         do {
-            inspected = try await client.send(HTTPRequest(.get, "/images/\(pathEscape(image))/json"), as: Labelled.self)
-        } catch let error as EngineError where error.status == 404 {
+            inspected = try await client.inspectImage(image)
+        } catch let error as EngineError where error.isNotFound {
             throw ProviderError(code: .notFound, reason: "no such snapshot: \(image)", status: 404)
         }
         guard let text = inspected.config?.labels?[Labels.spec] else { return nil }
@@ -113,8 +95,7 @@ extension DockerProvider {
         var filters = ["\(Labels.managed)=true"]
         if let owner = config.ownerId { filters.append("\(Self.ownerLabel)=\(owner)") }
         for (key, value) in (labels ?? [:]).sorted(by: { $0.key < $1.key }) { filters.append("\(key)=\(value)") }
-        let filterJSON = String(decoding: try encodeJSON(["label": filters]), as: UTF8.self)
-        let images = try await client.send(HTTPRequest(.get, target("/images/json", [("filters", filterJSON)])), as: [ImageSummary].self)
+        let images = try await client.listImages(filters: ["label": filters])
         // Managed images that are snapshots: in the snapshot repository, or carrying a recorded spec.
         return images.filter { image in
             (image.repoTags ?? []).contains { $0.hasPrefix("\(config.snapshotRepository):") } || image.labels?[Labels.spec] != nil
@@ -147,17 +128,15 @@ extension DockerProvider {
         else {
             throw ProviderError(code: .notFound, reason: "no such snapshot: \(ref.externalId)", status: 404)
         }
-        let filterJSON = String(decoding: try encodeJSON(["ancestor": [image.id]]), as: UTF8.self)
-        let users = try await client.send(
-            HTTPRequest(.get, target("/containers/json", [("all", "true"), ("filters", filterJSON)])), as: [ContainerSummary].self)
+        let users = try await client.listContainers(filters: ["ancestor": [image.id]])
         if let user = users.first {
             throw ProviderError(
                 code: .conflict,
                 reason: "snapshot \(ref.externalId) is in use by container \(user.id.prefix(12)); destroy the nodes restored from it first")
         }
         do {
-            try await client.send(HTTPRequest(.delete, target("/images/\(image.id)", [("force", "true"), ("noprune", "false")])))
-        } catch let error as EngineError where error.status == 404 {
+            try await client.removeImage(image.id, force: true, noprune: false)
+        } catch let error as EngineError where error.isNotFound {
             return
         } catch let error as EngineError where error.status == 409 {
             // Another image was built on it (a snapshot of a node restored from it).

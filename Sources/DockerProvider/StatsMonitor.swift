@@ -110,18 +110,12 @@ final class StatsMonitor: Sendable {
     private func follow(_ id: String) async {
         defer { forget(id) }
         do {
-            let stream = try await client.stream(
-                HTTPRequest(.get, "/containers/\(id)/stats?stream=true"), highWater: 256 << 10, bound: .none)
-            var lines = JSONLineSplitter()
-            for try await chunk in stream {
-                for line in lines.feed(chunk) {
-                    guard let sample = try? JSONDecoder().decode(ContainerStats.self, from: Data(line)),
-                        let usage = Self.usage(from: sample)
-                    else { continue }
-                    guard publish(id, usage, sample: sample) else {
-                        stream.cancel()
-                        return
-                    }
+            let samples = try await client.containerStatsStream(id)
+            for try await sample in samples {
+                guard let usage = Self.usage(from: sample) else { continue }
+                guard publish(id, usage, sample: sample) else {
+                    samples.cancel()
+                    return
                 }
             }
         } catch {

@@ -1,34 +1,5 @@
 import FoundationEssentials
 
-/// Percent-encodes `value`, keeping ASCII letters, digits and the bytes of `kept` as they are.
-private func percentEncode(_ value: String, keeping kept: StaticString) -> String {
-    let keptBytes = UnsafeBufferPointer(start: kept.utf8Start, count: kept.utf8CodeUnitCount)
-    let hex = Array("0123456789ABCDEF".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(value.utf8.count)
-    for byte in value.utf8 {
-        let isAlphanumeric = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
-        if isAlphanumeric || keptBytes.contains(byte) {
-            out.append(byte)
-        } else {
-            out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
-func queryEscape(_ value: String) -> String { percentEncode(value, keeping: "-._~") }
-
-/// Builds `path?k=v&…` with each value percent-encoded.
-func target(_ path: String, _ query: [(String, String)] = []) -> String {
-    guard !query.isEmpty else { return path }
-    return path + "?" + query.map { "\($0.0)=\(queryEscape($0.1))" }.joined(separator: "&")
-}
-
-/// Percent-encodes a path segment such as an image reference (slashes kept: the engine routes them).
-func pathEscape(_ value: String) -> String { percentEncode(value, keeping: "-._~/:@") }
-
 /// `directory/name`, with one slash between them.
 func joinPath(_ directory: String, _ name: String) -> String {
     directory.hasSuffix("/") ? directory + name : directory + "/" + name

@@ -17,10 +17,7 @@ extension DockerProvider {
         var tar = TarWriter()
         try tar.addFile(
             name: Self.tailscaleKeyFile, contents: Array(authKey.utf8), mode: 0o600, modifiedAt: Int(Date().timeIntervalSince1970))
-        try await client.send(
-            HTTPRequest(
-                .put, target("/containers/\(containerID)/archive", [("path", Self.secretEnvDirectory)]), body: tar.finished(),
-                headers: [("Content-Type", "application/x-tar")]))
+        try await client.putArchive(containerID, path: Self.secretEnvDirectory, tar.finished())
         // On failure the container is removed with its volumes, the key with them.
         try await tailscaleUp(containerID: containerID, authKey: authKey, keyPath: keyPath)
         // Gone before provision answers: a snapshot taken right after cannot hold it (nor could it:
@@ -37,9 +34,8 @@ extension DockerProvider {
             var body = ExecCreateBody(cmd: ["tailscaled", "--state=mem:"])
             body.attachStdout = false
             body.attachStderr = false
-            let exec = try await client.send(
-                HTTPRequest(.post, "/containers/\(containerID)/exec", body: try encodeJSON(body)), as: IDResponse.self)
-            try await client.send(HTTPRequest(.post, "/exec/\(exec.id)/start", body: Array(#"{"Detach":true,"Tty":false}"#.utf8)))
+            let execID = try await client.createExec(in: containerID, body)
+            try await client.startExecDetached(execID)
         }
         let up = try await Self.runQuietly(
             client: client, containerID: containerID, command: ["tailscale", "up", "--auth-key=file:\(keyPath)"])

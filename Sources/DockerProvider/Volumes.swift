@@ -15,8 +15,8 @@ extension DockerProvider {
         await Task.detached {
             for name in names {
                 do {
-                    try await client.send(HTTPRequest(.delete, "/volumes/\(pathEscape(name))"))
-                } catch let error as EngineError where error.status == 404 {
+                    try await client.removeVolume(name)
+                } catch let error as EngineError where error.isNotFound {
                     continue
                 } catch {
                     logger.warning(
@@ -30,14 +30,9 @@ extension DockerProvider {
         for volume in volumes {
             guard let name = volume.source, !name.hasPrefix("/") else { continue }
             do {
-                try await client.send(HTTPRequest(.get, "/volumes/\(pathEscape(name))"))
-            } catch let error as EngineError where error.status == 404 {
-                struct VolumeCreate: Encodable {
-                    var Name: String
-                    var Labels: [String: String]
-                }
-                let body = VolumeCreate(Name: name, Labels: [Labels.managed: "true"].merging(ownerLabels) { $1 })
-                try await client.send(HTTPRequest(.post, "/volumes/create", body: try encodeJSON(body)))
+                try await client.inspectVolume(name)
+            } catch let error as EngineError where error.isNotFound {
+                try await client.createVolume(name: name, labels: [Labels.managed: "true"].merging(ownerLabels) { $1 })
                 created.names.withLock { $0.append(name) }
             }
         }

@@ -15,11 +15,13 @@ struct SupportTests {
         // Foundation's alphanumerics include non-ASCII letters, which a URL must not carry raw:
         // compare on what both agree a URL may hold.
         for sample in samples where sample.unicodeScalars.allSatisfy(\.isASCII) {
-            #expect(queryEscape(sample) == sample.addingPercentEncoding(withAllowedCharacters: query))
-            #expect(pathEscape(sample) == sample.addingPercentEncoding(withAllowedCharacters: path))
+            #expect(EngineQuery.escapeValue(sample) == sample.addingPercentEncoding(withAllowedCharacters: query))
+            #expect(EngineQuery.escapePath(sample) == sample.addingPercentEncoding(withAllowedCharacters: path))
         }
-        #expect(queryEscape("é😀") == "%C3%A9%F0%9F%98%80")
-        #expect(target("/containers/json", [("all", "1"), ("filters", "{\"a\":1}")]) == "/containers/json?all=1&filters=%7B%22a%22%3A1%7D")
+        #expect(EngineQuery.escapeValue("é😀") == "%C3%A9%F0%9F%98%80")
+        #expect(
+            EngineQuery.target("/containers/json", [("all", "1"), ("filters", "{\"a\":1}")])
+                == "/containers/json?all=1&filters=%7B%22a%22%3A1%7D")
     }
 
     @Test func sinceParametersKeepNineDecimals() {
