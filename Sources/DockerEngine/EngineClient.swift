@@ -78,18 +78,7 @@ public final class EngineClient: Sendable {
     /// link comes with a 404). Use ``httpError(head:body:request:)`` to throw one.
     /// - Throws: ``EngineError`` only when no answer came (unreachable, timed out).
     public func sendAnyStatus(_ request: HTTPRequest) async throws -> HTTPResponse {
-        var request = request
-        if request.timeout == nil { request.timeout = requestTimeout }
-        let transfer = try await start(request, versioned: true, mode: .collect, highWater: 0)
-        do {
-            return try await transfer.response()
-        } catch let error as EngineError where error.code == .timedOut {
-            throw EngineError(
-                code: .timedOut,
-                reason:
-                    "The engine did not answer \(request.method.rawValue) \(request.target) within \(request.timeout ?? requestTimeout).",
-                curlCode: error.curlCode)
-        }
+        try await collect(request, versioned: true)
     }
 
     /// Sends a request and decodes the JSON response as `type`.
@@ -183,12 +172,18 @@ public final class EngineClient: Sendable {
     }
 
     private func perform(_ request: HTTPRequest, versioned: Bool) async throws -> HTTPResponse {
+        let response = try await collect(request, versioned: versioned)
+        if response.head.status >= 400 { throw Self.httpError(head: response.head, body: response.body, request: request) }
+        return response
+    }
+
+    /// The whole answer to `request`, whatever its status; a late answer is thrown naming the request.
+    private func collect(_ request: HTTPRequest, versioned: Bool) async throws -> HTTPResponse {
         var request = request
         if request.timeout == nil { request.timeout = requestTimeout }
         let transfer = try await start(request, versioned: versioned, mode: .collect, highWater: 0)
-        let response: HTTPResponse
         do {
-            response = try await transfer.response()
+            return try await transfer.response()
         } catch let error as EngineError where error.code == .timedOut {
             throw EngineError(
                 code: .timedOut,
@@ -198,8 +193,6 @@ public final class EngineClient: Sendable {
         } catch let error as EngineError {
             throw forwarder?.explain(error) ?? error
         }
-        if response.head.status >= 400 { throw Self.httpError(head: response.head, body: response.body, request: request) }
-        return response
     }
 
     private func start(

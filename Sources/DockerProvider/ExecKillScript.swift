@@ -16,46 +16,35 @@ extension ExecSupervisor {
     /// every descendant of each PID.
     static let killScript = #"""
         b=/.openlattice/bin/busybox
-        tree() {
-          t=$1; i=0
-          while [ $i -lt 40 ]; do
-            m=
-            for d in /proc/[0-9]*; do
-              read -r l < $d/stat 2>/dev/null || continue
-              set -- ${l##*) }
-              [ "$1" = Z ] && continue
-              m="$m ${d#/proc/}:$2"
-            done
-            s=" $t "; c=1
-            while [ $c = 1 ]; do
-              c=0
-              for e in $m; do
-                case "$s" in *" ${e#*:} "*) case "$s" in *" ${e%:*} "*) ;; *) s="$s${e%:*} "; c=1;; esac;; esac
-              done
-            done
-            set -- $s; shift
-            [ $# = 0 ] && break
-            kill -9 "$@" 2>/dev/null; i=$((i+1))
-          done
-          kill -9 $t 2>/dev/null
-        }
-        sig() {
-          n=$1; t=$2; m=
+        desc() {
+          r=$1; m=
           for d in /proc/[0-9]*; do
             read -r l < $d/stat 2>/dev/null || continue
             set -- ${l##*) }
             [ "$1" = Z ] && continue
             m="$m ${d#/proc/}:$2"
           done
-          s=" $t "; c=1
+          s=" $r "; c=1
           while [ $c = 1 ]; do
             c=0
             for e in $m; do
               case "$s" in *" ${e#*:} "*) case "$s" in *" ${e%:*} "*) ;; *) s="$s${e%:*} "; c=1;; esac;; esac
             done
           done
-          set -- $s; shift
-          [ $# = 0 ] || kill -$n "$@" 2>/dev/null
+          s=${s# $r }
+        }
+        tree() {
+          t=$1; i=0
+          while [ $i -lt 40 ]; do
+            desc $t
+            [ -z "$s" ] && break
+            kill -9 $s 2>/dev/null; i=$((i+1))
+          done
+          kill -9 $t 2>/dev/null
+        }
+        sig() {
+          desc $2
+          [ -z "$s" ] || kill -$1 $s 2>/dev/null
         }
         mode=$1; shift
         if [ "$mode" = tree ]; then for p in "$@"; do tree $p; done; exit 0; fi
