@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,7 +33,11 @@ let package = Package(
         .target(name: "OSThread", dependencies: ["CSystem"], swiftSettings: strict),
         .target(
             name: "JSONRPC",
-            dependencies: ["OSThread", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "OSThread",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -42,7 +47,12 @@ let package = Package(
         ),
         .target(
             name: "DockerProvider",
-            dependencies: ["CCrypto", "DockerEngine", "JSONRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CCrypto", "DockerEngine", "JSONRPC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

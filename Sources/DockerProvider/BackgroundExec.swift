@@ -1,3 +1,4 @@
+import DequeModule
 import DockerEngine
 import FoundationEssentials
 import JSONRPC
@@ -145,7 +146,8 @@ final class BackgroundExecs: Sendable {
 
     private struct State {
         var background: [String: BackgroundExec] = [:]
-        var ended: [String] = []
+        /// Ended background commands' exec ids, oldest first.
+        var ended: Deque<String> = []
         var foreground: [String: ForegroundExec] = [:]
     }
     private let state = Mutex(State())

@@ -2,6 +2,7 @@ import DockerEngine
 import FoundationEssentials
 import JSONRPC
 import Logging
+import OrderedCollections
 import Synchronization
 
 /// The live side of an exec started with `stdin: true` or `tty`: where `exec.input` bytes and
@@ -96,12 +97,12 @@ final class ExecSession: Sendable {
 /// it; at most 64 such unclaimed sessions are kept, the oldest dropped first.
 struct ExecSessions {
     var byID: [RequestID: ExecSession] = [:]
-    var unclaimed: [RequestID] = []
+    /// The ids of unclaimed sessions, oldest first.
+    var unclaimed: OrderedSet<RequestID> = []
 
     /// The exec's session, with any input that arrived before it.
     mutating func claim(_ id: RequestID, logger: Logger) -> ExecSession {
-        if let index = unclaimed.firstIndex(of: id) {
-            unclaimed.remove(at: index)
+        if unclaimed.remove(id) != nil {
             if let session = byID[id] { return session }
         }
         let session = ExecSession(logger: logger)
@@ -112,8 +113,7 @@ struct ExecSessions {
     /// Routes notifications by `id` to an existing session (`exec.attach` with `stdin: true`),
     /// with any input that arrived for `id` before.
     mutating func adopt(_ id: RequestID, _ session: ExecSession) {
-        if let index = unclaimed.firstIndex(of: id) {
-            unclaimed.remove(at: index)
+        if unclaimed.remove(id) != nil {
             byID[id]?.forward(to: session)
         }
         byID[id] = session
@@ -150,11 +150,11 @@ extension DockerProvider {
             switch notification.encoding ?? .utf8 {
             case .utf8: bytes = Array(data.utf8)
             case .base64:
-                guard let decoded = Data(base64Encoded: data) else {
+                guard let decoded = Base64.decode(data) else {
                     logger.warning("dropped an exec.input notification: data is not base64", metadata: ["requestId": "\(id)"])
                     return
                 }
-                bytes = [UInt8](decoded)
+                bytes = decoded
             }
         }
         execSessions.withLock { $0.forNotification(id, logger: logger) }.input(bytes, eof: notification.eof == true)

@@ -50,7 +50,7 @@ extension DockerProvider {
             content = text
         } else {
             encoding = .base64
-            content = Data(slice).base64EncodedString()
+            content = Base64.encode(slice)
         }
         return FileContent(
             content: content, encoding: encoding, size: size, mode: stat.permissions, modifiedAt: Timestamp.normalize(stat.mtime),

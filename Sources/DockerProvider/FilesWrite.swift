@@ -11,15 +11,7 @@ extension DockerProvider {
         // A link's target is written, the link stays (docker cp); a dangling link gets its target.
         let (path, existing) = try await resolveLinks(request.externalId, try Self.containerPath(request.path))
         if existing?.isDirectory == true { throw ProviderError(code: .conflict, reason: "\(request.path) is a directory") }
-        let bytes: [UInt8]
-        switch request.encoding ?? .utf8 {
-        case .utf8: bytes = Array(request.content.utf8)
-        case .base64:
-            guard let data = Data(base64Encoded: request.content) else {
-                throw InvalidParams(field: "content", reason: "is not valid base64")
-            }
-            bytes = Array(data)
-        }
+        let bytes = try Self.decodeContent(request.content, request.encoding, field: "content")
         let mode = request.mode ?? 0o644
         let (anchor, missing) = try await existingAncestor(request.externalId, Self.parent(path))
         if !missing.isEmpty && request.createParents == false {

@@ -76,8 +76,8 @@ extension DockerProvider {
         switch encoding ?? .utf8 {
         case .utf8: return Array(content.utf8)
         case .base64:
-            guard let data = Data(base64Encoded: content) else { throw InvalidParams(field: field, reason: "is not valid base64") }
-            return Array(data)
+            guard let bytes = Base64.decode(content) else { throw InvalidParams(field: field, reason: "is not valid base64") }
+            return bytes
         }
     }
 

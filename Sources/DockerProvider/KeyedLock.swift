@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// An async lock per key: holders of one key take turns, in arrival order; other keys run freely.
@@ -5,7 +6,7 @@ import Synchronization
 /// size they wrote.
 final class KeyedLock<Key: Hashable & Sendable>: Sendable {
     /// Per held key, the tasks waiting for it.
-    private let waiters = Mutex<[Key: [CheckedContinuation<Void, Never>]]>([:])
+    private let waiters = Mutex<[Key: Deque<CheckedContinuation<Void, Never>>]>([:])
 
     /// Runs `body` while holding `key`.
     func withLock<T: Sendable>(_ key: Key, _ body: () async throws -> T) async throws -> T {
@@ -17,12 +18,11 @@ final class KeyedLock<Key: Hashable & Sendable>: Sendable {
     private func acquire(_ key: Key) async {
         await withCheckedContinuation { continuation in
             let isFree = waiters.withLock { waiters in
-                guard var queue = waiters[key] else {
+                guard waiters[key] != nil else {
                     waiters[key] = []
                     return true
                 }
-                queue.append(continuation)
-                waiters[key] = queue
+                waiters[key]?.append(continuation)  // in place: the queue is not copied
                 return false
             }
             if isFree { continuation.resume() }
@@ -31,12 +31,10 @@ final class KeyedLock<Key: Hashable & Sendable>: Sendable {
 
     private func release(_ key: Key) {
         let next = waiters.withLock { waiters -> CheckedContinuation<Void, Never>? in
-            guard var queue = waiters[key], !queue.isEmpty else {
+            guard let next = waiters[key]?.popFirst() else {
                 waiters[key] = nil
                 return nil
             }
-            let next = queue.removeFirst()
-            waiters[key] = queue
             return next
         }
         next?.resume()

@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONRPC
 
 /// A user name and password for one registry, as the engine takes them in `X-Registry-Auth`.
 ///
@@ -22,34 +23,17 @@ public struct RegistryCredentials: Sendable, Equatable, CustomStringConvertible,
     /// The `X-Registry-Auth` header value: the JSON `{"username","password","serveraddress"}`,
     /// base64url-encoded (with padding, as the Docker CLI sends it).
     public var headerValue: String {
-        // Built by hand rather than with JSONEncoder so the key order is fixed and nothing is escaped needlessly.
-        let json =
-            "{\"username\":\(Self.jsonString(username)),\"password\":\(Self.jsonString(password)),"
-            + "\"serveraddress\":\(Self.jsonString(serverAddress))}"
-        return RegistryAuth.base64URL(Data(json.utf8))
+        // The project's JSONWriter rather than JSONEncoder: the key order is fixed and nothing is escaped needlessly.
+        let json = JSONWriter.encode(
+            .object(
+                JSONObject([
+                    "username": .string(username), "password": .string(password), "serveraddress": .string(serverAddress),
+                ])))
+        return Base64.encode(json, alphabet: .url)
     }
 
     public var description: String { "RegistryCredentials(\(username)@\(serverAddress), password: [redacted])" }
     public var debugDescription: String { description }
-
-    /// A JSON string literal for `value`.
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// One entry of `config.registryAuth`: either `username` and `password`, or `auth`
@@ -247,17 +231,12 @@ public enum RegistryAuth {
         var text = auth.trimmedOfWhitespace()
             .replacing("-", with: "+").replacing("_", with: "/")
         while text.count % 4 != 0 { text += "=" }
-        guard let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8),
+        guard let bytes = Base64.decode(text), let plain = String(data: Data(bytes), encoding: .utf8),
             let colon = plain.firstIndex(of: ":")
         else { return nil }
         let username = String(plain[..<colon])
         let password = String(plain[plain.index(after: colon)...])
         guard !username.isEmpty else { return nil }
         return (username, password)
-    }
-
-    /// Base64 with the URL-safe alphabet (`-` and `_`), padded, as the engine's decoder expects.
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacing("+", with: "-").replacing("/", with: "_")
     }
 }

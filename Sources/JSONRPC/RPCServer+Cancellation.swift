@@ -1,3 +1,4 @@
+import OrderedCollections
 import Synchronization
 
 // Cancellation and shutdown: `$/cancelRequest`, `shutdown`, and winding down what is in flight.
@@ -19,12 +20,7 @@ extension RPCServer {
         let entry = state.withLock { state -> InFlight? in
             if let entry = state.inFlight[id] { return entry }
             if state.answered.contains(id) { return nil }  // late: the request was already answered
-            if state.earlyCancels.insert(id).inserted {
-                state.earlyCancelOrder.append(id)
-                if state.earlyCancelOrder.count > Self.earlyCancelLimit {
-                    state.earlyCancels.remove(state.earlyCancelOrder.removeFirst())
-                }
-            }
+            state.earlyCancels.appendRecent(id, limit: Self.recentIDLimit)
             return nil
         }
         guard let entry else { return }

@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import OrderedCollections
 import Synchronization
 
 // Dispatch: notifications handed on, requests admitted (lifecycle, early cancels, duplicate ids),
@@ -77,7 +78,6 @@ extension RPCServer {
                 return nil
             }
             if state.earlyCancels.remove(id) != nil {
-                state.earlyCancelOrder.removeAll { $0 == id }
                 context.respond(.failure(cancelledError()))
                 return nil
             }
@@ -86,7 +86,7 @@ extension RPCServer {
                 return nil
             }
             if isInitialize { state.lifecycle = .initializing }
-            if state.answered.remove(id) != nil { state.answeredOrder.removeAll { $0 == id } }
+            state.answered.remove(id)
             let key = id
             // Ordered requests of one key run one after another: each waits for the one that
             // arrived before it (dispatch is in arrival order, on the reader thread).
@@ -100,12 +100,7 @@ extension RPCServer {
                     if let orderKey, state.orderChains[orderKey]?.token == token { state.orderChains[orderKey] = nil }
                     if state.inFlight[key]?.context === context { state.inFlight[key] = nil }
                     state.nullIDInFlight[ObjectIdentifier(context)] = nil
-                    if state.answered.insert(key).inserted {
-                        state.answeredOrder.append(key)
-                        if state.answeredOrder.count > Self.earlyCancelLimit {
-                            state.answered.remove(state.answeredOrder.removeFirst())
-                        }
-                    }
+                    state.answered.appendRecent(key, limit: Self.recentIDLimit)
                 }
             }
             if let orderKey { state.orderChains[orderKey] = (token, task) }

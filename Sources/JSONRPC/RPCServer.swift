@@ -3,6 +3,7 @@ import FoundationEssentials
 import Glibc
 import Logging
 import OSThread
+import OrderedCollections
 import Synchronization
 
 /// A JSON-RPC 2.0 server over a line-framed byte stream.
@@ -54,11 +55,11 @@ public final class RPCServer: Sendable {
         /// Requests with a null id: they cannot be cancelled or told apart by id, but shutdown and
         /// end of input still answer them, so they are kept by the identity of their context.
         var nullIDInFlight: [ObjectIdentifier: InFlight] = [:]
-        var earlyCancels: Set<RequestID> = []
-        var earlyCancelOrder: [RequestID] = []
-        /// Ids answered recently: a cancel for one of them is late, not early, and is ignored.
-        var answered: Set<RequestID> = []
-        var answeredOrder: [RequestID] = []
+        /// Ids cancelled before their request arrived, oldest first (at most ``recentIDLimit``).
+        var earlyCancels: OrderedSet<RequestID> = []
+        /// Ids answered recently, oldest first (at most ``recentIDLimit``): a cancel for one of them
+        /// is late, not early, and is ignored.
+        var answered: OrderedSet<RequestID> = []
         var stopContinuation: CheckedContinuation<Void, Never>?
         var stopRequested = false
         /// Why the session ends: the first reason given wins.
@@ -85,7 +86,8 @@ public final class RPCServer: Sendable {
     public static let shutdownMethod = "shutdown"
     /// The cancellation notification.
     public static let cancelMethod = "$/cancelRequest"
-    static let earlyCancelLimit = 1024
+    /// How many ids the early-cancel and recently-answered sets each remember.
+    static let recentIDLimit = 1024
 
     let table: MethodTable
     let output: OutputChannel

@@ -110,6 +110,15 @@ struct RegistryAuthTests {
         #expect(credentials.headerValue.contains("-") || credentials.headerValue.contains("_"))
     }
 
+    @Test func headerBytesAreTheCLIsJSON() {
+        // Key order, escapes (\u00XX for other control characters, lowercase) and unescaped non-ASCII
+        // as the Docker CLI writes them.
+        let credentials = RegistryCredentials(username: "a\u{1}\t\r", password: "p/é\u{1F}", serverAddress: "r:1")
+        let json = #"{"username":"a\u0001\t\r","password":"p/é\u001f","serveraddress":"r:1"}"#
+        let expected = Data(json.utf8).base64EncodedString().replacing("+", with: "-").replacing("/", with: "_")
+        #expect(credentials.headerValue == expected)
+    }
+
     @Test func descriptionsNeverShowThePassword() {
         let credentials = RegistryCredentials(username: "olw", password: "olw-secret", serverAddress: "127.0.0.1:5000")
         #expect(!"\(credentials)".contains("olw-secret"))

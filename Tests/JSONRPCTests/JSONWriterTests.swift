@@ -173,4 +173,23 @@ struct Base64Tests {
         Base64.append(Array("hi".utf8), to: &buffer)
         #expect(String(decoding: buffer, as: UTF8.self) == "prefix:/wCAaGk=")
     }
+
+    @Test func urlAlphabetSwapsOnlyPlusAndSlash() {
+        for count in 0..<300 {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let standard = Data(bytes).base64EncodedString()
+            #expect(Base64.encode(bytes, alphabet: .url) == standard.replacing("+", with: "-").replacing("/", with: "_"), "\(count) bytes")
+        }
+    }
+
+    @Test func decodesWhatItEncodesAndRefusesWhatFoundationRefuses() {
+        for count in 0..<300 {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 53 &+ 3) }
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes, "\(count) bytes")
+        }
+        for text in ["QQ", "QQ= =", " QQ==", "QQ==\n", "QQ-_", "é123"] {
+            #expect(Base64.decode(text) == Data(base64Encoded: text).map { [UInt8]($0) }, "\(text.debugDescription)")
+            #expect(Base64.decode(text) == nil, "\(text.debugDescription)")
+        }
+    }
 }
