@@ -8,6 +8,9 @@
 #include <malloc.h>
 #include <pthread.h>
 
+// Pointers are non-null (the one here, a thread name, always is).
+#pragma clang assume_nonnull begin
+
 #ifndef F_SETPIPE_SZ
 #define F_SETPIPE_SZ 1031  // Linux: F_LINUX_SPECIFIC_BASE + 7 (glibc declares it only under __USE_GNU)
 #endif
@@ -24,4 +27,5 @@ static inline int olw_system_name_this_thread(const char *name) { return pthread
 /// Sets the capacity of the pipe `fd` is an end of (F_SETPIPE_SZ); -1 with errno when it is not a pipe.
 static inline int olw_system_set_pipe_size(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
 
+#pragma clang assume_nonnull end
 #endif

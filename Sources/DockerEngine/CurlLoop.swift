@@ -1,5 +1,6 @@
 import CCurl
 import FoundationEssentials
+import Logging
 import OSThread
 import Synchronization
 
@@ -9,6 +10,9 @@ import Synchronization
 ///
 /// Other threads never touch the multi handle: they queue commands and wake the loop with
 /// `curl_multi_wakeup`.
+///
+/// Every `curl_multi_*` result is checked: a failure to start a transfer fails that transfer; any
+/// other failure is logged as a fault (each call and code once, so a persisting one does not flood).
 final class CurlLoop: @unchecked Sendable {
     private enum Command {
         case add(Transfer)
@@ -22,6 +26,9 @@ final class CurlLoop: @unchecked Sendable {
     private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
 
     private let multi: UnsafeMutableRawPointer
+    private let logger: Logger
+    /// The `curl_multi_*` failures logged so far, as call and code, so a persisting one is logged once.
+    private let faults = Mutex<Set<String>>([])
     private let commands = Mutex<[Command]>([])
     /// Transfers on the multi handle, by easy handle. Touched only by the loop thread.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
@@ -29,17 +36,19 @@ final class CurlLoop: @unchecked Sendable {
     /// after (libcurl keeps a CONNECT_ONLY connection with its handle there). Loop thread only.
     private var hijacks: [UnsafeMutableRawPointer: Hijack] = [:]
 
-    /// Starts the loop thread.
-    init() throws(EngineError) {
+    /// Starts the loop thread; `logger` gets libcurl's faults.
+    /// - Throws: ``EngineError`` (`transport`) when libcurl or the thread cannot start.
+    init(logger: Logger) throws(EngineError) {
         guard Self.globalInit, let multi = curl_multi_init() else {
             throw EngineError(code: .transport, reason: "libcurl could not be initialised.")
         }
         self.multi = multi
-        _ = olw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 128)
+        self.logger = logger
+        check(olw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 128), "curl_multi_setopt(MAXCONNECTS)")
         do {
             try OSThread.detach(name: "olw-curl") { [self] in run() }
         } catch {
-            curl_multi_cleanup(multi)
+            check(curl_multi_cleanup(multi), "curl_multi_cleanup")
             throw EngineError(code: .transport, reason: "\(error)")
         }
     }
@@ -76,7 +85,21 @@ final class CurlLoop: @unchecked Sendable {
 
     private func enqueue(_ command: Command) {
         commands.withLock { $0.append(command) }
-        curl_multi_wakeup(multi)
+        // On failure the loop still sees the command at its next poll timeout (at most 1 s).
+        check(curl_multi_wakeup(multi), "curl_multi_wakeup")
+    }
+
+    /// Logs a failed `curl_multi_*` result as a fault, the first time `call` fails with it.
+    private func check(_ result: CURLMcode, _ call: StaticString) {
+        guard result != CURLM_OK else { return }
+        guard faults.withLock({ $0.insert("\(call) \(result.rawValue)").inserted }) else { return }
+        let text = String(cString: curl_multi_strerror(result))
+        logger.error("libcurl fault (logged once)", metadata: ["call": "\(call)", "code": "\(result.rawValue)", "error": "\(text)"])
+    }
+
+    /// Takes `easy` off the multi handle (a failure is logged: the handle is left to its owner).
+    private func removeHandle(_ easy: UnsafeMutableRawPointer) {
+        check(curl_multi_remove_handle(multi, easy), "curl_multi_remove_handle")
     }
 
     private func run() {
@@ -87,7 +110,7 @@ final class CurlLoop: @unchecked Sendable {
             }
             for command in pending { apply(command) }
             var running: Int32 = 0
-            curl_multi_perform(multi, &running)
+            check(curl_multi_perform(multi, &running), "curl_multi_perform")
             drainCompletions()
             let bounded = enforceDeadlines()
             var waits: [curl_waitfd] = []
@@ -96,7 +119,7 @@ final class CurlLoop: @unchecked Sendable {
                     let events = hijack.service()
                     if hijack.isComplete {
                         hijacks[easy] = nil
-                        curl_multi_remove_handle(multi, easy)
+                        removeHandle(easy)
                     } else if events != 0 {
                         waits.append(curl_waitfd(fd: hijack.socket, events: events, revents: 0))
                     }
@@ -104,7 +127,7 @@ final class CurlLoop: @unchecked Sendable {
             }
             // Deadlines are checked at least every 100 ms while any transfer has one.
             waits.withUnsafeMutableBufferPointer { waits in
-                _ = curl_multi_poll(multi, waits.baseAddress, UInt32(waits.count), bounded ? 100 : 1000, nil)
+                check(curl_multi_poll(multi, waits.baseAddress, UInt32(waits.count), bounded ? 100 : 1000, nil), "curl_multi_poll")
             }
         }
     }
@@ -120,14 +143,16 @@ final class CurlLoop: @unchecked Sendable {
                 transfer.complete(.failure(EngineError(code: .transport, reason: "libcurl could not start a request: \(text).")))
             }
         case .remove(let transfer):
-            if active.removeValue(forKey: transfer.easy) != nil {
-                curl_multi_remove_handle(multi, transfer.easy)
-            }
+            if active.removeValue(forKey: transfer.easy) != nil { removeHandle(transfer.easy) }
             transfer.complete(.failure(EngineError(code: .cancelled, reason: "The request was cancelled.")))
         case .resume(let transfer):
             if active[transfer.easy] != nil {
                 transfer.lastActivity = .now
-                curl_easy_pause(transfer.easy, olw_curl_pause_cont)
+                let resumed = curl_easy_pause(transfer.easy, olw_curl_pause_cont)
+                if resumed != CURLE_OK {
+                    logger.error(
+                        "libcurl fault", metadata: ["call": "curl_easy_pause", "error": "\(String(cString: curl_easy_strerror(resumed)))"])
+                }
             }
         case .addHijack(let hijack):
             let result = curl_multi_add_handle(multi, hijack.easy)
@@ -138,9 +163,7 @@ final class CurlLoop: @unchecked Sendable {
                 hijack.complete(.failure(EngineError(code: .transport, reason: "libcurl could not start a request: \(text).")))
             }
         case .removeHijack(let hijack):
-            if hijacks.removeValue(forKey: hijack.easy) != nil {
-                curl_multi_remove_handle(multi, hijack.easy)
-            }
+            if hijacks.removeValue(forKey: hijack.easy) != nil { removeHandle(hijack.easy) }
             hijack.complete(.failure(EngineError(code: .cancelled, reason: "The request was cancelled.")))
         case .wake:
             break
@@ -188,7 +211,7 @@ final class CurlLoop: @unchecked Sendable {
         }
         for (transfer, error) in expired {
             active.removeValue(forKey: transfer.easy)
-            curl_multi_remove_handle(multi, transfer.easy)
+            removeHandle(transfer.easy)
             transfer.complete(.failure(error))
         }
         return bounded
@@ -204,12 +227,12 @@ final class CurlLoop: @unchecked Sendable {
                 hijack.connectFinished(result)
                 if hijack.isComplete {
                     hijacks[easy] = nil
-                    curl_multi_remove_handle(multi, easy)
+                    removeHandle(easy)
                 }
                 continue
             }
             guard let transfer = active.removeValue(forKey: easy) else { continue }
-            curl_multi_remove_handle(multi, easy)
+            removeHandle(easy)
             if let error = transfer.failure(result) {
                 transfer.complete(.failure(error))
             } else {

@@ -34,7 +34,7 @@ public final class EngineClient: Sendable {
         self.requestTimeout = requestTimeout
         self.streamStall = streamStall
         self.logger = logger
-        self.loop = try CurlLoop()
+        self.loop = try CurlLoop(logger: logger)
         if case .ssh = host.transport {
             self.forwarder = try SSHForwarder(host: host)
         } else {

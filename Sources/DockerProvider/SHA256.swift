@@ -17,12 +17,17 @@ enum SHA256 {
             let pointer: OpaquePointer
 
             init() {
-                guard let pointer = EVP_MD_CTX_new() else { fatalError("OpenSSL could not allocate a digest context") }
-                guard EVP_DigestInit_ex(pointer, EVP_sha256(), nil) == 1 else { fatalError("OpenSSL refused to start a SHA-256 digest") }
+                guard let pointer = olw_crypto_sha256_begin() else { fatalError("OpenSSL could not allocate or start a SHA-256 digest") }
                 self.pointer = pointer
             }
 
-            deinit { EVP_MD_CTX_free(pointer) }
+            deinit { olw_crypto_digest_free(pointer) }
+
+            /// Adds `buffer` to the digest. OpenSSL's result is not checked (as before): it fails an
+            /// update of a started context only once the context is finished.
+            func update(_ buffer: UnsafeBufferPointer<UInt8>) {
+                _ = olw_crypto_digest_update(pointer, buffer.baseAddress, buffer.count)
+            }
         }
 
         private let context = Context()
@@ -32,12 +37,12 @@ enum SHA256 {
         /// Adds `bytes` to the digest.
         mutating func update(_ bytes: some Collection<UInt8>) {
             let contiguous: Bool? = bytes.withContiguousStorageIfAvailable { buffer in
-                _ = EVP_DigestUpdate(context.pointer, buffer.baseAddress, buffer.count)
+                context.update(buffer)
                 return true
             }
             if contiguous == nil {
                 let copy = Array(bytes)
-                copy.withUnsafeBufferPointer { buffer in _ = EVP_DigestUpdate(context.pointer, buffer.baseAddress, buffer.count) }
+                copy.withUnsafeBufferPointer { context.update($0) }
             }
         }
 
@@ -45,7 +50,10 @@ enum SHA256 {
         mutating func finalizeHex() -> String {
             var digest = [UInt8](repeating: 0, count: 32)
             var length: UInt32 = 0
-            _ = digest.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context.pointer, $0.baseAddress, &length) }
+            // Not checked (as before): finishing a started context fails only if it is finished already.
+            _ = digest.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress.map { olw_crypto_digest_final(context.pointer, $0, &length) }
+            }
             let digits = Array("0123456789abcdef".utf8)
             var text: [UInt8] = []
             text.reserveCapacity(64)

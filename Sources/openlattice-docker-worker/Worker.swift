@@ -136,7 +136,10 @@ struct Worker: AsyncParsableCommand {
         var mask = sigset_t()
         sigemptyset(&mask)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&mask, signal) }
-        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
+        let unblocked = pthread_sigmask(SIG_UNBLOCK, &mask, nil)
+        if unblocked != 0 {
+            logger.error("could not unblock SIGTERM, SIGINT and SIGHUP: they may not reach the worker", metadata: ["errno": "\(unblocked)"])
+        }
         var sources: [any DispatchSourceSignal] = []
         for (number, action) in [(SIGTERM, { server.terminate() }), (SIGINT, { server.hostGone() }), (SIGHUP, { server.hostGone() })] {
             signal(number, SIG_IGN)
