@@ -212,7 +212,8 @@ final class Hijack: @unchecked Sendable {
             }
             var sent = 0
             let result = sending.withUnsafeBytes { bytes in
-                curl_easy_send(easy, bytes.baseAddress! + sendOffset, bytes.count - sendOffset, &sent)
+                // Never nil: `sending` is not empty here (a send error if it were).
+                bytes.baseAddress.map { curl_easy_send(easy, $0 + sendOffset, bytes.count - sendOffset, &sent) } ?? CURLE_SEND_ERROR
             }
             if result == CURLE_AGAIN {
                 events |= Int16(CURL_WAIT_POLLOUT)

@@ -113,22 +113,22 @@ private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ pa
     switch type {
     case is String.Type:
         guard case .string(let string) = value else { throw mismatch(type, "a string", value, path) }
-        return string as! T
+        return try cast(string, path)
     case is Bool.Type:
         guard case .bool(let bool) = value else { throw mismatch(type, "a boolean", value, path) }
-        return bool as! T
+        return try cast(bool, path)
     case is Double.Type:
-        return try double(value, path) as! T
+        return try cast(double(value, path), path)
     case is Float.Type:
-        return Float(try double(value, path)) as! T
-    case is Int.Type: return try integer(Int.self, value, path) as! T
-    case is Int64.Type: return try integer(Int64.self, value, path) as! T
-    case is Int32.Type: return try integer(Int32.self, value, path) as! T
-    case is UInt16.Type: return try integer(UInt16.self, value, path) as! T
-    case is UInt32.Type: return try integer(UInt32.self, value, path) as! T
-    case is UInt64.Type: return try integer(UInt64.self, value, path) as! T
-    case is UInt.Type: return try integer(UInt.self, value, path) as! T
-    case is JSONValue.Type: return value as! T
+        return try cast(Float(try double(value, path)), path)
+    case is Int.Type: return try cast(integer(Int.self, value, path), path)
+    case is Int64.Type: return try cast(integer(Int64.self, value, path), path)
+    case is Int32.Type: return try cast(integer(Int32.self, value, path), path)
+    case is UInt16.Type: return try cast(integer(UInt16.self, value, path), path)
+    case is UInt32.Type: return try cast(integer(UInt32.self, value, path), path)
+    case is UInt64.Type: return try cast(integer(UInt64.self, value, path), path)
+    case is UInt.Type: return try cast(integer(UInt.self, value, path), path)
+    case is JSONValue.Type: return try cast(value, path)
     case is any AllowsUnknownMembers.Type:
         return try T(from: ValueDecoder(value: value, codingPath: path, tracker: nil))
     default:
@@ -137,6 +137,18 @@ private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ pa
         if let tracker, case .object(let object) = value { _ = tracker.saw(object, at: path) }
         return try T(from: ValueDecoder(value: value, codingPath: path, tracker: tracker))
     }
+}
+
+/// `value` as `T`. The `switch` on `T` in ``decodeScalar(_:_:_:_:)`` has made sure it is one, so
+/// this never throws; it stands in for a force cast.
+/// - Throws: `DecodingError.typeMismatch` if `value` is not a `T` after all.
+@inline(__always)
+private func cast<Value, T>(_ value: Value, _ path: [any CodingKey]) throws -> T {
+    guard let typed = value as? T else {
+        throw DecodingError.typeMismatch(
+            T.self, .init(codingPath: path, debugDescription: "found \(Value.self) where \(T.self) was decoded"))
+    }
+    return typed
 }
 
 private func double(_ value: JSONValue, _ path: [any CodingKey]) throws -> Double {
