@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import Synchronization
+import TestSupport
 import Testing
 
 // Remote and compatible engines and registries (issue 7), against real processes that the test
