@@ -19,3 +19,20 @@ package func readFrames(
         afterRead()
     }
 }
+
+/// Waits for the response to `id` that a reader thread delivers: `register` either gives it at
+/// once (already read, or the worker gone) or keeps the continuation for the reader to resume;
+/// after `timeout`, `unregister` takes the continuation back and it throws `HarnessError.timeout`.
+package func awaitDelivery<ID: Sendable, Value: Sendable>(
+    of id: ID, timeout: Duration, register: (CheckedContinuation<Value, any Error>) -> Result<Value, any Error>?,
+    unregister: @escaping @Sendable () -> CheckedContinuation<Value, any Error>?
+) async throws -> Value {
+    let timer = Task {
+        try await Task.sleep(for: timeout)
+        unregister()?.resume(throwing: HarnessError.timeout("no response to \(id) within \(timeout)"))
+    }
+    defer { timer.cancel() }
+    return try await withCheckedThrowingContinuation { continuation in
+        if let ready = register(continuation) { continuation.resume(with: ready) }
+    }
+}

@@ -339,20 +339,15 @@ package final class RawWorker: @unchecked Sendable {
 
     /// Waits for the (first) response whose id key is `key`.
     package func response(_ key: String, timeout: Duration = .seconds(60)) async throws -> JSONValue {
-        let timer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: key) }
-            waiter?.resume(throwing: HarnessError.timeout("no response to \(key) within \(timeout)"))
-        }
-        defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<JSONValue, any Error>? in
+        try await awaitDelivery(of: key, timeout: timeout) { continuation in
+            state.withLock { state -> Result<JSONValue, any Error>? in
                 if let response = state.responses[key]?.first { return .success(response) }
                 if state.closed { return .failure(HarnessError.exited) }
                 state.waiters[key] = continuation
                 return nil
             }
-            if let ready { continuation.resume(with: ready) }
+        } unregister: { [self] in
+            state.withLock { $0.waiters.removeValue(forKey: key) }
         }
     }
 

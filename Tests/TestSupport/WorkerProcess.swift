@@ -191,20 +191,15 @@ package final class WorkerProcess: @unchecked Sendable {
 
     /// Waits for the response to `id`.
     package func response(_ id: RequestID, timeout: Duration = .seconds(60)) async throws -> Response {
-        let timer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume(throwing: HarnessError.timeout("no response to \(id) within \(timeout)"))
-        }
-        defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<Response, any Error>? in
+        try await awaitDelivery(of: id, timeout: timeout) { continuation in
+            state.withLock { state -> Result<Response, any Error>? in
                 if let response = state.responses.removeValue(forKey: id) { return .success(response) }
                 if state.closed { return .failure(HarnessError.exited) }
                 state.waiters[id] = continuation
                 return nil
             }
-            if let ready { continuation.resume(with: ready) }
+        } unregister: { [self] in
+            state.withLock { $0.waiters.removeValue(forKey: id) }
         }
     }
 
