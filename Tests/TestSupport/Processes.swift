@@ -50,3 +50,16 @@ package func runProcess(_ arguments: [String], input: Data? = nil, in directory:
 package func sha256Hex(_ data: Data) -> String {
     String(String(decoding: runProcess(["sha256sum"], input: data).stdout, as: UTF8.self).prefix(64))
 }
+
+extension Process {
+    /// Waits for the process to exit, polling every 5 ms; returns its termination status.
+    /// - Throws: `HarnessError.timeout` when it still runs after `timeout`.
+    package func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            guard ContinuousClock.now < deadline else { throw HarnessError.timeout("the worker did not exit within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return terminationStatus
+    }
+}

@@ -385,11 +385,6 @@ package final class RawWorker: @unchecked Sendable {
 
     /// Waits for the process to exit; returns its status.
     package func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw HarnessError.timeout("worker did not exit within \(timeout)") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return process.terminationStatus
+        try await process.waitForExit(timeout: timeout)
     }
 }

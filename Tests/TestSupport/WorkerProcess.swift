@@ -262,12 +262,7 @@ package final class WorkerProcess: @unchecked Sendable {
 
     /// Waits for exit.
     package func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw HarnessError.timeout("worker did not exit") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return process.terminationStatus
+        try await process.waitForExit(timeout: timeout)
     }
 }
 
