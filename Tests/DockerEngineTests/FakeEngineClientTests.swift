@@ -90,7 +90,7 @@ struct FakeEngineClientTests {
     @Test func streamErrorIsThrownBeforeAnyChunk() async throws {
         let engine = try FakeEngine { _ in [.error(404, message: "No such container: abc")] }
         let error = await engineError { _ = try await client(engine).stream(HTTPRequest(.get, "/containers/abc/logs?follow=1")) }
-        #expect(error?.code == .http)
+        #expect(error?.code == .notFound)
         #expect(error?.status == 404)
         #expect(error?.isNotFound == true)
         #expect(error?.engineMessage == "No such container: abc")
