@@ -69,11 +69,19 @@ let package = Package(
         .executableTarget(name: "FuzzFraming", dependencies: ["JSONRPC"], swiftSettings: strict),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "CCurl"], swiftSettings: strict),
-        .testTarget(name: "DockerProviderTests", dependencies: ["DockerProvider", "JSONRPC"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["JSONRPC"], swiftSettings: strict),
+        // What the test targets share: the worker as a subprocess over pipes (WorkerProcess, RawWorker),
+        // the engine's own view through the docker CLI, run-unique labels, and an in-process fake engine.
+        .target(name: "TestSupport", dependencies: ["JSONRPC"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "DockerEngineTests",
+            dependencies: ["DockerEngine", "CCurl", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DockerProviderTests", dependencies: ["DockerProvider", "JSONRPC", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSONRPC", "TestSupport"], swiftSettings: strict),
     ]
 )

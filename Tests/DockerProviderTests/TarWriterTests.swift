@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DockerProvider
@@ -6,18 +7,9 @@ import Testing
 /// Runs /usr/bin/tar with `arguments` (in `directory`, if given) and returns its standard output.
 @discardableResult
 private func tar(_ arguments: [String], in directory: URL? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "tar \(arguments.joined(separator: " ")) failed")
-    return String(decoding: data, as: UTF8.self)
+    let output = runProcess(["tar"] + arguments, in: directory)
+    try #require(output.status == 0, "tar \(arguments.joined(separator: " ")) failed")
+    return String(decoding: output.stdout, as: UTF8.self)
 }
 
 /// A fresh temporary directory, removed after `body`.

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 13, items 4 and 5: `exec` with `background: true` answers at once with `{execId}` and the

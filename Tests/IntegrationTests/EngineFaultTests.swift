@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 5, item 3: the engine goes away, hangs, or kills what an exec runs in.

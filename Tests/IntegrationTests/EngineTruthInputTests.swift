@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 10 ("Engine truth"): answers checked against the engine's own view.

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Answers that must agree with the engine's own view: where an exec's start failure lands, `since`

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 13: `exec` with `stdin: true` takes `exec.input` notifications (through the engine's

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 13: every process an exec starts is ended on each kill path (deadline, cancel, shutdown,

@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// Issue 14: moving data in and out of nodes (`files.writeMany`, downloads, uploads), against

@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// Issue 5, item 1: whatever arrives on stdin, the worker answers what JSON-RPC 2.0 says to answer,

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 5: ownership, reaping after a crash, secrets, and no orphans from failed provisions.

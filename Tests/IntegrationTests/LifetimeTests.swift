@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Lifetimes (TTL, idle, `lifetime.set`, re-arming by a later worker), `onHostExit`, readiness,

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// `protocol/openrpc.json` against the worker, and the validator the harness checks every response

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// The line protocol through the real binary: framing, lifecycle, errors, batches, cancellation.

@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import Synchronization
+import TestSupport
 import Testing
 
 // Remote and compatible engines and registries (issue 7), against real processes that the test
@@ -39,27 +40,8 @@ struct EngineCLI: Sendable {
 
     @discardableResult
     func run(_ arguments: [String]) -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + baseArguments + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (-1, "", "\(error)") }
-        // Read stderr on another thread so neither pipe can fill up and stall the child.
-        let errors = Mutex(Data())
-        let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            let data = err.fileHandleForReading.readDataToEndOfFile()
-            errors.withLock { $0 = data }
-            done.signal()
-        }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors.withLock { $0 }, as: UTF8.self))
+        let output = runProcess([tool] + baseArguments + arguments)
+        return (output.status, String(decoding: output.stdout, as: UTF8.self), output.stderr)
     }
 
     /// `inspect` of a container, or nil when it does not exist.

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// `ssh://` engines: what goes wrong is named (the ssh step, its exit status and what it said), and

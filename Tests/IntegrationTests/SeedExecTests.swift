@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// The seed suite's `describe("exec")`, and the exec behaviours the protocol adds.
@@ -232,24 +233,4 @@ struct SeedExecTests {
             }
         }
     }
-}
-
-/// Hex SHA-256 using the system's sha256sum (keeps the tests free of crypto dependencies).
-func sha256Hex(_ data: Data) -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["sha256sum"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    guard (try? process.run()) != nil else { return "" }
-    let writer = Thread {
-        input.fileHandleForWriting.write(data)
-        try? input.fileHandleForWriting.close()
-    }
-    writer.start()
-    let result = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(String(decoding: result, as: UTF8.self).prefix(64))
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// The seed suite's inspect, destroy, stop/start, pause/resume, snapshot/restore, healthCheck,

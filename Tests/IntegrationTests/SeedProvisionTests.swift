@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// The seed suite's `describe("constructor")` and `describe("provision")`, against the real engine.

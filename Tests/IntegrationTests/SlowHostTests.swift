@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// Issue 5, item 4: a host that reads slowly, or goes away.

@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// Issue 5, item 9: 200 mixed requests in flight at once, kept at 200 for a minute

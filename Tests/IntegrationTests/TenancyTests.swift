@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 16: owners, reserved labels, image references, namespaced snapshots, secrets that never
@@ -223,25 +224,11 @@ struct TenancyTests {
             let exported = Docker.run(["export", copy])
             #expect(exported.status == 0)
             #expect(!exported.stdout.isEmpty)
-            let untar = Process()
-            untar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            untar.arguments = ["tar", "-x", "-C", folder.path]
-            let input = Pipe()
-            untar.standardInput = input
-            try untar.run()
-            input.fileHandleForWriting.write(exported.stdout)
-            try input.fileHandleForWriting.close()
-            untar.waitUntilExit()
+            runProcess(["tar", "-x", "-C", folder.path], input: exported.stdout)
             try? FileManager.default.removeItem(at: folder.appendingPathComponent("tmp/tailscale.key-seen"))
-            let grep = Process()
-            grep.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            grep.arguments = ["grep", "-rl", key, folder.path]
-            let found = Pipe()
-            grep.standardOutput = found
-            try grep.run()
-            let files = String(decoding: found.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            grep.waitUntilExit()
-            #expect(grep.terminationStatus == 1, "attempt \(attempt): the key is in \(files)")
+            let grep = runProcess(["grep", "-rl", key, folder.path])
+            let files = String(decoding: grep.stdout, as: UTF8.self)
+            #expect(grep.status == 1, "attempt \(attempt): the key is in \(files)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import TestSupport
 import Testing
 
 /// Issue 11: faults the worker must survive. Every engine request has a bound, buffered output has

@@ -2,6 +2,7 @@ import Foundation
 import JSONRPC
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 // MARK: Toy methods
@@ -134,23 +135,15 @@ private final class FrameCollector: Sendable {
     }
 
     private func readLoop(_ fd: Int32) {
-        var framer = LineFramer(maxLineBytes: 1 << 20)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            buffer.withUnsafeBytes { bytes in
-                framer.feed(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { event in
-                    let frame: JSONValue
-                    if case .line(let line) = event, let parsed = try? JSONParser.parse(line) {
-                        frame = parsed
-                    } else {
-                        frame = .string("unparsable frame")
-                    }
-                    state.withLock { $0.frames.append(frame) }
-                }
+        readFrames(from: fd, maxLineBytes: 1 << 20, bufferBytes: 4096) { event in
+            let frame: JSONValue
+            if case .line(let line) = event, let parsed = try? JSONParser.parse(line) {
+                frame = parsed
+            } else {
+                frame = .string("unparsable frame")
             }
+            state.withLock { $0.frames.append(frame) }
+        } afterRead: {
             resumeWaiter(force: false)
         }
         state.withLock { $0.ended = true }

@@ -4,17 +4,17 @@ import Synchronization
 import Testing
 
 /// The built worker binary: `OPENLATTICE_DOCKER_WORKER`, else `.build/debug` of this package.
-let workerBinary: String = {
+package let workerBinary: String = {
     if let path = ProcessInfo.processInfo.environment["OPENLATTICE_DOCKER_WORKER"] { return path }
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     return root.appendingPathComponent(".build/debug/openlattice-docker-worker").path
 }()
 
 /// One line the worker wrote, parsed.
-struct Received: Sendable {
-    var value: JSONValue
-    var id: RequestID? { value["id"].flatMap(requestID) }
-    var method: String? { if case .string(let m)? = value["method"] { m } else { nil } }
+package struct Received: Sendable {
+    package var value: JSONValue
+    package var id: RequestID? { value["id"].flatMap(requestID) }
+    package var method: String? { if case .string(let m)? = value["method"] { m } else { nil } }
 }
 
 private func requestID(_ value: JSONValue) -> RequestID? {
@@ -27,15 +27,15 @@ private func requestID(_ value: JSONValue) -> RequestID? {
 }
 
 /// A response: the result, or the error object.
-struct Response: Sendable {
-    var raw: JSONValue
-    var result: JSONValue? { raw["result"] }
-    var error: JSONValue? { raw["error"] }
-    var errorCode: Int64? { if case .integer(let c)? = raw["error"]?["code"] { c } else { nil } }
-    var errorMessage: String { if case .string(let m)? = raw["error"]?["message"] { m } else { "" } }
+package struct Response: Sendable {
+    package var raw: JSONValue
+    package var result: JSONValue? { raw["result"] }
+    package var error: JSONValue? { raw["error"] }
+    package var errorCode: Int64? { if case .integer(let c)? = raw["error"]?["code"] { c } else { nil } }
+    package var errorMessage: String { if case .string(let m)? = raw["error"]?["message"] { m } else { "" } }
 
     /// The result, failing the test with the error if there is none.
-    func value(sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
+    package func value(sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
         guard let result else {
             Issue.record("expected a result, got \(raw)", sourceLocation: sourceLocation)
             throw HarnessError.unexpected("\(raw)")
@@ -44,11 +44,11 @@ struct Response: Sendable {
     }
 }
 
-enum HarnessError: Error { case unexpected(String), timeout(String), exited }
+package enum HarnessError: Error { case unexpected(String), timeout(String), exited }
 
 /// The worker as a subprocess, spoken to over real pipes. Every stdout line must be a JSON-RPC
 /// message that Foundation's own parser accepts too; anything else fails the test.
-final class WorkerProcess: @unchecked Sendable {
+package final class WorkerProcess: @unchecked Sendable {
     private struct State {
         var lines: [Received] = []
         var waiters: [RequestID: CheckedContinuation<Response, any Error>] = [:]
@@ -60,7 +60,7 @@ final class WorkerProcess: @unchecked Sendable {
         var methods: [RequestID: [String]] = [:]
     }
 
-    let process = Process()
+    package let process = Process()
     /// The test that started the worker, named in openrpc.json mismatches (found on the reader thread).
     private let testName = Test.current?.name
     private let stdinPipe = Pipe()
@@ -71,7 +71,7 @@ final class WorkerProcess: @unchecked Sendable {
 
     /// A worker started with `arguments`; with a `launcher` (such as `["/usr/bin/prlimit", "--nofile=256:8192", "--"]`)
     /// the worker binary runs under it (it must exec the binary, so the pid stays the worker's).
-    init(arguments: [String] = [], environment: [String: String] = [:], launcher: [String] = []) throws {
+    package init(arguments: [String] = [], environment: [String: String] = [:], launcher: [String] = []) throws {
         if let tool = launcher.first {
             process.executableURL = URL(fileURLWithPath: tool)
             process.arguments = Array(launcher.dropFirst()) + [workerBinary] + arguments
@@ -104,19 +104,9 @@ final class WorkerProcess: @unchecked Sendable {
 
     private static func readLoop(_ handle: FileHandle, owner: WorkerProcess?) {
         weak let owner = owner
-        var framer = LineFramer(maxLineBytes: 1 << 30)
-        let fd = handle.fileDescriptor
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            buffer.withUnsafeBytes { bytes in
-                framer.feed(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) { event in
-                    guard case .line(let line) = event else { return }
-                    owner?.accept(line)
-                }
-            }
+        readFrames(from: handle.fileDescriptor, maxLineBytes: 1 << 30) { event in
+            guard case .line(let line) = event else { return }
+            owner?.accept(line)
         }
         owner?.finishReading()
     }
@@ -161,15 +151,15 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Writes raw bytes to the worker's stdin.
-    func write(_ bytes: [UInt8]) {
+    package func write(_ bytes: [UInt8]) {
         stdinPipe.fileHandleForWriting.write(Data(bytes))
     }
 
     /// Writes one line.
-    func send(line: String) { write(Array((line + "\n").utf8)) }
+    package func send(line: String) { write(Array((line + "\n").utf8)) }
 
     /// Sends a notification.
-    func notify(_ method: String, _ params: JSONValue) {
+    package func notify(_ method: String, _ params: JSONValue) {
         var object = JSONObject()
         object["jsonrpc"] = .string("2.0")
         object["method"] = .string(method)
@@ -178,7 +168,7 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// A fresh request id.
-    func newID() -> Int64 {
+    package func newID() -> Int64 {
         state.withLock {
             $0.nextID += 1
             return $0.nextID
@@ -187,7 +177,7 @@ final class WorkerProcess: @unchecked Sendable {
 
     /// Sends a request without waiting.
     @discardableResult
-    func start(_ method: String, _ params: JSONValue? = nil, id: Int64? = nil) -> Int64 {
+    package func start(_ method: String, _ params: JSONValue? = nil, id: Int64? = nil) -> Int64 {
         let id = id ?? newID()
         var object = JSONObject()
         object["jsonrpc"] = .string("2.0")
@@ -200,32 +190,27 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Waits for the response to `id`.
-    func response(_ id: RequestID, timeout: Duration = .seconds(60)) async throws -> Response {
-        let timer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume(throwing: HarnessError.timeout("no response to \(id) within \(timeout)"))
-        }
-        defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<Response, any Error>? in
+    package func response(_ id: RequestID, timeout: Duration = .seconds(60)) async throws -> Response {
+        try await awaitDelivery(of: id, timeout: timeout) { continuation in
+            state.withLock { state -> Result<Response, any Error>? in
                 if let response = state.responses.removeValue(forKey: id) { return .success(response) }
                 if state.closed { return .failure(HarnessError.exited) }
                 state.waiters[id] = continuation
                 return nil
             }
-            if let ready { continuation.resume(with: ready) }
+        } unregister: { [self] in
+            state.withLock { $0.waiters.removeValue(forKey: id) }
         }
     }
 
     /// Sends a request and waits for its response.
-    func call(_ method: String, _ params: JSONValue? = nil, timeout: Duration = .seconds(60)) async throws -> Response {
+    package func call(_ method: String, _ params: JSONValue? = nil, timeout: Duration = .seconds(60)) async throws -> Response {
         let id = start(method, params)
         return try await response(.integer(id), timeout: timeout)
     }
 
     /// Calls and returns the result, failing on an error response.
-    func result(_ method: String, _ params: JSONValue? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws
+    package func result(_ method: String, _ params: JSONValue? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> JSONValue
     {
         try await call(method, params).value(sourceLocation: sourceLocation)
@@ -233,15 +218,15 @@ final class WorkerProcess: @unchecked Sendable {
 
     /// `initialize` with the given config.
     @discardableResult
-    func initialize(_ config: JSONValue = .object(JSONObject())) async throws -> JSONValue {
+    package func initialize(_ config: JSONValue = .object(JSONObject())) async throws -> JSONValue {
         try await result("initialize", ["protocolVersion": "1.0", "config": config])
     }
 
     /// Every line received so far.
-    var lines: [Received] { state.withLock { $0.lines } }
+    package var lines: [Received] { state.withLock { $0.lines } }
 
     /// Notifications whose params.requestId is `id`, in arrival order.
-    func notifications(for id: Int64) -> [JSONValue] {
+    package func notifications(for id: Int64) -> [JSONValue] {
         lines.compactMap { line in
             guard line.method != nil, line.value["params"]?["requestId"] == .integer(id) else { return nil }
             return line.value["params"]
@@ -249,26 +234,26 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Everything the worker wrote to stderr so far.
-    var stderrText: String { stderrBuffer.withLock { String(decoding: $0, as: UTF8.self) } }
+    package var stderrText: String { stderrBuffer.withLock { String(decoding: $0, as: UTF8.self) } }
 
     /// Closes stdin and waits for the process to exit; returns its status and how long it took.
-    func closeInput(timeout: Duration = .seconds(5)) async throws -> (status: Int32, elapsed: Duration) {
+    package func closeInput(timeout: Duration = .seconds(5)) async throws -> (status: Int32, elapsed: Duration) {
         let start = ContinuousClock.now
         try stdinPipe.fileHandleForWriting.close()
         return (try await waitForExit(timeout: timeout), ContinuousClock.now - start)
     }
 
     /// Closes our end of the worker's stdout and stdin, as a host that dies does.
-    func closePipes() throws {
+    package func closePipes() throws {
         try stdoutPipe.fileHandleForReading.close()
         try stdinPipe.fileHandleForWriting.close()
     }
 
     /// The capacity of the pipe the worker writes its frames into (F_GETPIPE_SZ, 1032, on our end).
-    var stdoutPipeCapacity: Int32 { fcntl(stdoutPipe.fileHandleForReading.fileDescriptor, 1032) }
+    package var stdoutPipeCapacity: Int32 { fcntl(stdoutPipe.fileHandleForReading.fileDescriptor, 1032) }
 
     /// Closes stdin so the worker winds down (cancelling what is in flight), killing it if it lingers.
-    func stop() async {
+    package func stop() async {
         if (try? await closeInput()) == nil, process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             _ = try? await waitForExit()
@@ -276,18 +261,13 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     /// Waits for exit.
-    func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw HarnessError.timeout("worker did not exit") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return process.terminationStatus
+    package func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
+        try await process.waitForExit(timeout: timeout)
     }
 }
 
 /// Runs `body` with an initialized worker, then shuts it down and removes what the test labelled.
-func withWorker<T>(
+package func withWorker<T>(
     config: JSONValue = .object(JSONObject()), arguments: [String] = [], environment: [String: String] = [:],
     _ body: (WorkerProcess, TestScope) async throws -> T
 ) async throws -> T {
@@ -308,13 +288,13 @@ func withWorker<T>(
 }
 
 /// A test's own label value and names, and the cleanup of what carries them.
-final class TestScope: Sendable {
+package final class TestScope: Sendable {
     /// Unique per test.
-    let id = "t" + UUID().uuidString.prefix(8).lowercased()
+    package let id = "t" + UUID().uuidString.prefix(8).lowercased()
     /// The labels every container of this test carries: `openlattice.test=<id>`, and
     /// `openlattice.test-run=$OLW_TEST_RUN` when scripts/test.sh set it (its clean-up removes only
     /// what carries its own run's value, snapshot images included: a commit keeps the labels).
-    var labels: JSONValue {
+    package var labels: JSONValue {
         var labels = JSONObject()
         labels["openlattice.test"] = .string(id)
         if let run = ProcessInfo.processInfo.environment["OLW_TEST_RUN"], !run.isEmpty { labels["openlattice.test-run"] = .string(run) }
@@ -322,13 +302,16 @@ final class TestScope: Sendable {
     }
     private let extraCleanups = Mutex<[@Sendable () -> Void]>([])
 
+    /// A scope with a fresh id.
+    package init() {}
+
     /// A unique container name.
-    func name(_ base: String) -> String { "olw-\(base)-\(id)" }
+    package func name(_ base: String) -> String { "olw-\(base)-\(id)" }
 
     /// Also run this at the end.
-    func onCleanUp(_ action: @escaping @Sendable () -> Void) { extraCleanups.withLock { $0.append(action) } }
+    package func onCleanUp(_ action: @escaping @Sendable () -> Void) { extraCleanups.withLock { $0.append(action) } }
 
-    func cleanUp() {
+    package func cleanUp() {
         let ids = Docker.lines(["ps", "-aq", "--filter", "label=openlattice.test=\(id)"])
         if !ids.isEmpty { _ = Docker.run(["rm", "-f", "-v"] + ids) }
         for action in extraCleanups.withLock({ $0 }) { action() }
@@ -351,29 +334,29 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 extension JSONValue {
-    var string: String? { if case .string(let s) = self { s } else { nil } }
-    var int: Int64? {
+    package var string: String? { if case .string(let s) = self { s } else { nil } }
+    package var int: Int64? {
         switch self {
         case .integer(let i): i
         case .double(let d): Int64(exactly: d)
         default: nil
         }
     }
-    var double: Double? {
+    package var double: Double? {
         switch self {
         case .integer(let i): Double(i)
         case .double(let d): d
         default: nil
         }
     }
-    var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
-    var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
-    var object: JSONObject? { if case .object(let o) = self { o } else { nil } }
-    subscript(index: Int) -> JSONValue? { array.flatMap { index < $0.count ? $0[index] : nil } }
+    package var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+    package var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    package var object: JSONObject? { if case .object(let o) = self { o } else { nil } }
+    package subscript(index: Int) -> JSONValue? { array.flatMap { index < $0.count ? $0[index] : nil } }
 }
 
 /// What a worker wrote to stderr, shared with the thread that reads it.
-final class StderrBuffer: Sendable {
+package final class StderrBuffer: Sendable {
     private let data = Mutex(Data())
-    func withLock<T>(_ body: (inout Data) -> T) -> T { data.withLock { body(&$0) } }
+    package func withLock<T>(_ body: (inout Data) -> T) -> T { data.withLock { body(&$0) } }
 }

@@ -9,7 +9,7 @@ import Testing
 // stdout bytes, reads memory figures from /proc, and has a fast path for huge exec streams.
 
 /// The key a response id is matched by: strings, and numbers by value (so `1.0` and `1` meet).
-func idKey(_ value: JSONValue) -> String? {
+package func idKey(_ value: JSONValue) -> String? {
     switch value {
     case .string(let string): return "s:" + string
     case .integer(let integer): return "n:\(integer)"
@@ -22,22 +22,22 @@ func idKey(_ value: JSONValue) -> String? {
 }
 
 /// One protocol message as the raw host saw it.
-struct RawMessage: Sendable {
+package struct RawMessage: Sendable {
     /// Its position among the top-level stdout lines.
-    var index: Int
-    var value: JSONValue
-    var isBatch: Bool { value.array != nil }
+    package var index: Int
+    package var value: JSONValue
+    package var isBatch: Bool { value.array != nil }
 }
 
 /// Figures from /proc/PID/status, in bytes.
-struct MemoryFigures: Sendable, CustomStringConvertible {
-    var rss: Int
-    var hwm: Int
-    var description: String { String(format: "VmRSS %.1f MB, VmHWM %.1f MB", Double(rss) / 1e6, Double(hwm) / 1e6) }
+package struct MemoryFigures: Sendable, CustomStringConvertible {
+    package var rss: Int
+    package var hwm: Int
+    package var description: String { String(format: "VmRSS %.1f MB, VmHWM %.1f MB", Double(rss) / 1e6, Double(hwm) / 1e6) }
 }
 
 /// Reads VmRSS and VmHWM of a process; nil once it is gone.
-func memoryFigures(pid: Int32) -> MemoryFigures? {
+package func memoryFigures(pid: Int32) -> MemoryFigures? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
     func kilobytes(_ key: String) -> Int? {
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
@@ -48,7 +48,7 @@ func memoryFigures(pid: Int32) -> MemoryFigures? {
 }
 
 /// Pids whose parent is `pid`, from /proc.
-func childProcesses(of pid: Int32) -> [Int32] {
+package func childProcesses(of pid: Int32) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { entry -> Int32? in
         guard let child = Int32(entry),
@@ -61,7 +61,7 @@ func childProcesses(of pid: Int32) -> [Int32] {
 }
 
 /// Whether a process (not a zombie) exists.
-func processExists(_ pid: Int32) -> Bool {
+package func processExists(_ pid: Int32) -> Bool {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
     return !status.contains("State:\tZ")
 }
@@ -92,10 +92,10 @@ private final class LineBuffer {
 }
 
 /// The worker as a subprocess behind raw pipes, with a stdout reader that can be paused.
-final class RawWorker: @unchecked Sendable {
+package final class RawWorker: @unchecked Sendable {
     /// Handles a whole stdout line before the generic path; returns true when it took the line.
     /// Runs on the reader thread.
-    typealias FastPath = @Sendable (UnsafeRawBufferPointer) -> Bool
+    package typealias FastPath = @Sendable (UnsafeRawBufferPointer) -> Bool
 
     private struct State {
         var messages: [RawMessage] = []
@@ -109,8 +109,8 @@ final class RawWorker: @unchecked Sendable {
         var keepMessages = true
     }
 
-    let process = Process()
-    let stderrPath: String
+    package let process = Process()
+    package let stderrPath: String
     private let stdinPipe = Pipe()
     private let stdoutPipe = Pipe()
     private let state = Mutex(State())
@@ -121,7 +121,7 @@ final class RawWorker: @unchecked Sendable {
     private let onResponse: (@Sendable (String, JSONValue) -> Void)?
 
     /// Spawns the worker; stderr goes to a file (so a chatty worker never blocks on it).
-    init(
+    package init(
         arguments: [String] = [], environment: [String: String] = [:], fastPath: FastPath? = nil,
         onResponse: (@Sendable (String, JSONValue) -> Void)? = nil
     ) throws {
@@ -148,19 +148,19 @@ final class RawWorker: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: stderrPath)
     }
 
-    var pid: Int32 { process.processIdentifier }
+    package var pid: Int32 { process.processIdentifier }
 
     // MARK: Reading
 
     /// Stops reading stdout (the pipe fills up and the worker's writes block).
-    func pauseReading() {
+    package func pauseReading() {
         gate.lock()
         gatePaused = true
         gate.unlock()
     }
 
     /// Reads stdout again.
-    func resumeReading() {
+    package func resumeReading() {
         gate.lock()
         gatePaused = false
         gate.broadcast()
@@ -168,7 +168,7 @@ final class RawWorker: @unchecked Sendable {
     }
 
     /// Whether messages are kept for ``messages`` (off for long soaks; responses are still tracked).
-    func keepMessages(_ keep: Bool) { state.withLock { $0.keepMessages = keep } }
+    package func keepMessages(_ keep: Bool) { state.withLock { $0.keepMessages = keep } }
 
     private func readLoop(fd: Int32) {
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)
@@ -234,7 +234,7 @@ final class RawWorker: @unchecked Sendable {
     }
 
     /// Why `value` is not a JSON-RPC 2.0 message a server may send, or nil when it is one.
-    static func protocolProblem(_ value: JSONValue) -> String? {
+    package static func protocolProblem(_ value: JSONValue) -> String? {
         func responseProblem(_ message: JSONValue) -> String? {
             guard let object = message.object else { return "not an object" }
             guard object["jsonrpc"] == .string("2.0") else { return "jsonrpc is not \"2.0\"" }
@@ -286,7 +286,7 @@ final class RawWorker: @unchecked Sendable {
 
     /// Writes bytes to the worker's stdin (blocking; safe from any thread). False once the pipe is closed.
     @discardableResult
-    func writeBlocking(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package func writeBlocking(_ bytes: UnsafeRawBufferPointer) -> Bool {
         writeLock.lock()
         defer { writeLock.unlock() }
         let fd = stdinPipe.fileHandleForWriting.fileDescriptor
@@ -304,7 +304,7 @@ final class RawWorker: @unchecked Sendable {
 
     /// Writes bytes from a helper thread, so the caller's task does not block a cooperative thread.
     @discardableResult
-    func write(_ bytes: [UInt8]) async -> Bool {
+    package func write(_ bytes: [UInt8]) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             Thread.detachNewThread { [self] in
                 let ok = bytes.withUnsafeBytes { writeBlocking($0) }
@@ -315,10 +315,10 @@ final class RawWorker: @unchecked Sendable {
 
     /// Writes a JSON value as one line.
     @discardableResult
-    func send(_ value: JSONValue) async -> Bool { await write(JSONWriter.encode(value) + [0x0A]) }
+    package func send(_ value: JSONValue) async -> Bool { await write(JSONWriter.encode(value) + [0x0A]) }
 
     /// Sends a request with the given id (any JSON) and params.
-    func request(_ method: String, _ params: JSONValue? = nil, id: JSONValue) async {
+    package func request(_ method: String, _ params: JSONValue? = nil, id: JSONValue) async {
         var object = JSONObject()
         object["jsonrpc"] = "2.0"
         object["id"] = id
@@ -328,7 +328,9 @@ final class RawWorker: @unchecked Sendable {
     }
 
     /// Sends a request and waits for its response.
-    func call(_ method: String, _ params: JSONValue? = nil, id: String = "raw-\(UUID().uuidString)", timeout: Duration = .seconds(60))
+    package func call(
+        _ method: String, _ params: JSONValue? = nil, id: String = "raw-\(UUID().uuidString)", timeout: Duration = .seconds(60)
+    )
         async throws -> JSONValue
     {
         await request(method, params, id: .string(id))
@@ -336,27 +338,22 @@ final class RawWorker: @unchecked Sendable {
     }
 
     /// Waits for the (first) response whose id key is `key`.
-    func response(_ key: String, timeout: Duration = .seconds(60)) async throws -> JSONValue {
-        let timer = Task { [self] in
-            try await Task.sleep(for: timeout)
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: key) }
-            waiter?.resume(throwing: HarnessError.timeout("no response to \(key) within \(timeout)"))
-        }
-        defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let ready = state.withLock { state -> Result<JSONValue, any Error>? in
+    package func response(_ key: String, timeout: Duration = .seconds(60)) async throws -> JSONValue {
+        try await awaitDelivery(of: key, timeout: timeout) { continuation in
+            state.withLock { state -> Result<JSONValue, any Error>? in
                 if let response = state.responses[key]?.first { return .success(response) }
                 if state.closed { return .failure(HarnessError.exited) }
                 state.waiters[key] = continuation
                 return nil
             }
-            if let ready { continuation.resume(with: ready) }
+        } unregister: { [self] in
+            state.withLock { $0.waiters.removeValue(forKey: key) }
         }
     }
 
     /// `initialize` with a config.
     @discardableResult
-    func initialize(_ config: JSONValue = .object(JSONObject())) async throws -> JSONValue {
+    package func initialize(_ config: JSONValue = .object(JSONObject())) async throws -> JSONValue {
         let response = try await call("initialize", ["protocolVersion": "1.0", "config": config])
         guard let result = response["result"] else { throw HarnessError.unexpected("initialize failed: \(response)") }
         return result
@@ -365,34 +362,29 @@ final class RawWorker: @unchecked Sendable {
     // MARK: Inspection
 
     /// Every top-level message kept so far, in stdout order.
-    var messages: [RawMessage] { state.withLock { $0.messages } }
+    package var messages: [RawMessage] { state.withLock { $0.messages } }
     /// All responses, by id key.
-    var responses: [String: [JSONValue]] { state.withLock { $0.responses } }
+    package var responses: [String: [JSONValue]] { state.withLock { $0.responses } }
     /// Lines that were not JSON-RPC messages.
-    var violations: [String] { state.withLock { $0.violations } }
+    package var violations: [String] { state.withLock { $0.violations } }
     /// Bytes read from stdout so far.
-    var stdoutBytes: Int { state.withLock { $0.stdoutBytes } }
+    package var stdoutBytes: Int { state.withLock { $0.stdoutBytes } }
     /// Whether stdout reached end of file.
-    var stdoutClosed: Bool { state.withLock { $0.closed } }
+    package var stdoutClosed: Bool { state.withLock { $0.closed } }
     /// The worker's stderr so far.
-    var stderrText: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    package var stderrText: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
     /// The worker's memory now.
-    var memory: MemoryFigures? { memoryFigures(pid: pid) }
+    package var memory: MemoryFigures? { memoryFigures(pid: pid) }
 
     /// Closes stdin.
-    func closeInput() {
+    package func closeInput() {
         writeLock.lock()
         defer { writeLock.unlock() }
         try? stdinPipe.fileHandleForWriting.close()
     }
 
     /// Waits for the process to exit; returns its status.
-    func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw HarnessError.timeout("worker did not exit within \(timeout)") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return process.terminationStatus
+    package func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
+        try await process.waitForExit(timeout: timeout)
     }
 }

@@ -5,10 +5,10 @@ import Testing
 
 /// One way a value does not match its schema: where (a path such as `$.result.endpoints[0].port`)
 /// and why.
-struct SchemaViolation: Sendable, CustomStringConvertible, Equatable {
-    var path: String
-    var reason: String
-    var description: String { "\(path): \(reason)" }
+package struct SchemaViolation: Sendable, CustomStringConvertible, Equatable {
+    package var path: String
+    package var reason: String
+    package var description: String { "\(path): \(reason)" }
 }
 
 /// Validates `JSONValue`s against the JSON Schemas of `protocol/openrpc.json`: the draft-07 subset
@@ -18,31 +18,31 @@ struct SchemaViolation: Sendable, CustomStringConvertible, Equatable {
 /// maxLength, pattern). Annotations (title, description, default, format, examples) are not checked;
 /// any other keyword is reported by ``unknownKeywords()`` so that the validator cannot silently
 /// ignore what a new schema asks for.
-struct OpenRPCValidator: Sendable {
+package struct OpenRPCValidator: Sendable {
     /// Keywords that constrain values, all of which ``validate(_:against:at:)`` checks.
-    static let assertionKeywords: Set<String> = [
+    package static let assertionKeywords: Set<String> = [
         "type", "properties", "required", "additionalProperties", "propertyNames", "items", "minItems", "maxItems",
         "uniqueItems", "enum", "const", "$ref", "allOf", "anyOf", "oneOf", "not", "minimum", "maximum",
         "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
     ]
     /// Keywords that only describe.
-    static let annotationKeywords: Set<String> = ["title", "description", "default", "format", "examples", "$schema", "$comment"]
+    package static let annotationKeywords: Set<String> = ["title", "description", "default", "format", "examples", "$schema", "$comment"]
 
     /// The whole OpenRPC document.
-    let document: JSONValue
+    package let document: JSONValue
 
-    init(document: JSONValue) {
+    package init(document: JSONValue) {
         self.document = document
     }
 
     // MARK: The document
 
     /// `protocol/openrpc.json`, found relative to this file.
-    static let documentPath: String = URL(fileURLWithPath: #filePath)
+    package static let documentPath: String = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().appendingPathComponent("../../protocol/openrpc.json").standardizedFileURL.path
 
     /// The document loaded once, or why it could not be.
-    static let shared: (validator: OpenRPCValidator?, problem: String?) = {
+    package static let shared: (validator: OpenRPCValidator?, problem: String?) = {
         do {
             return (try load(documentPath), nil)
         } catch {
@@ -50,7 +50,7 @@ struct OpenRPCValidator: Sendable {
         }
     }()
 
-    static func load(_ path: String) throws -> OpenRPCValidator {
+    package static func load(_ path: String) throws -> OpenRPCValidator {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return OpenRPCValidator(document: try JSONParser.parse(Array(data)))
     }
@@ -58,18 +58,18 @@ struct OpenRPCValidator: Sendable {
     private var methods: [JSONValue] { document["methods"]?.arrayValue ?? [] }
 
     /// The names of the document's methods.
-    var methodNames: Set<String> {
+    package var methodNames: Set<String> {
         Set(methods.compactMap { $0["name"]?.stringValue })
     }
 
     /// The result schema of `method`, or nil when the document lacks the method.
-    func resultSchema(of method: String) -> JSONValue? {
+    package func resultSchema(of method: String) -> JSONValue? {
         guard let entry = methods.first(where: { $0["name"]?.stringValue == method }) else { return nil }
         return resolveReference(entry["result"] ?? .null)?["schema"]
     }
 
     /// The params schema of a worker-to-host notification, or nil when the document lacks it.
-    func notificationSchema(of name: String) -> JSONValue? {
+    package func notificationSchema(of name: String) -> JSONValue? {
         let notes = document["x-notifications"]?.arrayValue ?? []
         guard let note = notes.first(where: { $0["name"]?.stringValue == name && $0["direction"]?.stringValue == "worker-to-host" })
         else { return nil }
@@ -77,10 +77,10 @@ struct OpenRPCValidator: Sendable {
     }
 
     /// The schema of every error response's `error` member.
-    static let errorSchema: JSONValue = .object(JSONObject(["$ref": .string("#/components/schemas/ErrorObject")]))
+    package static let errorSchema: JSONValue = .object(JSONObject(["$ref": .string("#/components/schemas/ErrorObject")]))
 
     /// The codes `components.errors` defines.
-    var errorCodes: Set<Int64> {
+    package var errorCodes: Set<Int64> {
         guard case .object(let errors)? = document["components"]?["errors"] else { return [] }
         return Set(
             errors.members.compactMap { member -> Int64? in
@@ -91,7 +91,7 @@ struct OpenRPCValidator: Sendable {
 
     /// Checks one message the worker wrote. `method` is the method of the request a response answers
     /// (nil when unknown: then only the envelope and an error's shape are checked).
-    func check(message: JSONValue, method: String?) -> [SchemaViolation] {
+    package func check(message: JSONValue, method: String?) -> [SchemaViolation] {
         guard case .object(let object) = message else {
             return [SchemaViolation(path: "$", reason: "a message must be an object, got \(message.typeName)")]
         }
@@ -127,7 +127,7 @@ struct OpenRPCValidator: Sendable {
     /// request it answers (`methods`: the methods sent under its id; a test may reuse an id, so the
     /// result must match one of them; none known: only the envelope and an error's shape are checked),
     /// an error against `ErrorObject`, a notification against its `x-notifications` schema.
-    static func recordMismatches(in message: JSONValue, methods: [String], test: String? = nil) {
+    package static func recordMismatches(in message: JSONValue, methods: [String], test: String? = nil) {
         guard let validator = shared.validator else {
             if !loadProblemReported.withLock({ reported in
                 defer { reported = true }
@@ -157,7 +157,7 @@ struct OpenRPCValidator: Sendable {
     // MARK: Validation
 
     /// Every way `value` does not match `schema`; empty when it matches.
-    func validate(_ value: JSONValue, against schema: JSONValue, at path: String = "$") -> [SchemaViolation] {
+    package func validate(_ value: JSONValue, against schema: JSONValue, at path: String = "$") -> [SchemaViolation] {
         validate(value, schema, path, depth: 0)
     }
 
@@ -319,7 +319,7 @@ struct OpenRPCValidator: Sendable {
 
     /// The keywords used by the document's schemas that the validator neither checks nor treats as
     /// annotations (property names inside `properties` are not keywords).
-    func unknownKeywords() -> Set<String> {
+    package func unknownKeywords() -> Set<String> {
         var found = Set<String>()
         func walk(_ schema: JSONValue) {
             guard case .object(let object) = schema else { return }
@@ -348,7 +348,7 @@ struct OpenRPCValidator: Sendable {
 
     // MARK: Helpers
 
-    static func has(_ value: JSONValue, type: String) -> Bool {
+    package static func has(_ value: JSONValue, type: String) -> Bool {
         switch (type, value) {
         case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object): true
         case ("number", .integer), ("number", .double), ("integer", .integer): true
@@ -357,7 +357,7 @@ struct OpenRPCValidator: Sendable {
         }
     }
 
-    static func jsonType(_ value: JSONValue) -> String {
+    package static func jsonType(_ value: JSONValue) -> String {
         switch value {
         case .null: "null"
         case .bool: "boolean"
@@ -370,7 +370,7 @@ struct OpenRPCValidator: Sendable {
     }
 
     /// JSON equality: numbers by value, objects whatever their key order.
-    static func equal(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    package static func equal(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.integer, .double), (.double, .integer): a.numberValue == b.numberValue
         case (.array(let x), .array(let y)): x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
@@ -380,7 +380,7 @@ struct OpenRPCValidator: Sendable {
         }
     }
 
-    static func brief(_ value: JSONValue, limit: Int = 120) -> String {
+    package static func brief(_ value: JSONValue, limit: Int = 120) -> String {
         let text = String(decoding: JSONWriter.encode(value), as: UTF8.self)
         return text.count > limit ? String(text.prefix(limit - 3)) + "..." : text
     }
@@ -395,7 +395,7 @@ struct OpenRPCValidator: Sendable {
 
     /// Whether `pattern` (ECMA-262 style, unanchored as JSON Schema says) finds a match in `text`;
     /// nil when the pattern does not compile.
-    static func matches(_ text: String, _ pattern: String) -> Bool? {
+    package static func matches(_ text: String, _ pattern: String) -> Bool? {
         let regex: NSRegularExpression? = regexCache.withLock { cache in
             if let cached = cache[pattern] { return cached }
             let compiled = try? NSRegularExpression(pattern: pattern)
