@@ -500,15 +500,15 @@ public struct InspectResult: Encodable, Sendable {
     public var status: NodeStatus
     /// When it last started (RFC 3339, UTC); nil when unknown.
     public var startedAt: String?
-    /// When it last ended (RFC 3339, UTC); nil when running or unknown.
+    /// When it ended (RFC 3339, UTC); nil unless stopped.
     public var finishedAt: String?
-    /// The main process's exit code of a stopped node; nil otherwise.
+    /// The main process's exit code; nil unless stopped.
     public var exitCode: Int?
-    /// Whether the kernel's OOM killer ended it; nil when running.
+    /// Whether the kernel's OOM killer ended it; nil unless stopped.
     public var oomKilled: Bool?
-    /// The engine's error text about the node's end; nil when none.
+    /// The engine's error text about the node's end; nil unless stopped with one.
     public var error: String?
-    /// Resource use of a running node; nil otherwise.
+    /// Resource use (status `running` only; nil otherwise or when no sample is at hand).
     public var resources: Resources?
     /// The ways to reach it; empty when it is not running.
     public var endpoints: [Endpoint]
