@@ -246,13 +246,16 @@ public struct APIVersion: Comparable, Sendable, CustomStringConvertible, Hashabl
         self.init(major: major, minor: minor)
     }
 
+    /// Orders by major, then minor.
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.major, lhs.minor) < (rhs.major, rhs.minor) }
+    /// `"<major>.<minor>"`, e.g. `"1.41"`.
     public var description: String { "\(major).\(minor)" }
 }
 
 /// A streaming response body: an `AsyncSequence` of byte chunks. Dropping it before the end
 /// closes the connection.
 public struct ResponseStream: AsyncSequence, Sendable {
+    /// One chunk of the body, as libcurl received it.
     public typealias Element = [UInt8]
 
     /// Cancels the transfer when the last reference to the stream goes away.
@@ -272,6 +275,8 @@ public struct ResponseStream: AsyncSequence, Sendable {
     /// An iterator over the chunks.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let owner: Owner
+        /// The next chunk; nil at the end of the body.
+        /// - Throws: ``EngineError`` when the transfer fails; `CancellationError` when it was cancelled.
         public mutating func next() async throws -> [UInt8]? {
             do {
                 return try await owner.transfer.nextChunk()
@@ -281,6 +286,7 @@ public struct ResponseStream: AsyncSequence, Sendable {
         }
     }
 
+    /// An iterator over the body's chunks.
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(owner: owner) }
 }
 

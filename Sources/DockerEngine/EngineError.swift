@@ -8,6 +8,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
+        /// The code's name, e.g. `http`.
         public var description: String { name }
 
         /// The engine answered with an HTTP error status other than 404.
@@ -48,6 +49,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         self.curlCode = curlCode
     }
 
+    /// The reason, as ``reason`` gives it.
     public var description: String { reason }
 
     /// Whether the engine answered 404 (code ``Code/notFound``).

@@ -173,6 +173,7 @@ public struct EngineHost: Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
+    /// The address in `DOCKER_HOST` syntax, e.g. `unix:///var/run/docker.sock`, `tcp://host:2376`.
     public var description: String {
         switch transport {
         case .unix(let path): "unix://\(path)"

@@ -351,6 +351,7 @@ final class Hijack: @unchecked Sendable {
 /// A hijacked exec stream: its output as an `AsyncSequence` of chunks (multiplexed frames without a
 /// TTY, raw bytes with one), and its input. Dropping it closes the connection.
 public struct HijackedStream: AsyncSequence, Sendable {
+    /// One chunk of output: multiplexed frames without a TTY, raw bytes with one.
     public typealias Element = [UInt8]
 
     final class Owner: Sendable {
@@ -373,6 +374,8 @@ public struct HijackedStream: AsyncSequence, Sendable {
     /// An iterator over the output chunks.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let owner: Owner
+        /// The next chunk; nil when the connection ends.
+        /// - Throws: ``EngineError`` when the connection fails; `CancellationError` when it was cancelled.
         public mutating func next() async throws -> [UInt8]? {
             do {
                 return try await owner.hijack.nextChunk()
@@ -382,5 +385,6 @@ public struct HijackedStream: AsyncSequence, Sendable {
         }
     }
 
+    /// An iterator over the output chunks.
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(owner: owner) }
 }

@@ -46,6 +46,7 @@ public struct DockerContextError: Error, Sendable, Equatable, CustomStringConver
         self.reason = reason
     }
 
+    /// The reason, as ``reason`` gives it.
     public var description: String { reason }
 }
 

@@ -6,7 +6,9 @@ import Synchronization
 
 /// `events.subscribe`.
 public struct EventsSubscribeRequest: RPCMethod {
+    /// The method name, `"events.subscribe"`.
     public static let name = "events.subscribe"
+    /// Typed ``StreamEnd``, but it answers only -32800: the request lives until cancelled, `shutdown` or end of input.
     public typealias Result = StreamEnd
 }
 

@@ -11,6 +11,7 @@ public struct ExecOutputText: Sendable, Encodable, Equatable {
     /// How they travel: `utf8` (invalid sequences become U+FFFD) or `base64`.
     public let encoding: OutputEncoding
 
+    /// `bytes` to travel in `encoding`.
     public init(bytes: [UInt8], encoding: OutputEncoding) {
         self.bytes = bytes
         self.encoding = encoding
@@ -27,6 +28,8 @@ public struct ExecOutputText: Sendable, Encodable, Equatable {
         }
     }
 
+    /// Writes the text as one JSON string.
+    /// - Throws: Whatever `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(string)

@@ -13,82 +13,127 @@ import JSONRPC
 
 /// `files.read`.
 public struct FilesReadRequest: RPCMethod {
+    /// The method name, `"files.read"`.
     public static let name = "files.read"
+    /// Answers ``FileContent``.
     public typealias Result = FileContent
+    /// The node: its container id or name.
     public var externalId: String
+    /// The file's absolute path in the node; a final link is followed.
     public var path: String
+    /// How `content` should travel; nil: `.utf8` (bytes that are not UTF-8 then come as base64).
     public var encoding: OutputEncoding?
+    /// The first byte to return; nil: 0.
     public var offset: Int?
+    /// How many bytes to return, at most 48 MiB for a file over 48 MiB (then required); nil: to the end.
     public var length: Int?
 }
 
 /// What `files.read` answers.
 public struct FileContent: Encodable, Sendable {
+    /// The bytes, as text or base64 per `encoding`.
     public var content: String
+    /// How `content` is encoded: `.base64` also when `.utf8` was asked for bytes that are not UTF-8.
     public var encoding: OutputEncoding
+    /// The file's size in bytes (the whole file, also for a range).
     public var size: Int
+    /// The file's permission bits as a number (e.g. 420 for 0o644).
     public var mode: Int
+    /// When the file was last modified (RFC 3339, UTC); nil when the engine did not say.
     public var modifiedAt: String?
+    /// The SHA-256 of the bytes returned, 64 lowercase hex digits.
     public var sha256: String
 }
 
 /// `files.write`.
 public struct FilesWriteRequest: RPCMethod {
+    /// The method name, `"files.write"`.
     public static let name = "files.write"
+    /// Answers ``WriteResult``.
     public typealias Result = WriteResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// The file's absolute path in the node; a final link is followed.
     public var path: String
+    /// The bytes, as text or base64 per `encoding`.
     public var content: String
+    /// How `content` is encoded; nil: `.utf8`.
     public var encoding: OutputEncoding?
+    /// The file's permission bits, 0…0o7777 (beyond 0o777 only with `policy.allowSpecialModes`); nil: 0o644.
     public var mode: Int?
+    /// Create missing parent folders (owned by the node's user); nil: true.
     public var createParents: Bool?
 }
 
 /// What `files.write` answers.
 public struct WriteResult: Encodable, Sendable {
+    /// Bytes written, as the engine reports the file's size.
     public var size: Int
+    /// The SHA-256 of the bytes written, 64 lowercase hex digits.
     public var sha256: String
 }
 
 /// `files.list`.
 public struct FilesListRequest: RPCMethod {
+    /// The method name, `"files.list"`.
     public static let name = "files.list"
+    /// Answers ``ListResult``.
     public typealias Result = ListResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// The folder's absolute path in the node; a final link is followed.
     public var path: String
 }
 
 /// What `files.list` answers.
 public struct ListResult: Encodable, Sendable {
+    /// The folder's entries, one level deep, sorted by name.
     public var entries: [FileEntry]
 }
 
 /// One directory entry.
 public struct FileEntry: Encodable, Sendable {
+    /// The entry's name, exact (bytes that are not UTF-8 become U+FFFD).
     public var name: String
+    /// The entry's absolute path.
     public var path: String
+    /// `"file"`, `"directory"`, `"symlink"` or `"other"`.
     public var type: String
+    /// Size in bytes (a link's: the length of its target).
     public var size: Int
+    /// Permission bits as a number (e.g. 493 for 0o755).
     public var mode: Int
+    /// When it was last modified (RFC 3339, UTC); nil when unknown.
     public var modifiedAt: String?
+    /// A link's target as stored; nil for anything but a link.
     public var linkTarget: String?
 }
 
 /// `files.remove`.
 public struct FilesRemoveRequest: RPCMethod {
+    /// The method name, `"files.remove"`.
     public static let name = "files.remove"
+    /// Answers `null`.
     public typealias Result = NullResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// The absolute path to remove; a final link is removed itself, not its target.
     public var path: String
+    /// Remove a non-empty folder with its contents; nil: false.
     public var recursive: Bool?
 }
 
 /// `files.mkdir`.
 public struct FilesMkdirRequest: RPCMethod {
+    /// The method name, `"files.mkdir"`.
     public static let name = "files.mkdir"
+    /// Answers `null`.
     public typealias Result = NullResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// The folder's absolute path in the node.
     public var path: String
+    /// Create missing parent folders too (false: a missing parent is -32004); nil: true.
     public var recursive: Bool?
 }
 
@@ -227,6 +272,8 @@ extension DockerProvider {
 // What the requests above say on their own; the method table checks it once, before the handler.
 
 extension FilesReadRequest {
+    /// Checks the path's form and that `offset` and `length` are not negative.
+    /// - Throws: ``InvalidParams`` naming `path`, `offset` or `length`.
     public func validate() throws {
         _ = try DockerProvider.containerPath(path)
         if let offset, offset < 0 { throw InvalidParams(field: "offset", reason: "must not be negative") }
@@ -234,6 +281,8 @@ extension FilesReadRequest {
     }
 }
 extension FilesWriteRequest {
+    /// Checks that the path names a file (absolute, not `/`, not ending in `/`, `/.` or `/..`) and that `mode` is within 0…0o7777.
+    /// - Throws: ``InvalidParams`` naming `path` or `mode`.
     public func validate() throws {
         guard try DockerProvider.containerPath(path) != "/" else { throw InvalidParams(field: "path", reason: "must name a file") }
         // "/srv/x/" (or "/srv/x/.") names a folder: a file cannot be written there.
@@ -244,6 +293,18 @@ extension FilesWriteRequest {
         if let mode, !(0...0o7777).contains(mode) { throw InvalidParams(field: "mode", reason: "must be between 0 and 0o7777") }
     }
 }
-extension FilesListRequest { public func validate() throws { _ = try DockerProvider.containerPath(path) } }
-extension FilesRemoveRequest { public func validate() throws { _ = try DockerProvider.containerPath(path) } }
-extension FilesMkdirRequest { public func validate() throws { _ = try DockerProvider.containerPath(path) } }
+extension FilesListRequest {
+    /// Checks the path's form: absolute, no NUL, no name over 255 bytes.
+    /// - Throws: ``InvalidParams`` naming `path`.
+    public func validate() throws { _ = try DockerProvider.containerPath(path) }
+}
+extension FilesRemoveRequest {
+    /// Checks the path's form: absolute, no NUL, no name over 255 bytes.
+    /// - Throws: ``InvalidParams`` naming `path`.
+    public func validate() throws { _ = try DockerProvider.containerPath(path) }
+}
+extension FilesMkdirRequest {
+    /// Checks the path's form: absolute, no NUL, no name over 255 bytes.
+    /// - Throws: ``InvalidParams`` naming `path`.
+    public func validate() throws { _ = try DockerProvider.containerPath(path) }
+}

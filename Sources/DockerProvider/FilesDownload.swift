@@ -9,9 +9,13 @@ import JSONRPC
 
 /// `files.download` (protocol 1.1).
 public struct FilesDownloadRequest: RPCMethod {
+    /// The method name, `"files.download"`.
     public static let name = "files.download"
+    /// Answers ``DownloadResult`` after the last `files.data`.
     public typealias Result = DownloadResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// The absolute path of a file or folder; a final link is followed.
     public var path: String
     /// The most bytes (before base64) one `files.data` carries.
     public var chunkBytes: Int?
@@ -35,6 +39,8 @@ extension FilesDownloadRequest: NodeRequest {
     static let defaultChunkBytes = 512 << 10
     static let chunkRange = 1024...(8 << 20)
 
+    /// Checks the path's form and that `chunkBytes` is within 1024…8388608.
+    /// - Throws: ``InvalidParams`` naming `path` or `chunkBytes`.
     public func validate() throws {
         _ = try DockerProvider.containerPath(path)
         if let chunkBytes, !Self.chunkRange.contains(chunkBytes) {

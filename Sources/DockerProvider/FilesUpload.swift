@@ -13,13 +13,19 @@ import Synchronization
 
 /// `files.upload` (protocol 1.1): starts an upload.
 public struct FilesUploadRequest: RPCMethod {
+    /// The method name, `"files.upload"`.
     public static let name = "files.upload"
+    /// Answers ``UploadStarted``.
     public typealias Result = UploadStarted
+    /// The node: its container id or name.
     public var externalId: String
+    /// The file's absolute path (format file), or the existing folder to extract under (format tar).
     public var path: String
+    /// The file's permission bits, 0…0o7777 (beyond 0o777 only with `policy.allowSpecialModes`; not for a tar); nil: 0o644.
     public var mode: Int?
     /// The file's size in bytes; without it the chunks are spooled on the worker's disk until the finish.
     public var size: Int?
+    /// What the bytes are; nil: `.file`.
     public var format: UploadFormat?
 }
 
@@ -33,38 +39,53 @@ public enum UploadFormat: String, Codable, Sendable {
 
 /// What `files.upload` answers.
 public struct UploadStarted: Encodable, Sendable {
+    /// The upload's id, 32 hex digits; valid in this session until finished or cancelled.
     public var uploadId: String
 }
 
 /// `files.uploadChunk`: the next bytes of an upload.
 public struct FilesUploadChunkRequest: RPCMethod {
+    /// The method name, `"files.uploadChunk"`.
     public static let name = "files.uploadChunk"
+    /// Answers ``UploadReceived``.
     public typealias Result = UploadReceived
+    /// The upload, as `files.upload` answered it.
     public var uploadId: String
+    /// The bytes, at most 16 MiB, as text or base64 per `encoding`.
     public var data: String
+    /// How `data` is encoded; nil: `.utf8`.
     public var encoding: OutputEncoding?
 }
 
 /// What `files.uploadChunk` answers: the bytes received so far.
 public struct UploadReceived: Encodable, Sendable {
+    /// Bytes received so far.
     public var received: Int
 }
 
 /// `files.finishUpload`.
 public struct FilesFinishUploadRequest: RPCMethod {
+    /// The method name, `"files.finishUpload"`.
     public static let name = "files.finishUpload"
+    /// Answers the size and SHA-256 of the bytes received.
     public typealias Result = WriteResult
+    /// The upload, as `files.upload` answered it.
     public var uploadId: String
 }
 
 /// `files.cancelUpload`.
 public struct FilesCancelUploadRequest: RPCMethod {
+    /// The method name, `"files.cancelUpload"`.
     public static let name = "files.cancelUpload"
+    /// Answers `null`.
     public typealias Result = NullResult
+    /// The upload, as `files.upload` answered it.
     public var uploadId: String
 }
 
 extension FilesUploadRequest: NodeRequest {
+    /// Checks the path (a file path for format file), that `mode` is within 0…0o7777 and not given for a tar, and that `size` is not negative.
+    /// - Throws: ``InvalidParams`` naming `path`, `mode` or `size`.
     public func validate() throws {
         if format ?? .file == .file {
             _ = try DockerProvider.checkFilePath(path, field: "path")

@@ -7,30 +7,43 @@ import JSONRPC
 
 /// `files.writeMany` (protocol 1.1).
 public struct FilesWriteManyRequest: RPCMethod {
+    /// The method name, `"files.writeMany"`.
     public static let name = "files.writeMany"
+    /// Answers ``WriteManyResult``.
     public typealias Result = WriteManyResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// The files, 1 to 10000, each a different path.
     public var files: [FileToWrite]
+    /// Create missing parent folders (owned by the node's user); nil: true.
     public var createParents: Bool?
 }
 
 /// One file of `files.writeMany`: as `files.write` takes it.
 public struct FileToWrite: Decodable, Sendable {
+    /// The file's absolute path; a final link is replaced by the file.
     public var path: String
+    /// The bytes, as text or base64 per `encoding`.
     public var content: String
+    /// How `content` is encoded; nil: `.utf8`.
     public var encoding: OutputEncoding?
+    /// Permission bits, 0…0o7777 (beyond 0o777 only with `policy.allowSpecialModes`); nil: 0o644.
     public var mode: Int?
 }
 
 /// What `files.writeMany` answers: per file, in the order asked, what landed.
 public struct WriteManyResult: Encodable, Sendable {
+    /// Per file, in the order asked.
     public var files: [WrittenFile]
 }
 
 /// One file written: its path as given, its size in bytes, the hex SHA-256 of its bytes.
 public struct WrittenFile: Encodable, Sendable {
+    /// The path as given.
     public var path: String
+    /// Bytes written.
     public var size: Int
+    /// The SHA-256 of the bytes, 64 lowercase hex digits.
     public var sha256: String
 }
 
@@ -38,6 +51,8 @@ extension FilesWriteManyRequest: NodeRequest {
     /// The most files one `files.writeMany` takes.
     static let maxFiles = 10_000
 
+    /// Checks the count (1…10000), each path (a file path, no two naming the same file) and each `mode` (0…0o7777).
+    /// - Throws: ``InvalidParams`` naming `files`, `files[i].path` or `files[i].mode`.
     public func validate() throws {
         guard !files.isEmpty else { throw InvalidParams(field: "files", reason: "must not be empty") }
         guard files.count <= Self.maxFiles else { throw InvalidParams(field: "files", reason: "must hold at most \(Self.maxFiles) files") }

@@ -11,8 +11,11 @@ import Synchronization
 extension NodeSpec {
     /// `spec.lifetime`: `{ttlSeconds?, idleSeconds?, onExpire?: "stop" | "destroy"}` (seconds, 1…31536000).
     public struct Lifetime: Codable, Sendable {
+        /// Seconds from `provision` (or `restore`) until the node ends, 1…31536000; nil: no TTL.
         public var ttlSeconds: Int?
+        /// Seconds without activity through the worker until the node ends, 1…31536000; nil: never idle.
         public var idleSeconds: Int?
+        /// What is done at expiry; nil: `.destroy`.
         public var onExpire: ExpiryAction?
 
         /// The label value recording this lifetime for node `nodeID`, the TTL counted from `start`.
@@ -63,11 +66,17 @@ struct LifetimeRecord: Codable, Sendable, Equatable {
 /// `lifetime.set`: changes a node's lifetime. A member left out keeps its value, `null` removes it;
 /// `ttlSeconds` counts from now.
 public struct LifetimeSetRequest: RPCMethod {
+    /// The method name, `"lifetime.set"`.
     public static let name = "lifetime.set"
+    /// Answers ``LifetimeInfo``.
     public typealias Result = LifetimeInfo
+    /// The node: its container id or name.
     public var externalId: String
+    /// Seconds from now until the node ends, 1…31536000; `null`: no TTL.
     public var ttlSeconds: Setting<Int>
+    /// Seconds without activity until the node ends, 1…31536000; `null`: never idle.
     public var idleSeconds: Setting<Int>
+    /// What is done at expiry; nil: unchanged.
     public var onExpire: NodeSpec.ExpiryAction?
 
     /// A member that may be absent (unchanged), `null` (removed) or a value.
@@ -77,6 +86,8 @@ public struct LifetimeSetRequest: RPCMethod {
 
     enum CodingKeys: String, CodingKey { case externalId, ttlSeconds, idleSeconds, onExpire }
 
+    /// Reads `ttlSeconds` and `idleSeconds` telling absent from `null`.
+    /// - Throws: `DecodingError` for a missing `externalId` or a member of the wrong type.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         externalId = try container.decode(String.self, forKey: .externalId)
@@ -90,6 +101,8 @@ public struct LifetimeSetRequest: RPCMethod {
         onExpire = try container.decodeIfPresent(NodeSpec.ExpiryAction.self, forKey: .onExpire)
     }
 
+    /// Checks that `ttlSeconds` and `idleSeconds`, when set, are within 1…31536000.
+    /// - Throws: ``InvalidParams`` naming `ttlSeconds` or `idleSeconds`.
     public func validate() throws {
         for (name, value) in [("ttlSeconds", ttlSeconds), ("idleSeconds", idleSeconds)] {
             if case .set(let seconds) = value, !(1...NodeSpec.Lifetime.maxSeconds).contains(seconds) {
@@ -103,8 +116,11 @@ public struct LifetimeSetRequest: RPCMethod {
 public struct LifetimeInfo: Encodable, Sendable {
     /// When the node ends at the latest (TTL, or idle deadline from its last activity), RFC 3339; absent: never.
     public var expiresAt: String?
+    /// When the TTL ends (RFC 3339); absent: no TTL.
     public var ttlExpiresAt: String?
+    /// Seconds without activity until the node ends; absent: never idle.
     public var idleSeconds: Int?
+    /// `"stop"` or `"destroy"`.
     public var onExpire: String?
 }
 

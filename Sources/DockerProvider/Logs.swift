@@ -4,12 +4,19 @@ import JSONRPC
 
 /// `logs`.
 public struct LogsRequest: RPCMethod {
+    /// The method name, `"logs"`.
     public static let name = "logs"
+    /// Answers ``LogsResult``.
     public typealias Result = LogsResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// How many of the last lines to return; nil: all.
     public var tail: Tail?
+    /// Only output from this time on (RFC 3339, to the nanosecond); nil: from the start.
     public var since: String?
+    /// Prefix each line with the engine's RFC 3339 time; nil: false.
     public var timestamps: Bool?
+    /// Stream output as `logs.output` notifications until the node stops; nil: false.
     public var follow: Bool?
     /// The most bytes of each stream a `logs` without follow returns (default `config.maxOutputBytes`).
     public var maxOutputBytes: Int?
@@ -18,6 +25,8 @@ public struct LogsRequest: RPCMethod {
     public enum Tail: Decodable, Sendable {
         case all
         case lines(Int)
+        /// Reads a number ≥ 0 or `"all"`.
+        /// - Throws: `DecodingError.dataCorrupted` for anything else.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let count = try? container.decode(Int.self), count >= 0 {
@@ -34,14 +43,18 @@ public struct LogsRequest: RPCMethod {
 
 /// What `logs` answers: the text, or (when following) why the stream ended.
 public struct LogsResult: Encodable, Sendable {
+    /// Stdout as UTF-8 text (invalid bytes become U+FFFD), at most `maxOutputBytes`; nil when following.
     public var stdout: ExecOutputText?
+    /// Stderr as UTF-8 text (invalid bytes become U+FFFD), at most `maxOutputBytes`; nil when following.
     public var stderr: ExecOutputText?
+    /// Why a followed stream ended: `"stopped"`; nil without `follow`.
     public var reason: String?
     /// Bytes dropped past `maxOutputBytes`, by stream, when any were.
     public var truncated: OutputTruncation?
 }
 
 extension LogsResult: JSONEncodedResult {
+    /// The result written once, keys sorted as the general encoder writes them.
     public func encodedJSON() -> [UInt8] { FramePart.joined(encodedParts()) }
 
     /// Keys sorted as the general encoder writes them; the output strings are written a slice at a

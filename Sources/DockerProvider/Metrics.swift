@@ -4,38 +4,55 @@ import JSONRPC
 
 /// `metrics.getResourceUsage`.
 public struct GetResourceUsageRequest: RPCMethod {
+    /// The method name, `"metrics.getResourceUsage"`.
     public static let name = "metrics.getResourceUsage"
+    /// Answers the node's ``ResourceUsage`` as of after the request arrived.
     public typealias Result = ResourceUsage
+    /// The node: its container id or name.
     public var externalId: String
 }
 
 /// `metrics.streamMetrics`.
 public struct StreamMetricsRequest: RPCMethod {
+    /// The method name, `"metrics.streamMetrics"`.
     public static let name = "metrics.streamMetrics"
+    /// Answers ``StreamEnd`` when `maxSamples` is reached or the node stops.
     public typealias Result = StreamEnd
+    /// The node: its container id or name.
     public var externalId: String
+    /// Milliseconds between samples, at least 1000; nil: 1000.
     public var intervalMs: Int?
+    /// Stop after this many samples; nil: no limit.
     public var maxSamples: Int?
 }
 
 /// How a stream ended.
 public struct StreamEnd: Encodable, Sendable {
+    /// Samples sent (`metrics.streamMetrics`); nil for `logs` and `events.subscribe`.
     public var samples: Int?
+    /// `"maxSamples"` or `"stopped"`.
     public var reason: String
 }
 
 /// `network.getUrl`.
 public struct GetURLRequest: RPCMethod {
+    /// The method name, `"network.getUrl"`.
     public static let name = "network.getUrl"
+    /// Answers ``URLResult``.
     public typealias Result = URLResult
+    /// The node: its container id or name.
     public var externalId: String
+    /// The port in the container.
     public var port: Int
+    /// The URL's scheme: `"http"`, `"https"` or `"tcp"`; nil: `"http"`.
     public var `protocol`: String?
+    /// `"host"` (a published port) or `"internal"` (the node's name on a named network); nil: `"host"`.
     public var scope: String?
 }
 
 /// What `network.getUrl` answers.
 public struct URLResult: Encodable, Sendable {
+    /// `"<protocol>://<host>:<port>"`; an IPv6 host in brackets.
     public var url: String
 }
 

@@ -4,13 +4,21 @@ import JSONRPC
 
 /// What the orchestrator asks for: a node to run.
 public struct NodeSpec: Codable, Sendable {
+    /// Container name and `Hostname`, `[a-zA-Z0-9][a-zA-Z0-9_.-]+`; nil: the engine picks a name.
     public var name: String?
+    /// The image and process; required by `provision`, optional for `restore`.
     public var runtime: Runtime?
+    /// CPU limit; nil: none (or `policy.maxCpuCores`).
     public var cpu: CPU?
+    /// Memory limit; nil: none (or `policy.maxMemoryGiB`).
     public var memory: Memory?
+    /// GPUs to request; needs a GPU-capable engine. Nil: none.
     public var gpu: GPU?
+    /// Published ports, tailscale and network mode; nil: no ports, the configured network.
     public var network: Network?
+    /// Labels for the container (key to value); no `openlattice.*` key but `openlattice.test[.*]`.
     public var labels: [String: String]?
+    /// Volumes and bind mounts; nil: none.
     public var volumes: [Volume]?
     /// When the node ends by itself (see ``Lifetime``).
     public var lifetime: Lifetime?
@@ -35,14 +43,20 @@ public struct NodeSpec: Codable, Sendable {
 
     /// The image and process.
     public struct Runtime: Codable, Sendable {
+        /// `Image`: a Docker reference, `[domain/]name[:tag][@digest]`; ignored by `restore`.
         public var image: String?
+        /// `Cmd` as argv, not empty; nil: `["sh", "-c", "sleep infinity"]` (for `restore`: the snapshot's own `Cmd`).
         public var command: [String]?
+        /// `Env`, sent as `K=V` in the given order; nil: none.
         public var env: OrderedStringMap?
         /// Variables whose values must not be visible in the engine's view of the container:
         /// delivered through a file the entrypoint reads, never through `Env`.
         public var secretEnv: OrderedStringMap?
+        /// `User`: `user[:group]` by name or id; nil: the policy's, else the image's.
         public var user: String?
+        /// `WorkingDir`: an absolute path; nil: the image's.
         public var workdir: String?
+        /// When to pull `image`; nil: `.missing`.
         public var pullPolicy: PullPolicy?
         /// Runs the engine's init process as PID 1 (`HostConfig.Init`), which reaps orphaned children.
         public var `init`: Bool?
@@ -51,26 +65,52 @@ public struct NodeSpec: Codable, Sendable {
     public enum PullPolicy: String, Codable, Sendable {
         case missing, always, never
     }
-    public struct CPU: Codable, Sendable { public var cores: Double }
-    public struct Memory: Codable, Sendable { public var sizeGiB: Double }
-    public struct GPU: Codable, Sendable { public var count: Int }
+    /// `spec.cpu`: sent as `HostConfig.NanoCpus` = cores × 1e9.
+    public struct CPU: Codable, Sendable {
+        /// CPU cores, fractional, > 0 (at most `policy.maxCpuCores`).
+        public var cores: Double
+    }
+    /// `spec.memory`: sent as `HostConfig.Memory` = sizeGiB × 2^30 bytes.
+    public struct Memory: Codable, Sendable {
+        /// Memory limit in GiB, fractional, > 0 (at most `policy.maxMemoryGiB`).
+        public var sizeGiB: Double
+    }
+    /// `spec.gpu`: sent as a `HostConfig.DeviceRequests` entry of driver `nvidia` with capability `gpu`.
+    public struct GPU: Codable, Sendable {
+        /// How many GPUs.
+        public var count: Int
+    }
+    /// `spec.network`.
     public struct Network: Codable, Sendable {
+        /// Ports to publish (`ExposedPorts` and `PortBindings`); nil: none.
         public var ports: [Port]?
+        /// Give the node tailscale's needs: `CapAdd` `NET_ADMIN` and the device `/dev/net/tun`; nil: false.
         public var tailscale: Bool?
+        /// As `tailscale`, then `tailscale up` with this key (passed through a file, removed before `provision` answers); nil: none.
         public var tailscaleAuthKey: String?
         /// The network mode (`HostConfig.NetworkMode`): `none`, `bridge`, `host` or a network name;
         /// default `config.network`, else the engine's default. Within `policy.networkModes`.
         public var mode: String?
     }
+    /// One port to publish.
     public struct Port: Codable, Sendable {
+        /// The port in the container.
         public var port: Int
+        /// `tcp` or `udp`; nil: `tcp`.
         public var `protocol`: PortProtocol?
+        /// The host port; nil: the same as `port`; 0: the engine chooses.
         public var hostPort: Int?
     }
+    /// A port's transport protocol: `"tcp"` or `"udp"`.
     public enum PortProtocol: String, Codable, Sendable { case tcp, udp }
+    /// A volume or bind mount (a `HostConfig.Mounts` entry).
     public struct Volume: Codable, Sendable {
+        /// A named volume (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`, created when missing and kept by `destroy`), a host path starting with `/` for a
+        /// bind mount (within `policy.bindMounts`), or nil for an anonymous volume.
         public var source: String?
+        /// The absolute path in the container.
         public var target: String
+        /// Mount read-only; nil: read-write.
         public var readOnly: Bool?
     }
 
@@ -91,6 +131,8 @@ public struct CreateBodyBuilder: Sendable {
     /// The operator's security policy.
     public var policy: SecurityPolicy
 
+    /// A builder from the worker's configuration: `network` (nil: the engine's default), labels added to every node,
+    /// whether GPUs exist, the owner's labels and the security policy.
     public init(
         network: String?, defaultLabels: [String: String], gpuAvailable: Bool, ownerLabels: [String: String] = [:],
         policy: SecurityPolicy = SecurityPolicy()

@@ -9,6 +9,7 @@ import JSONRPC
 ///
 /// The hot one (streams of 100+ MiB): it writes its own members, in this order, into the frame.
 public struct ExecOutputNotification: RPCNotification {
+    /// The notification name, `"exec.output"`.
     public static let method = "exec.output"
     /// `stdout` or `stderr`.
     public var stream: StreamName
@@ -25,9 +26,11 @@ public struct ExecOutputNotification: RPCNotification {
         self.offset = offset
     }
 
+    /// About 4/3 of the bytes (base64's worst case) plus room for the member names.
     public var encodedSizeHint: Int { data.bytes.count * 4 / 3 + 64 }
 
     // Measured (swiftc -O, 100 MiB in 64 KiB pieces): 107 MiB/s UTF-8, 357 MiB/s base64; JSONEncoder: 46 and 50.
+    /// Appends `"stream":…,"data":…` and, when set, `,"offset":…`.
     public func appendMembers(to frame: inout [UInt8]) {
         frame.append(contentsOf: stream == .stdout ? #""stream":"stdout","data":"#.utf8 : #""stream":"stderr","data":"#.utf8)
         data.appendJSONString(to: &frame)
@@ -45,8 +48,11 @@ public enum StreamName: String, Encodable, Sendable {
 
 /// `logs.output`: a piece of a followed node's logs, `{requestId, stream, data}` (UTF-8 text).
 public struct LogsOutputNotification: RPCNotification {
+    /// The notification name, `"logs.output"`.
     public static let method = "logs.output"
+    /// `stdout` or `stderr`.
     public var stream: StreamName
+    /// The text, whole UTF-8 characters (invalid sequences become U+FFFD); with `timestamps`, each line prefixed by the engine's RFC 3339 time.
     public var data: String
 }
 
@@ -55,6 +61,7 @@ public struct LogsOutputNotification: RPCNotification {
 /// Hot like `exec.output` (downloads of GiBs): it writes its own members, in this order (base64 as
 /// fast as `exec.output`'s, 7× `JSONEncoder`).
 public struct FilesDataNotification: RPCNotification {
+    /// The notification name, `"files.data"`.
     public static let method = "files.data"
     /// Where `data` starts in the transfer, in bytes.
     public var offset: Int
@@ -63,14 +70,18 @@ public struct FilesDataNotification: RPCNotification {
 
     private enum CodingKeys: String, CodingKey { case offset, data }
 
+    /// Writes `offset` and `data` (as base64).
+    /// - Throws: Whatever `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(offset, forKey: .offset)
         try container.encode(ExecOutputText(bytes: Array(data), encoding: .base64), forKey: .data)
     }
 
+    /// About 4/3 of the bytes (base64) plus room for the member names.
     public var encodedSizeHint: Int { data.count * 4 / 3 + 64 }
 
+    /// Appends `"offset":…,"data":"<base64>"`.
     public func appendMembers(to frame: inout [UInt8]) {
         frame.append(contentsOf: #""offset":\#(offset),"data":""#.utf8)
         Base64.append(data, to: &frame)
@@ -81,6 +92,7 @@ public struct FilesDataNotification: RPCNotification {
 /// `files.progress`: how far a transfer over 8 MiB is, `{requestId | uploadId, bytes, totalBytes?}`.
 /// A download's names its request (`requestId`), an upload's its upload (`uploadId`, no `requestId`).
 public struct FilesProgressNotification: RPCNotification {
+    /// The notification name, `"files.progress"`.
     public static let method = "files.progress"
     /// The upload, for an upload; nil for a download.
     public var uploadId: String?
@@ -89,33 +101,45 @@ public struct FilesProgressNotification: RPCNotification {
     /// The transfer's size in bytes, when known.
     public var totalBytes: Int?
 
+    /// False for an upload's progress, which names its `uploadId` instead of a request.
     public var carriesRequestID: Bool { uploadId == nil }
 }
 
 /// `pull.progress`: the engine's progress pulling an image during `provision`,
 /// `{requestId, image, status, id?, current?, total?}` (`current`, `total` in bytes).
 public struct PullProgressNotification: RPCNotification {
+    /// The notification name, `"pull.progress"`.
     public static let method = "pull.progress"
+    /// The image reference being pulled, as the spec gave it.
     public var image: String
+    /// The engine's status line, e.g. `Pulling fs layer`, `Downloading`, `Status: Downloaded newer image for …`.
     public var status: String
     /// The layer.
     public var id: String?
+    /// Bytes of the layer done so far; nil when the engine gave none.
     public var current: Int64?
+    /// Bytes of the layer in all; nil when the engine gave none.
     public var total: Int64?
 }
 
 /// `metrics.sample`: one resource-usage sample of `metrics.streamMetrics`, `{requestId, externalId, sample}`.
 public struct MetricsSampleNotification: RPCNotification {
+    /// The notification name, `"metrics.sample"`.
     public static let method = "metrics.sample"
+    /// The node sampled, as the request named it.
     public var externalId: String
+    /// The node's resource use at the sample's time.
     public var sample: ResourceUsage
 }
 
 /// `node.event`: something happened to a managed node (`events.subscribe`),
 /// `{requestId, externalId?, nodeId?, action, exitCode?, time, onExpire?, nodes?, reason?, dropped?}`.
 public struct NodeEventNotification: RPCNotification {
+    /// The notification name, `"node.event"`.
     public static let method = "node.event"
+    /// The container's full id; nil for `resync`.
     public var externalId: String?
+    /// The node id (label `openlattice.node-id`); nil for `resync` or a container without one.
     public var nodeId: String?
     /// `start`, `die`, `oom`, `stop`, `pause`, `unpause`, `destroy`, `restart`, `expired` or `resync`.
     public var action: String

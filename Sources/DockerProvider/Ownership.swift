@@ -5,13 +5,17 @@ import Synchronization
 
 /// `reap`: removes this owner's nodes that the orchestrator no longer knows.
 public struct ReapRequest: RPCMethod {
+    /// The method name, `"reap"`.
     public static let name = "reap"
+    /// Answers ``ReapResult``.
     public typealias Result = ReapResult
+    /// Container ids, id prefixes or names, and volume names, to keep; nil: none.
     public var keep: [String]?
 }
 
 /// What `reap` answers.
 public struct ReapResult: Encodable, Sendable {
+    /// Full ids of the containers removed, sorted.
     public var removed: [String]
     /// Snapshot image ids removed by `config.snapshotRetentionSeconds`, when it is set.
     public var snapshots: [String]?

@@ -35,6 +35,7 @@ public struct SecurityPolicy: Codable, Sendable, Equatable {
     /// Whether `files.write` / `files.mkdir` may set mode bits beyond 0o777 (setuid, setgid, sticky). Default false.
     public var allowSpecialModes: Bool?
 
+    /// A policy with every member absent: the worker's default behaviour.
     public init() {}
 
     /// `"any"`, `"none"` or a list of allowed host path prefixes.
@@ -43,6 +44,8 @@ public struct SecurityPolicy: Codable, Sendable, Equatable {
         case none
         case prefixes([String])
 
+        /// Reads `"any"`, `"none"` or an array of path prefixes.
+        /// - Throws: `DecodingError` for any other value.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let word = try? container.decode(String.self) {
@@ -58,6 +61,8 @@ public struct SecurityPolicy: Codable, Sendable, Equatable {
             }
         }
 
+        /// Writes `"any"`, `"none"` or the array of prefixes.
+        /// - Throws: Whatever `encoder` throws.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()
             switch self {

@@ -25,6 +25,8 @@ public struct ProviderError: Error, Sendable, RPCErrorConvertible {
         ProviderError(code: .notFound, reason: "no such node: \(externalId)", status: 404)
     }
 
+    /// The JSON-RPC error: this code, the message `describe(method, reason)`, and `data`
+    /// `{provider: "docker", status?, engineMessage?}`.
     public func rpcError(method: String, describe: (String, String) -> String) -> RPCError {
         var data = JSONObject()
         data["provider"] = .string("docker")
@@ -62,6 +64,9 @@ extension EngineError: RPCErrorConvertible {
             || message.contains("port is already allocated") || message.contains("address already in use")
     }
 
+    /// The JSON-RPC error: the code the host sees for this failure (404 -32004, 409 -32009, unreachable -32001,
+    /// timed out -32008, cancelled -32800, else -32000), the message `describe(method, reason)`, and `data`
+    /// `{provider: "docker", status?, engineMessage?}`.
     public func rpcError(method: String, describe: (String, String) -> String) -> RPCError {
         var reason = self.reason
         if code == .unreachable || code == .tls { reason = "the Docker engine is unreachable: \(reason)" }

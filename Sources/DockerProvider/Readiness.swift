@@ -20,14 +20,20 @@ extension NodeSpec {
         public var exec: [String]?
         /// The image's `HEALTHCHECK` reports healthy.
         public var healthcheck: Bool?
+        /// How long to wait for every condition, in milliseconds; nil: 60000. Then -32008.
         public var timeoutMs: Int?
+        /// How often the conditions are checked, in milliseconds; nil: 200.
         public var intervalMs: Int?
         /// Leave the node running when the conditions do not hold in time (default: remove it).
         public var keepOnTimeout: Bool?
 
+        /// An HTTP readiness probe: `GET path` (HTTP/1.0) to a container port.
         public struct HTTPProbe: Codable, Sendable {
+            /// The container port.
             public var port: Int
+            /// The request path; nil: `/`.
             public var path: String?
+            /// The HTTP status that counts as ready; nil: any 2xx.
             public var status: Int?
         }
 

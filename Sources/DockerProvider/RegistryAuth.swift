@@ -32,7 +32,9 @@ public struct RegistryCredentials: Sendable, Equatable, CustomStringConvertible,
         return Base64.encode(json, alphabet: .url)
     }
 
+    /// `RegistryCredentials(<username>@<serverAddress>, password: [redacted])`: never the password.
     public var description: String { "RegistryCredentials(\(username)@\(serverAddress), password: [redacted])" }
+    /// The same as ``description``: never the password.
     public var debugDescription: String { description }
 }
 
@@ -63,6 +65,7 @@ public struct RegistryAuthEntry: Decodable, Sendable, Equatable, CustomStringCon
         return RegistryCredentials(username: username, password: password, serverAddress: serverAddress)
     }
 
+    /// The members with `password` and `auth` shown as `[redacted]` (or `nil`).
     public var description: String {
         "RegistryAuthEntry(username: \(username ?? "nil"), password: \(password == nil ? "nil" : "[redacted]"), "
             + "auth: \(auth == nil ? "nil" : "[redacted]"))"
@@ -106,6 +109,8 @@ public struct DockerCLIConfig: Decodable, Sendable, Equatable {
         case auths, currentContext, credsStore
     }
 
+    /// Reads `auths` (absent: empty), `currentContext` and `credsStore`; other members are ignored.
+    /// - Throws: `DecodingError` when a member has the wrong type.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         auths = try container.decodeIfPresent([String: AuthEntry].self, forKey: .auths) ?? [:]

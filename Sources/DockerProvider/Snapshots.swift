@@ -9,7 +9,9 @@ import Synchronization
 
 /// `snapshots.list`: this owner's snapshot images (all managed ones when no `ownerId` is set).
 public struct SnapshotsListRequest: RPCMethod {
+    /// The method name, `"snapshots.list"`.
     public static let name = "snapshots.list"
+    /// Answers this owner's snapshots, newest first, each with `size` and `nodeId`.
     public typealias Result = [SnapshotRef]
     /// Only snapshots whose image carries all of these labels.
     public var labels: [String: String]?
@@ -17,8 +19,11 @@ public struct SnapshotsListRequest: RPCMethod {
 
 /// `snapshots.delete`: removes a snapshot image; -32009 while a node runs from it.
 public struct SnapshotsDeleteRequest: RPCMethod {
+    /// The method name, `"snapshots.delete"`.
     public static let name = "snapshots.delete"
+    /// Answers `null`.
     public typealias Result = NullResult
+    /// The snapshot: `externalId` is the image id or a tag such as ``SnapshotRef/image``.
     public var ref: SnapshotRefInput
 }
 

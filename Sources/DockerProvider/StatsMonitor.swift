@@ -192,14 +192,23 @@ final class StatsMonitor: Sendable {
 
 /// One reading of a node's resource use (`metrics.getResourceUsage`, `metrics.sample`).
 public struct ResourceUsage: Encodable, Sendable {
+    /// CPU use in percent of one core (cpu delta / system delta × online CPUs × 100).
     public var cpuPercent: Double
+    /// Memory in use in MiB as `docker stats` counts it (usage less inactive file cache).
     public var memoryUsedMiB: Double
+    /// The memory limit in MiB; nil when the engine reports none.
     public var memoryLimitMiB: Double?
+    /// Bytes received on every interface since the node started.
     public var networkRxBytes: UInt64
+    /// Bytes sent on every interface since the node started.
     public var networkTxBytes: UInt64
+    /// Bytes read from block devices since the node started.
     public var blockReadBytes: UInt64
+    /// Bytes written to block devices since the node started.
     public var blockWriteBytes: UInt64
+    /// Processes in the node now.
     public var pids: Int
+    /// When the engine took the figures (its `read` time, RFC 3339, UTC).
     public var timestamp: String
 
     /// The subset `inspect` reports.

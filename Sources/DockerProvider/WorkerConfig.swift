@@ -50,9 +50,13 @@ public struct WorkerConfig: Sendable {
 
     /// Paths of TLS material.
     public struct TLSPaths: Decodable, Sendable {
+        /// Path of the CA certificate (PEM) the engine's certificate must chain to; nil: the system's.
         public var ca: String?
+        /// Path of the client certificate (PEM); nil: none.
         public var cert: String?
+        /// Path of the client certificate's private key (PEM); nil: none.
         public var key: String?
+        /// Verify the engine's certificate and host name; nil: true.
         public var verify: Bool?
 
         /// TLS material at these paths.
@@ -90,22 +94,39 @@ public struct WorkerConfig: Sendable {
 
     /// The fields `initialize` may set.
     public struct Overrides: Decodable, Sendable {
+        /// `config.host`: the engine address in `DOCKER_HOST` syntax (`unix://…`, `tcp://host:port`, `ssh://[user@]host[:port]`).
         public var host: String?
+        /// `config.apiVersion`: e.g. `"1.41"`; nil: negotiated from `GET /_ping`.
         public var apiVersion: String?
+        /// `config.network`: the Docker network new containers join; not empty.
         public var network: String?
+        /// `config.defaultLabels`: labels added to every container; no `openlattice.*` key.
         public var defaultLabels: [String: String]?
+        /// `config.gpuAvailable`: whether GPUs may be requested.
         public var gpuAvailable: Bool?
+        /// `config.snapshotRepository`: the image repository snapshots are committed to; not empty.
         public var snapshotRepository: String?
+        /// `config.requestTimeoutMs`: timeout of non-streaming engine requests in milliseconds, at least 1.
         public var requestTimeoutMs: Int?
+        /// `config.streamStallMs`: how long an engine stream may send nothing, in milliseconds.
         public var streamStallMs: Int?
+        /// `config.maxOutputBytes`: the most bytes of each output stream a buffered exec or `logs` keeps.
         public var maxOutputBytes: Int?
+        /// `config.tls`: TLS client material for a TCP engine.
         public var tls: TLSPaths?
+        /// `config.registryAuth`: credentials by registry host, each with a password (or `auth`).
         public var registryAuth: [String: RegistryAuthEntry]?
+        /// `config.manageUnlabeled`: act on containers without `openlattice.managed=true` too.
         public var manageUnlabeled: Bool?
+        /// `config.ownerId`: the owner every container, volume and snapshot carries; not empty.
         public var ownerId: String?
+        /// `config.onHostExit`: `keep` or `destroy` this session's nodes when input ends without `shutdown`.
         public var onHostExit: HostExitAction?
+        /// `config.snapshotRetentionSeconds`: `reap` also removes this owner's snapshots older than this, in seconds.
         public var snapshotRetentionSeconds: Int?
+        /// `config.policy`: the security policy nodes are held to.
         public var policy: SecurityPolicy?
+        /// `config.sshOptions`: extra `ssh` arguments for an `ssh://` engine, one word each, flags and their values.
         public var sshOptions: [String]?
     }
 

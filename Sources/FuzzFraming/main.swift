@@ -20,6 +20,8 @@ import JSONRPC
     import Darwin
 #endif
 
+/// libFuzzer's entry point (`LLVMFuzzerTestOneInput`): runs the `size` bytes at `data` through LineFramer and JSONParser
+/// and traps when an invariant fails; returns 0 (the input is always kept).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFramingOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []

@@ -14,6 +14,7 @@ public struct JSONParser {
         public var reason: String
         /// The byte offset in the input.
         public var offset: Int
+        /// `"<reason> at byte <offset>"`.
         public var description: String { "\(reason) at byte \(offset)" }
     }
 

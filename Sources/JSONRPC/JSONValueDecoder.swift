@@ -376,17 +376,22 @@ public struct OrderedStringMap: Decodable, Sendable, Equatable {
     /// A map with the given entries.
     public init(_ entries: [(key: String, value: String)]) { self.entries = entries }
 
+    /// Reads a JSON object of strings, keeping its members' order.
+    /// - Throws: `DecodingError` when it is not an object or a value is not a string.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         entries = try container.allKeys.map { ($0.stringValue, try container.decode(String.self, forKey: $0)) }
     }
 
+    /// Equal when the entries, in order, are.
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.entries.elementsEqual(rhs.entries) { $0.key == $1.key && $0.value == $1.value }
     }
 }
 
 extension OrderedStringMap: Encodable {
+    /// Writes the entries as one JSON object, in order.
+    /// - Throws: Whatever `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         for entry in entries { try container.encode(entry.value, forKey: AnyCodingKey(stringValue: entry.key)) }

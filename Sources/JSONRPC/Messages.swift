@@ -26,6 +26,7 @@ public enum RequestID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The id as text: the string itself, the number, or `null`.
     public var description: String {
         switch self {
         case .string(let string): string
@@ -38,7 +39,9 @@ public enum RequestID: Hashable, Sendable, CustomStringConvertible {
 
 /// A JSON-RPC error code. Standard codes and the provider's own are static constants.
 public struct ErrorCode: RawRepresentable, Hashable, Sendable, Codable {
+    /// The code, e.g. -32602.
     public var rawValue: Int
+    /// The code `rawValue`.
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// The line is not JSON.
@@ -83,6 +86,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         self.data = data
     }
 
+    /// `"<message> (<code>)"`.
     public var description: String { "\(message) (\(code.rawValue))" }
 
     /// The error object as it goes on the wire.

@@ -14,6 +14,7 @@ public protocol RPCMethod: Decodable, Sendable {
 }
 
 extension RPCMethod {
+    /// Accepts everything.
     public func validate() throws {}
 }
 
@@ -28,6 +29,7 @@ public protocol JSONEncodedResult {
 }
 
 extension JSONEncodedResult {
+    /// ``encodedJSON()`` as one part.
     public func encodedParts() -> [FramePart] { [.bytes(encodedJSON())] }
 }
 
@@ -35,6 +37,8 @@ extension JSONEncodedResult {
 public struct NullResult: Encodable, Sendable {
     /// The `null` result.
     public init() {}
+    /// Writes `null`.
+    /// - Throws: Whatever `encoder` throws.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encodeNil()

@@ -24,10 +24,14 @@ public protocol RPCNotification: Encodable, Sendable {
 }
 
 extension RPCNotification {
+    /// True: the params carry `requestId`.
     public var carriesRequestID: Bool { true }
 
+    /// 0: nothing reserved.
     public var encodedSizeHint: Int { 0 }
 
+    /// Appends the members as `JSONEncoder` writes them (``appendEncodedMembers(to:)``).
+    /// - Throws: an `EncodingError` when a member cannot be encoded.
     public func appendMembers(to frame: inout [UInt8]) throws { try appendEncodedMembers(to: &frame) }
 
     /// Appends the members as `JSONEncoder` writes them (keys sorted, slashes unescaped), without

@@ -13,6 +13,7 @@ public enum OSThread {
     public struct Failure: Error, CustomStringConvertible {
         /// The `pthread_create` result (an errno value).
         public var code: Int32
+        /// `The system could not start a thread (pthread_create returned <code>).`
         public var description: String { "The system could not start a thread (pthread_create returned \(code))." }
     }
 
