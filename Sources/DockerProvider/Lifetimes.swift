@@ -130,6 +130,12 @@ extension DockerProvider {
 
     /// Ends an expired node as its lifetime says, and tells every `events.subscribe` of this worker.
     func expireNode(_ id: String, _ record: LifetimeRecord) async {
+        // Another worker of this owner may have changed the lifetime since this one armed it: the
+        // record `lifetime.set` wrote into the node is the truth.
+        if let changed = await recordedLifetimeChange(id), changed.node == record.node, changed != record {
+            lifetimes.arm(id, changed)
+            return
+        }
         logger.info("node lifetime ended", metadata: ["container": "\(id)", "action": "\(record.onExpire.rawValue)"])
         do {
             switch record.onExpire {

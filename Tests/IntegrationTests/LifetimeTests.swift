@@ -75,6 +75,20 @@ struct LifetimeTests {
         }
     }
 
+    @Test func aLifetimeAnotherWorkerChangedIsHeeded() async throws {
+        try await withWorker { first, scope in
+            let id = try await Self.provision(first, scope, ["lifetime": ["ttlSeconds": 3]])
+            // A second worker of the same (no) owner arms the node's lifetime from its label.
+            let second = try WorkerProcess()
+            defer { Task { await second.stop() } }
+            _ = try await second.result("initialize", ["protocolVersion": "1.1"])
+            _ = try await first.result("lifetime.set", ["externalId": .string(id), "ttlSeconds": 60])
+            try await Task.sleep(for: .seconds(5))
+            #expect(Self.state(id) == "running")
+            await second.stop()
+        }
+    }
+
     @Test func aLaterWorkerOfTheSameOwnerEndsTheNodeOnTime() async throws {
         let owner = "olw-owner-\(UUID().uuidString.prefix(8).lowercased())"
         let config: JSONValue = ["ownerId": .string(owner)]
