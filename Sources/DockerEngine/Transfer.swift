@@ -185,31 +185,66 @@ final class Transfer: @unchecked Sendable {
         return error
     }
 
-    /// One header line from libcurl (including the status line and the blank line that ends the block).
+    /// One header line from libcurl (including the status line and the blank line that ends the block),
+    /// read as bytes: only a header's name (ASCII-lowercased) and value become Strings. A line with a
+    /// byte at or above 0x80 takes ``receiveHeader(decoding:)``, which reads it as Unicode text.
     func receiveHeader(_ bytes: UnsafeRawBufferPointer) {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        var colon: Int?
+        for index in 0..<end {
+            let byte = bytes[index]
+            if byte >= 0x80 { return receiveHeader(decoding: bytes) }
+            if byte == UInt8(ascii: ":"), colon == nil { colon = index }
+        }
+        if end == 0 { return receiveHeadEnd() }
+        if end >= 5, bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[2] == UInt8(ascii: "T"),
+            bytes[3] == UInt8(ascii: "P"), bytes[4] == UInt8(ascii: "/")
+        {
+            state.withLock { $0.headers = [] }
+            return
+        }
+        guard let colon else { return }
+        var start = colon + 1
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        let name = String(unsafeUninitializedCapacity: colon) { target in
+            for index in 0..<colon {
+                let byte = bytes[index]
+                target[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return colon
+        }
+        let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        state.withLock { $0.headers.append((name, value)) }
+    }
+
+    /// A header line that is not ASCII, read as Unicode text (names lowercased by Unicode rules).
+    private func receiveHeader(decoding bytes: UnsafeRawBufferPointer) {
         let line = String(decoding: bytes, as: UTF8.self).trimmingTrailingNewline()
         if line.hasPrefix("HTTP/") {
             state.withLock { $0.headers = [] }
             return
         }
-        if line.isEmpty {
-            lastActivity = .now
-            var status = 0
-            olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            if status >= 100 && status < 200 { return }
-            let waiter = state.withLock { state -> CheckedContinuation<ResponseHead, any Error>? in
-                let head = ResponseHead(status: status, headers: state.headers)
-                state.head = head
-                defer { state.headWaiter = nil }
-                return state.headWaiter
-            }
-            if let waiter, let head = state.withLock({ $0.head }) { waiter.resume(returning: head) }
-            return
-        }
+        if line.isEmpty { return receiveHeadEnd() }
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = line[..<colon].lowercased()
         let value = line[line.index(after: colon)...].trimmingLeadingSpaces()
         state.withLock { $0.headers.append((name, value)) }
+    }
+
+    /// The blank line that ends a header block: the head is complete, unless it was an interim (1xx) one.
+    private func receiveHeadEnd() {
+        lastActivity = .now
+        var status = 0
+        olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        if status >= 100 && status < 200 { return }
+        let waiter = state.withLock { state -> CheckedContinuation<ResponseHead, any Error>? in
+            let head = ResponseHead(status: status, headers: state.headers)
+            state.head = head
+            defer { state.headWaiter = nil }
+            return state.headWaiter
+        }
+        if let waiter, let head = state.withLock({ $0.head }) { waiter.resume(returning: head) }
     }
 
     /// Body bytes from libcurl. Returns the count consumed, or the pause marker.
