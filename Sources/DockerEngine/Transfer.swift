@@ -21,6 +21,9 @@ final class Transfer: @unchecked Sendable {
         var headWaiter: CheckedContinuation<ResponseHead, any Error>?
         /// Body bytes not yet taken by the reader, coalesced: a reader that falls behind takes them in one piece.
         var pending: [UInt8] = []
+        /// The size of the reader's last take: `pending` starts with that much room, so a stream
+        /// whose reader falls behind does not regrow it (and copy it) from 16 bytes up on every take.
+        var lastTake = 0
         var collected: [UInt8] = []
         var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
         var completion: Result<Void, EngineError>?
@@ -268,6 +271,7 @@ final class Transfer: @unchecked Sendable {
                 state.paused = true
                 return .pause
             }
+            if state.pending.isEmpty { state.pending.reserveCapacity(max(state.lastTake, bytes.count)) }
             state.pending.append(contentsOf: bytes)
             return .consumed
         }
@@ -424,6 +428,7 @@ final class Transfer: @unchecked Sendable {
                     if !state.pending.isEmpty {
                         let chunk = state.pending
                         state.pending = []
+                        state.lastTake = chunk.count
                         let unpause = state.paused
                         state.paused = false
                         return .chunk(chunk, unpause: unpause)
