@@ -81,6 +81,13 @@ final class Transfer: @unchecked Sendable {
         bodyStorage?.deallocate()
     }
 
+    /// A stream allowed this many unread bytes (exec output, logs, archives, pulls) is bulk data:
+    /// libcurl reads it ``bulkReceiveBuffer`` bytes at a time, not 16 KiB. Smaller, long-lived
+    /// streams (stats) keep libcurl's default buffer, which each transfer holds while it runs.
+    static let bulkStreamHighWater = 1 << 20
+    /// libcurl's receive buffer for a bulk stream (`CURLOPT_BUFFERSIZE`), in bytes.
+    static let bulkReceiveBuffer = 256 << 10
+
     /// Sets the options of `request` on the easy handle. Called once, before the handle is added.
     /// `socketPath` is where an `ssh://` engine's forwarder listens.
     func configure(
@@ -100,6 +107,9 @@ final class Transfer: @unchecked Sendable {
         try checked(olw_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback), "write callback")
         try checked(olw_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userdata), "write data")
         try checked(olw_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback), "header callback")
+        if mode == .stream, highWater >= Self.bulkStreamHighWater {
+            try checked(olw_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, Self.bulkReceiveBuffer), "receive buffer")
+        }
         try checked(olw_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata), "header data")
         switch host.transport {
         case .unix(let path):
