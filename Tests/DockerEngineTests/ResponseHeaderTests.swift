@@ -1,3 +1,4 @@
+import Logging
 import Testing
 
 @testable import DockerEngine
@@ -6,7 +7,7 @@ import Testing
 struct ResponseHeaderTests {
     /// The head a transfer makes of `lines`, given one by one as libcurl's header callback gives them.
     private func head(of lines: [String]) async throws -> ResponseHead {
-        let loop = try CurlLoop()
+        let loop = try CurlLoop(logger: Logger(label: "test"))
         let transfer = try loop.makeTransfer(mode: .stream)
         for line in lines {
             Array(line.utf8).withUnsafeBytes { transfer.receiveHeader($0) }
