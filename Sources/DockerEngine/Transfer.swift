@@ -21,6 +21,9 @@ final class Transfer: @unchecked Sendable {
         var headWaiter: CheckedContinuation<ResponseHead, any Error>?
         /// Body bytes not yet taken by the reader, coalesced: a reader that falls behind takes them in one piece.
         var pending: [UInt8] = []
+        /// The size of the reader's last take: `pending` starts with that much room, so a stream
+        /// whose reader falls behind does not regrow it (and copy it) from 16 bytes up on every take.
+        var lastTake = 0
         var collected: [UInt8] = []
         var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
         var completion: Result<Void, EngineError>?
@@ -78,6 +81,13 @@ final class Transfer: @unchecked Sendable {
         bodyStorage?.deallocate()
     }
 
+    /// A stream allowed this many unread bytes (exec output, logs, archives, pulls) is bulk data:
+    /// libcurl reads it ``bulkReceiveBuffer`` bytes at a time, not 16 KiB. Smaller, long-lived
+    /// streams (stats) keep libcurl's default buffer, which each transfer holds while it runs.
+    static let bulkStreamHighWater = 1 << 20
+    /// libcurl's receive buffer for a bulk stream (`CURLOPT_BUFFERSIZE`), in bytes.
+    static let bulkReceiveBuffer = 256 << 10
+
     /// Sets the options of `request` on the easy handle. Called once, before the handle is added.
     /// `socketPath` is where an `ssh://` engine's forwarder listens.
     func configure(
@@ -97,6 +107,9 @@ final class Transfer: @unchecked Sendable {
         try checked(olw_easy_setopt_callback(easy, CURLOPT_WRITEFUNCTION, transferWriteCallback), "write callback")
         try checked(olw_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, userdata), "write data")
         try checked(olw_easy_setopt_callback(easy, CURLOPT_HEADERFUNCTION, transferHeaderCallback), "header callback")
+        if mode == .stream, highWater >= Self.bulkStreamHighWater {
+            try checked(olw_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, Self.bulkReceiveBuffer), "receive buffer")
+        }
         try checked(olw_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata), "header data")
         switch host.transport {
         case .unix(let path):
@@ -185,31 +198,66 @@ final class Transfer: @unchecked Sendable {
         return error
     }
 
-    /// One header line from libcurl (including the status line and the blank line that ends the block).
+    /// One header line from libcurl (including the status line and the blank line that ends the block),
+    /// read as bytes: only a header's name (ASCII-lowercased) and value become Strings. A line with a
+    /// byte at or above 0x80 takes ``receiveHeader(decoding:)``, which reads it as Unicode text.
     func receiveHeader(_ bytes: UnsafeRawBufferPointer) {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        var colon: Int?
+        for index in 0..<end {
+            let byte = bytes[index]
+            if byte >= 0x80 { return receiveHeader(decoding: bytes) }
+            if byte == UInt8(ascii: ":"), colon == nil { colon = index }
+        }
+        if end == 0 { return receiveHeadEnd() }
+        if end >= 5, bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[2] == UInt8(ascii: "T"),
+            bytes[3] == UInt8(ascii: "P"), bytes[4] == UInt8(ascii: "/")
+        {
+            state.withLock { $0.headers = [] }
+            return
+        }
+        guard let colon else { return }
+        var start = colon + 1
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        let name = String(unsafeUninitializedCapacity: colon) { target in
+            for index in 0..<colon {
+                let byte = bytes[index]
+                target[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return colon
+        }
+        let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        state.withLock { $0.headers.append((name, value)) }
+    }
+
+    /// A header line that is not ASCII, read as Unicode text (names lowercased by Unicode rules).
+    private func receiveHeader(decoding bytes: UnsafeRawBufferPointer) {
         let line = String(decoding: bytes, as: UTF8.self).trimmingTrailingNewline()
         if line.hasPrefix("HTTP/") {
             state.withLock { $0.headers = [] }
             return
         }
-        if line.isEmpty {
-            lastActivity = .now
-            var status = 0
-            olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
-            if status >= 100 && status < 200 { return }
-            let waiter = state.withLock { state -> CheckedContinuation<ResponseHead, any Error>? in
-                let head = ResponseHead(status: status, headers: state.headers)
-                state.head = head
-                defer { state.headWaiter = nil }
-                return state.headWaiter
-            }
-            if let waiter, let head = state.withLock({ $0.head }) { waiter.resume(returning: head) }
-            return
-        }
+        if line.isEmpty { return receiveHeadEnd() }
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = line[..<colon].lowercased()
         let value = line[line.index(after: colon)...].trimmingLeadingSpaces()
         state.withLock { $0.headers.append((name, value)) }
+    }
+
+    /// The blank line that ends a header block: the head is complete, unless it was an interim (1xx) one.
+    private func receiveHeadEnd() {
+        lastActivity = .now
+        var status = 0
+        olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        if status >= 100 && status < 200 { return }
+        let waiter = state.withLock { state -> CheckedContinuation<ResponseHead, any Error>? in
+            let head = ResponseHead(status: status, headers: state.headers)
+            state.head = head
+            defer { state.headWaiter = nil }
+            return state.headWaiter
+        }
+        if let waiter, let head = state.withLock({ $0.head }) { waiter.resume(returning: head) }
     }
 
     /// Body bytes from libcurl. Returns the count consumed, or the pause marker.
@@ -233,6 +281,7 @@ final class Transfer: @unchecked Sendable {
                 state.paused = true
                 return .pause
             }
+            if state.pending.isEmpty { state.pending.reserveCapacity(max(state.lastTake, bytes.count)) }
             state.pending.append(contentsOf: bytes)
             return .consumed
         }
@@ -389,6 +438,7 @@ final class Transfer: @unchecked Sendable {
                     if !state.pending.isEmpty {
                         let chunk = state.pending
                         state.pending = []
+                        state.lastTake = chunk.count
                         let unpause = state.paused
                         state.paused = false
                         return .chunk(chunk, unpause: unpause)

@@ -10,8 +10,16 @@ public final class RequestContext: Sendable {
     public let id: RequestID
     /// The method name.
     public let method: String
-    /// A logger carrying the request id as metadata.
-    public let logger: Logger
+    /// A logger carrying the request id and method as metadata (`request`, `method`), made when
+    /// asked for: most requests never log, and their metadata is not built.
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "request"] = "\(id)"
+        logger[metadataKey: "method"] = "\(method)"
+        return logger
+    }
+    /// The server's logger, without this request's metadata.
+    private let baseLogger: Logger
     /// The id as JSON bytes, spliced into the response and every notification.
     let idJSON: [UInt8]
     /// When the request's line was read (wall clock): the moment a subscription counts from.
@@ -27,10 +35,7 @@ public final class RequestContext: Sendable {
         self.method = method
         self.output = output
         self.sink = sink
-        var logger = logger
-        logger[metadataKey: "request"] = "\(id)"
-        logger[metadataKey: "method"] = "\(method)"
-        self.logger = logger
+        self.baseLogger = logger
         self.idJSON = JSONWriter.encode(id.json)
     }
 
