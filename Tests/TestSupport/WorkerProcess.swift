@@ -240,7 +240,10 @@ package final class WorkerProcess: @unchecked Sendable {
     package func closeInput(timeout: Duration = .seconds(5)) async throws -> (status: Int32, elapsed: Duration) {
         let start = ContinuousClock.now
         try stdinPipe.fileHandleForWriting.close()
-        return (try await waitForExit(timeout: timeout), ContinuousClock.now - start)
+        let status = try await process.waitForExit(timeout: timeout)
+        let elapsed = ContinuousClock.now - start
+        await drained()
+        return (status, elapsed)
     }
 
     /// Closes our end of the worker's stdout and stdin, as a host that dies does.
@@ -260,9 +263,18 @@ package final class WorkerProcess: @unchecked Sendable {
         }
     }
 
-    /// Waits for exit.
+    /// Waits for exit, and for the reader to have taken in everything the worker wrote (its end of
+    /// output), so that ``lines`` is complete when this returns.
     package func waitForExit(timeout: Duration = .seconds(5)) async throws -> Int32 {
-        try await process.waitForExit(timeout: timeout)
+        let status = try await process.waitForExit(timeout: timeout)
+        await drained()
+        return status
+    }
+
+    /// Waits (up to 5 s) until the reader has seen the end of the worker's output.
+    private func drained() async {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !state.withLock({ $0.closed }), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(2)) }
     }
 }
 
