@@ -113,48 +113,37 @@ final class Hijack: @unchecked Sendable {
 
     /// The response head (status 101 when the engine hijacked the connection).
     func head() async throws -> ResponseHead {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseHead, any Error>) in
-                let ready = state.withLock { state -> Result<ResponseHead, EngineError>? in
-                    if let head = state.head { return .success(head) }
-                    if case .failure(let error) = state.completion { return .failure(error) }
-                    if case .success = state.completion {
-                        return .failure(EngineError(code: .invalidResponse, reason: "The engine closed the connection without an answer."))
-                    }
-                    state.headWaiter = continuation
-                    return nil
+        try await suspend(onCancel: cancel) { continuation in
+            state.withLock { state in
+                if let head = state.head { return .success(head) }
+                if case .failure(let error) = state.completion { return .failure(error) }
+                if case .success = state.completion {
+                    return .failure(EngineError(code: .invalidResponse, reason: "The engine closed the connection without an answer."))
                 }
-                if let ready { continuation.resume(with: ready) }
+                state.headWaiter = continuation
+                return nil
             }
-        } onCancel: {
-            cancel()
         }
     }
 
     /// The next chunk of output, or nil at the end.
     func nextChunk() async throws -> [UInt8]? {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
-                let ready = state.withLock { state -> Result<[UInt8]?, EngineError>? in
-                    if !state.pending.isEmpty {
-                        defer { state.pending = [] }
-                        return .success(state.pending)
-                    }
-                    switch state.completion {
-                    case .success: return .success(nil)
-                    case .failure(let error): return .failure(error)
-                    case nil:
-                        state.bodyWaiter = continuation
-                        return nil
-                    }
+        try await suspend(onCancel: cancel) { continuation in
+            let ready = state.withLock { state -> Result<[UInt8]?, EngineError>? in
+                if !state.pending.isEmpty {
+                    defer { state.pending = [] }
+                    return .success(state.pending)
                 }
-                if let ready {
-                    continuation.resume(with: ready)
-                    loop.wake()  // reading may have stopped at the high-water mark
+                switch state.completion {
+                case .success: return .success(nil)
+                case .failure(let error): return .failure(error)
+                case nil:
+                    state.bodyWaiter = continuation
+                    return nil
                 }
             }
-        } onCancel: {
-            cancel()
+            if ready != nil { loop.wake() }  // reading may have stopped at the high-water mark
+            return ready
         }
     }
 

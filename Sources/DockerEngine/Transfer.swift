@@ -387,83 +387,56 @@ final class Transfer: @unchecked Sendable {
 
     /// Waits for the whole response (collecting mode).
     func response() async throws -> HTTPResponse {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
-                let ready = state.withLock { state -> Result<HTTPResponse, EngineError>? in
-                    switch state.completion {
-                    case .success:
-                        defer { state.response = nil }
-                        return .success(state.response ?? HTTPResponse(head: ResponseHead(status: 0, headers: []), body: []))
-                    case .failure(let error): return .failure(error)
-                    case nil:
-                        state.completionWaiter = continuation
-                        return nil
-                    }
+        try await suspend(onCancel: cancel) { continuation in
+            state.withLock { state in
+                switch state.completion {
+                case .success:
+                    defer { state.response = nil }
+                    return .success(state.response ?? HTTPResponse(head: ResponseHead(status: 0, headers: []), body: []))
+                case .failure(let error): return .failure(error)
+                case nil:
+                    state.completionWaiter = continuation
+                    return nil
                 }
-                if let ready { continuation.resume(with: ready) }
             }
-        } onCancel: {
-            cancel()
         }
     }
 
     /// Waits for the status line and headers (streaming mode).
     func head() async throws -> ResponseHead {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseHead, any Error>) in
-                let ready = state.withLock { state -> Result<ResponseHead, EngineError>? in
-                    if let head = state.head { return .success(head) }
-                    if case .failure(let error) = state.completion { return .failure(error) }
-                    state.headWaiter = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(with: ready) }
+        try await suspend(onCancel: cancel) { continuation in
+            state.withLock { state in
+                if let head = state.head { return .success(head) }
+                if case .failure(let error) = state.completion { return .failure(error) }
+                state.headWaiter = continuation
+                return nil
             }
-        } onCancel: {
-            cancel()
         }
     }
 
     /// The next body chunk, or nil at the end (streaming mode).
     func nextChunk() async throws -> [UInt8]? {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
-                enum Ready {
-                    case chunk([UInt8], unpause: Bool)
-                    case end
-                    case failure(EngineError)
-                    case wait(unpause: Bool)
+        try await suspend(onCancel: cancel) { continuation in
+            // A paused transfer (its reader fell behind) is resumed once the lock is released.
+            let (ready, unpause) = state.withLock { state -> (Result<[UInt8]?, EngineError>?, Bool) in
+                if !state.pending.isEmpty {
+                    let chunk = state.pending
+                    state.pending = []
+                    state.lastTake = chunk.count
+                    defer { state.paused = false }
+                    return (.success(chunk), state.paused)
                 }
-                let ready = state.withLock { state -> Ready in
-                    if !state.pending.isEmpty {
-                        let chunk = state.pending
-                        state.pending = []
-                        state.lastTake = chunk.count
-                        let unpause = state.paused
-                        state.paused = false
-                        return .chunk(chunk, unpause: unpause)
-                    }
-                    switch state.completion {
-                    case .success: return .end
-                    case .failure(let error): return .failure(error)
-                    case nil:
-                        let unpause = state.paused
-                        state.paused = false
-                        state.bodyWaiter = continuation
-                        return .wait(unpause: unpause)
-                    }
-                }
-                switch ready {
-                case .chunk(let chunk, let unpause):
-                    if unpause { loop.resume(self) }
-                    continuation.resume(returning: chunk)
-                case .end: continuation.resume(returning: nil)
-                case .failure(let error): continuation.resume(throwing: error)
-                case .wait(let unpause): if unpause { loop.resume(self) }
+                switch state.completion {
+                case .success: return (.success(nil), false)
+                case .failure(let error): return (.failure(error), false)
+                case nil:
+                    defer { state.paused = false }
+                    state.bodyWaiter = continuation
+                    return (nil, state.paused)
                 }
             }
-        } onCancel: {
-            cancel()
+            if unpause { loop.resume(self) }
+            return ready
         }
     }
 
@@ -471,24 +444,19 @@ final class Transfer: @unchecked Sendable {
     /// mark of them wait unsent, so a writer faster than the engine is slowed down.
     /// - Throws: ``EngineError`` when the transfer ended (failed, cancelled, or answered early).
     func write(_ bytes: some Collection<UInt8>) async throws {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let ready = state.withLock { state -> Result<Void, EngineError>? in
-                    switch state.completion {
-                    case .failure(let error): return .failure(error)
-                    case .success:
-                        return .failure(
-                            EngineError(code: .invalidResponse, reason: "The engine answered \(requestLine) before its body was sent."))
-                    case nil: break
-                    }
-                    if state.outgoing.count - state.outgoingOffset < highWater { return .success(()) }
-                    state.spaceWaiter = continuation
-                    return nil
+        try await suspend(onCancel: cancel) { (continuation: CheckedContinuation<Void, any Error>) in
+            state.withLock { state -> Result<Void, EngineError>? in
+                switch state.completion {
+                case .failure(let error): return .failure(error)
+                case .success:
+                    return .failure(
+                        EngineError(code: .invalidResponse, reason: "The engine answered \(requestLine) before its body was sent."))
+                case nil: break
                 }
-                if let ready { continuation.resume(with: ready) }
+                if state.outgoing.count - state.outgoingOffset < highWater { return .success(()) }
+                state.spaceWaiter = continuation
+                return nil
             }
-        } onCancel: {
-            cancel()
         }
         let unpause = state.withLock { state -> Bool in
             state.outgoing.append(contentsOf: bytes)
