@@ -27,7 +27,7 @@ final class Hijack: @unchecked Sendable {
     private let loop: CurlLoop
     private let highWater: Int
     private let state = Mutex(State())
-    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let errorBuffer = CurlErrorBuffer()
     private var isTLS = false
     private var hostDescription = ""
 
@@ -46,14 +46,9 @@ final class Hijack: @unchecked Sendable {
         self.loop = loop
         self.easy = easy
         self.highWater = highWater
-        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
-    deinit {
-        curl_easy_cleanup(easy)
-        errorBuffer.deallocate()
-    }
+    deinit { curl_easy_cleanup(easy) }
 
     /// Connect-only options for `host`; `head` (request line, headers and body) is sent once connected.
     /// `socketPath` is where an `ssh://` engine's forwarder listens.
@@ -62,30 +57,8 @@ final class Hijack: @unchecked Sendable {
         isTLS = host.tls != nil
         try checked(olw_easy_setopt_string(easy, CURLOPT_URL, host.baseURL + "/"), "URL")
         try checked(olw_easy_setopt_long(easy, CURLOPT_CONNECT_ONLY, 1), "CONNECT_ONLY")
-        try checked(olw_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), "error buffer")
-        try checked(olw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
-        try checked(olw_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds), "connect timeout")
-        switch host.transport {
-        case .unix(let path): try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, path), "unix socket")
-        case .tcp: try checked(olw_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1), "TCP_NODELAY")
-        case .ssh:
-            guard let socketPath else { throw EngineError(code: .transport, reason: "The ssh forwarder is not running.") }
-            try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, socketPath), "unix socket")
-        }
-        if let tls = host.tls {
-            if let ca = tls.caPath { try checked(olw_easy_setopt_string(easy, CURLOPT_CAINFO, ca), "CA") }
-            if let cert = tls.certPath { try checked(olw_easy_setopt_string(easy, CURLOPT_SSLCERT, cert), "client certificate") }
-            if let key = tls.keyPath { try checked(olw_easy_setopt_string(easy, CURLOPT_SSLKEY, key), "client key") }
-            try checked(olw_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, tls.verify ? 1 : 0), "verify peer")
-            try checked(olw_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2 : 0), "verify host")
-        }
+        try setConnectionOptions(easy, errorBuffer: errorBuffer, host: host, socketPath: socketPath, connectTimeout: connectTimeout)
         state.withLock { $0.outgoing = head }
-    }
-
-    private func checked(_ code: CURLcode, _ what: String) throws(EngineError) {
-        guard code == CURLE_OK else {
-            throw EngineError(code: .transport, reason: "libcurl refused the \(what) option: \(String(cString: curl_easy_strerror(code))).")
-        }
     }
 
     // MARK: Consumer side
@@ -165,7 +138,7 @@ final class Hijack: @unchecked Sendable {
     func connectFinished(_ result: CURLcode) {
         guard result == CURLE_OK else {
             var error =
-                EngineError.curl(result, detail: String(cString: errorBuffer))
+                EngineError.curl(result, detail: errorBuffer.text)
                 ?? EngineError(code: .transport, reason: "libcurl could not connect.")
             var osErrno = 0
             olw_easy_getinfo_long(easy, CURLINFO_OS_ERRNO, &osErrno)

@@ -46,7 +46,7 @@ final class Transfer: @unchecked Sendable {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var bodyStorage: UnsafeMutableRawBufferPointer?
     /// libcurl's own words about a failure (CURLOPT_ERRORBUFFER).
-    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let errorBuffer = CurlErrorBuffer()
     private let state = Mutex(State())
     /// The loop that runs this transfer; it takes resume and cancel commands.
     private let loop: CurlLoop
@@ -70,13 +70,10 @@ final class Transfer: @unchecked Sendable {
         self.easy = easy
         self.mode = mode
         self.highWater = highWater
-        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
     deinit {
         curl_easy_cleanup(easy)
-        errorBuffer.deallocate()
         if let headerList { curl_slist_free_all(headerList) }
         bodyStorage?.deallocate()
     }
@@ -97,10 +94,8 @@ final class Transfer: @unchecked Sendable {
         hostDescription = host.description
         requestLine = "\(request.method.rawValue) \(request.target)"
         try checked(olw_easy_setopt_string(easy, CURLOPT_URL, url), "URL")
-        try checked(olw_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, errorBuffer), "error buffer")
-        try checked(olw_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
+        try setConnectionOptions(easy, errorBuffer: errorBuffer, host: host, socketPath: socketPath, connectTimeout: connectTimeout)
         try checked(olw_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)), "HTTP/1.1")
-        try checked(olw_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, connectTimeout.milliseconds), "connect timeout")
         if let timeout = request.timeout {
             try checked(olw_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, timeout.milliseconds), "timeout")
         }
@@ -111,23 +106,6 @@ final class Transfer: @unchecked Sendable {
             try checked(olw_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, Self.bulkReceiveBuffer), "receive buffer")
         }
         try checked(olw_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, userdata), "header data")
-        switch host.transport {
-        case .unix(let path):
-            try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, path), "unix socket")
-        case .tcp:
-            try checked(olw_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1), "TCP_NODELAY")
-        case .ssh:
-            guard let socketPath else { throw EngineError(code: .transport, reason: "The ssh forwarder is not running.") }
-            try checked(olw_easy_setopt_string(easy, CURLOPT_UNIX_SOCKET_PATH, socketPath), "unix socket")
-        }
-        if let tls = host.tls {
-            if let ca = tls.caPath { try checked(olw_easy_setopt_string(easy, CURLOPT_CAINFO, ca), "CA") }
-            if let cert = tls.certPath { try checked(olw_easy_setopt_string(easy, CURLOPT_SSLCERT, cert), "client certificate") }
-            if let key = tls.keyPath { try checked(olw_easy_setopt_string(easy, CURLOPT_SSLKEY, key), "client key") }
-            try checked(olw_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, tls.verify ? 1 : 0), "verify peer")
-            // Engine certificates name the host they were made for; the CLI checks it too.
-            try checked(olw_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2 : 0), "verify host")
-        }
         switch request.method {
         case .get: break
         case .head: try checked(olw_easy_setopt_long(easy, CURLOPT_NOBODY, 1), "HEAD")
@@ -172,7 +150,7 @@ final class Transfer: @unchecked Sendable {
     // MARK: I/O thread side
 
     /// What libcurl said about a failure, if anything (read on the I/O thread after completion).
-    var errorDetail: String { String(cString: errorBuffer) }
+    var errorDetail: String { errorBuffer.text }
 
     /// The engine address, for error messages.
     private(set) var hostDescription = ""
