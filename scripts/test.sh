@@ -10,7 +10,7 @@ log() { echo "[test] $*" >&2; }
 bash scripts/setup.sh
 
 # This run's own label value: everything the tests make carries openlattice.test-run=$OLW_TEST_RUN
-# (Tests/IntegrationTests/Docker.swift adds it to every scope's labels, the worker copies a node's
+# (Tests/TestSupport/WorkerProcess.swift's TestScope adds it to every scope's labels, the worker copies a node's
 # labels onto its snapshot images, the Node suites add it too), and the clean-up below removes only
 # what carries it, so a run on a shared engine never touches anybody else's containers or images.
 OLW_TEST_RUN=${OLW_TEST_RUN:-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')}
