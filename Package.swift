@@ -31,10 +31,12 @@ let package = Package(
         .systemLibrary(name: "CSystem"),
         // Named, detached pthreads for the worker's three long-lived threads.
         .target(name: "OSThread", dependencies: ["CSystem"], swiftSettings: strict),
+        // Splitting a byte stream into bounded lines: JSON-RPC requests on stdin, NDJSON bodies from the engine.
+        .target(name: "LineFraming", swiftSettings: strict),
         .target(
             name: "JSONRPC",
             dependencies: [
-                "OSThread",
+                "LineFraming", "OSThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ],
@@ -42,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "DockerEngine",
-            dependencies: ["CCurl", "OSThread", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCurl", "LineFraming", "OSThread", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -66,15 +68,15 @@ let package = Package(
         ),
         // A libFuzzer target for framing and JSON decoding (scripts/fuzz.sh builds it with
         // -sanitize=fuzzer -DFUZZING); in a plain build it replays inputs.
-        .executableTarget(name: "FuzzFraming", dependencies: ["JSONRPC"], swiftSettings: strict),
+        .executableTarget(name: "FuzzFraming", dependencies: ["JSONRPC", "LineFraming"], swiftSettings: strict),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JSONRPC", "LineFraming", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // What the test targets share: the worker as a subprocess over pipes (WorkerProcess, RawWorker),
         // the engine's own view through the docker CLI, run-unique labels, and an in-process fake engine.
-        .target(name: "TestSupport", dependencies: ["JSONRPC"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["JSONRPC", "LineFraming"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "DockerEngineTests",
             dependencies: ["DockerEngine", "CCurl", "TestSupport", .product(name: "Logging", package: "swift-log")],

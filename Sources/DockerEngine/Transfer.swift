@@ -15,29 +15,49 @@ final class Transfer: @unchecked Sendable {
         case stream
     }
 
-    private struct State {
-        var headers: [(name: String, value: String)] = []
-        var head: ResponseHead?
-        var headWaiter: CheckedContinuation<ResponseHead, any Error>?
+    /// What collecting mode keeps: the body, whole, until the transfer completes.
+    private struct Collecting {
+        var body: [UInt8] = []
+        var waiter: CheckedContinuation<HTTPResponse, any Error>?
+        /// The finished response when it completed before anyone awaited it.
+        var response: HTTPResponse?
+    }
+
+    /// What streaming mode keeps: bytes between libcurl and the reader.
+    private struct Streaming {
         /// Body bytes not yet taken by the reader, coalesced: a reader that falls behind takes them in one piece.
         var pending: [UInt8] = []
         /// The size of the reader's last take: `pending` starts with that much room, so a stream
         /// whose reader falls behind does not regrow it (and copy it) from 16 bytes up on every take.
         var lastTake = 0
-        var collected: [UInt8] = []
-        var bodyWaiter: CheckedContinuation<[UInt8]?, any Error>?
-        var completion: Result<Void, EngineError>?
-        var completionWaiter: CheckedContinuation<HTTPResponse, any Error>?
-        var response: HTTPResponse?
+        var waiter: CheckedContinuation<[UInt8]?, any Error>?
+        /// libcurl was told to pause receiving (`highWater` bytes wait unread).
         var paused = false
-        var cancelled = false
-        /// A streamed request body: bytes written and not yet sent (from `outgoingOffset` on).
+    }
+
+    /// A request body written while the request runs (``streamsBody``).
+    private struct Upload {
+        /// Bytes written and not yet sent (from `offset` on).
         var outgoing: [UInt8] = []
-        var outgoingOffset = 0
-        var outgoingFinished = false
+        var offset = 0
+        var finished = false
         /// libcurl was told to pause sending (nothing to send yet).
-        var sendPaused = false
+        var paused = false
         var spaceWaiter: CheckedContinuation<Void, any Error>?
+    }
+
+    private struct State {
+        var headers: [(name: String, value: String)] = []
+        var head: ResponseHead?
+        var headWaiter: CheckedContinuation<ResponseHead, any Error>?
+        var completion: Result<Void, EngineError>?
+        var cancelled = false
+        /// Used in ``Mode/collect``.
+        var collect = Collecting()
+        /// Used in ``Mode/stream``.
+        var stream = Streaming()
+        /// Used when the request body is streamed.
+        var upload = Upload()
     }
 
     let easy: UnsafeMutableRawPointer
@@ -242,7 +262,7 @@ final class Transfer: @unchecked Sendable {
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
         lastActivity = .now
         if mode == .collect {
-            state.withLock { $0.collected.append(contentsOf: bytes) }
+            state.withLock { $0.collect.body.append(contentsOf: bytes) }
             return bytes.count
         }
         enum Action {
@@ -251,16 +271,16 @@ final class Transfer: @unchecked Sendable {
             case pause
         }
         let action = state.withLock { state -> Action in
-            if let waiter = state.bodyWaiter {
-                state.bodyWaiter = nil
+            if let waiter = state.stream.waiter {
+                state.stream.waiter = nil
                 return .deliver(waiter, Array(bytes))
             }
-            if state.pending.count >= highWater {
-                state.paused = true
+            if state.stream.pending.count >= highWater {
+                state.stream.paused = true
                 return .pause
             }
-            if state.pending.isEmpty { state.pending.reserveCapacity(max(state.lastTake, bytes.count)) }
-            state.pending.append(contentsOf: bytes)
+            if state.stream.pending.isEmpty { state.stream.pending.reserveCapacity(max(state.stream.lastTake, bytes.count)) }
+            state.stream.pending.append(contentsOf: bytes)
             return .consumed
         }
         switch action {
@@ -282,27 +302,27 @@ final class Transfer: @unchecked Sendable {
             case pause
         }
         let action = state.withLock { state -> Action in
-            let available = state.outgoing.count - state.outgoingOffset
+            let available = state.upload.outgoing.count - state.upload.offset
             guard available > 0 else {
-                if state.outgoingFinished { return .end }
-                state.sendPaused = true
+                if state.upload.finished { return .end }
+                state.upload.paused = true
                 return .pause
             }
             let count = min(available, buffer.count)
-            let offset = state.outgoingOffset
-            state.outgoing.withUnsafeBytes { source in
+            let offset = state.upload.offset
+            state.upload.outgoing.withUnsafeBytes { source in
                 UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]).copyMemory(
                     from: UnsafeRawBufferPointer(rebasing: source[offset..<offset + count]))
             }
-            state.outgoingOffset += count
-            if state.outgoingOffset == state.outgoing.count {
-                state.outgoing.removeAll(keepingCapacity: true)
-                state.outgoingOffset = 0
+            state.upload.offset += count
+            if state.upload.offset == state.upload.outgoing.count {
+                state.upload.outgoing.removeAll(keepingCapacity: true)
+                state.upload.offset = 0
             }
             var waiter: CheckedContinuation<Void, any Error>?
-            if state.outgoing.count - state.outgoingOffset < highWater {
-                waiter = state.spaceWaiter
-                state.spaceWaiter = nil
+            if state.upload.outgoing.count - state.upload.offset < highWater {
+                waiter = state.upload.spaceWaiter
+                state.upload.spaceWaiter = nil
             }
             return .copied(count, waiter)
         }
@@ -325,22 +345,22 @@ final class Transfer: @unchecked Sendable {
         state.withLock { state in
             guard state.completion == nil else { return }
             state.completion = result
-            spaceWaiter = state.spaceWaiter
-            state.spaceWaiter = nil
+            spaceWaiter = state.upload.spaceWaiter
+            state.upload.spaceWaiter = nil
             headWaiter = state.headWaiter
-            bodyWaiter = state.bodyWaiter
-            completionWaiter = state.completionWaiter
+            bodyWaiter = state.stream.waiter
+            completionWaiter = state.collect.waiter
             state.headWaiter = nil
-            state.bodyWaiter = nil
-            state.completionWaiter = nil
+            state.stream.waiter = nil
+            state.collect.waiter = nil
             if case .success = result {
                 var status = 0
                 olw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
                 let head = state.head ?? ResponseHead(status: status, headers: state.headers)
                 state.head = head
-                response = HTTPResponse(head: head, body: state.collected)
-                state.collected = []
-                if completionWaiter == nil { state.response = response }
+                response = HTTPResponse(head: head, body: state.collect.body)
+                state.collect.body = []
+                if completionWaiter == nil { state.collect.response = response }
             }
         }
         switch result {
@@ -369,11 +389,11 @@ final class Transfer: @unchecked Sendable {
             state.withLock { state in
                 switch state.completion {
                 case .success:
-                    defer { state.response = nil }
-                    return .success(state.response ?? HTTPResponse(head: ResponseHead(status: 0, headers: []), body: []))
+                    defer { state.collect.response = nil }
+                    return .success(state.collect.response ?? HTTPResponse(head: ResponseHead(status: 0, headers: []), body: []))
                 case .failure(let error): return .failure(error)
                 case nil:
-                    state.completionWaiter = continuation
+                    state.collect.waiter = continuation
                     return nil
                 }
             }
@@ -397,20 +417,20 @@ final class Transfer: @unchecked Sendable {
         try await suspend(onCancel: cancel) { continuation in
             // A paused transfer (its reader fell behind) is resumed once the lock is released.
             let (ready, unpause) = state.withLock { state -> (Result<[UInt8]?, EngineError>?, Bool) in
-                if !state.pending.isEmpty {
-                    let chunk = state.pending
-                    state.pending = []
-                    state.lastTake = chunk.count
-                    defer { state.paused = false }
-                    return (.success(chunk), state.paused)
+                if !state.stream.pending.isEmpty {
+                    let chunk = state.stream.pending
+                    state.stream.pending = []
+                    state.stream.lastTake = chunk.count
+                    defer { state.stream.paused = false }
+                    return (.success(chunk), state.stream.paused)
                 }
                 switch state.completion {
                 case .success: return (.success(nil), false)
                 case .failure(let error): return (.failure(error), false)
                 case nil:
-                    defer { state.paused = false }
-                    state.bodyWaiter = continuation
-                    return (nil, state.paused)
+                    defer { state.stream.paused = false }
+                    state.stream.waiter = continuation
+                    return (nil, state.stream.paused)
                 }
             }
             if unpause { loop.resume(self) }
@@ -431,15 +451,15 @@ final class Transfer: @unchecked Sendable {
                         EngineError(code: .invalidResponse, reason: "The engine answered \(requestLine) before its body was sent."))
                 case nil: break
                 }
-                if state.outgoing.count - state.outgoingOffset < highWater { return .success(()) }
-                state.spaceWaiter = continuation
+                if state.upload.outgoing.count - state.upload.offset < highWater { return .success(()) }
+                state.upload.spaceWaiter = continuation
                 return nil
             }
         }
         let unpause = state.withLock { state -> Bool in
-            state.outgoing.append(contentsOf: bytes)
-            defer { state.sendPaused = false }
-            return state.sendPaused
+            state.upload.outgoing.append(contentsOf: bytes)
+            defer { state.upload.paused = false }
+            return state.upload.paused
         }
         if unpause { loop.resume(self) }
     }
@@ -447,16 +467,16 @@ final class Transfer: @unchecked Sendable {
     /// Ends the streamed request body: libcurl sends its last chunk once the queued bytes are out.
     func finishBody() {
         let unpause = state.withLock { state -> Bool in
-            state.outgoingFinished = true
-            defer { state.sendPaused = false }
-            return state.sendPaused
+            state.upload.finished = true
+            defer { state.upload.paused = false }
+            return state.upload.paused
         }
         if unpause { loop.resume(self) }
     }
 
     /// Whether the response head has arrived, and whether the transfer waits for its reader (loop thread).
     var progress: (headArrived: Bool, paused: Bool) {
-        state.withLock { ($0.head != nil, $0.paused) }
+        state.withLock { ($0.head != nil, $0.stream.paused) }
     }
 
     /// Stops the transfer; its waiters fail with ``EngineError/Code/cancelled``.

@@ -13,6 +13,7 @@
 // built-in seed set, through the same checks.
 
 import JSONRPC
+import LineFraming
 
 #if canImport(Glibc)
     import Glibc

@@ -70,38 +70,3 @@ struct NotFoundMappingTests {
         #expect(!transport.isHTTPError && !transport.isNotFound)
     }
 }
-
-@Suite("LineSplitter: NDJSON lines across chunks, bounded")
-struct LineSplitterTests {
-    private func lines(_ chunks: [String], max: Int = 64) -> [String] {
-        lines(bytes: chunks.map { Array($0.utf8) }, max: max)
-    }
-
-    private func lines(bytes chunks: [[UInt8]], max: Int = 64) -> [String] {
-        var splitter = LineSplitter(maxLineBytes: max)
-        var out: [String] = []
-        for chunk in chunks {
-            splitter.feed(chunk)
-            while let line = splitter.nextLine() { out.append(String(decoding: line, as: UTF8.self)) }
-        }
-        return out
-    }
-
-    @Test func linesSpanChunkBoundaries() {
-        #expect(lines(["{\"a\"", ":1}\n{\"b\":", "2}\n", "{\"c\":3}"]) == [#"{"a":1}"#, #"{"b":2}"#])
-        #expect(lines(["{\"a\":1}\n{\"b\":2}\n"]) == [#"{"a":1}"#, #"{"b":2}"#])
-        // byte by byte
-        #expect(lines(bytes: "{\"x\":\"é\"}\n".utf8.map { [$0] }) == [#"{"x":"é"}"#])
-    }
-
-    @Test func blankLinesAreSkipped() {
-        #expect(lines(["\n \r\n{}\r\n\n"]) == ["{}\r"])
-    }
-
-    @Test func overLongLinesAreDroppedWithoutHoldingThem() {
-        let long = String(repeating: "x", count: 100)
-        #expect(lines(["{}\n", long, long, "\n{\"after\":1}\n"], max: 64) == ["{}", #"{"after":1}"#])
-        #expect(lines([long + "\n", "{}\n"], max: 64) == ["{}"])
-        #expect(lines([String(repeating: "y", count: 64) + "\n"], max: 64).count == 1)
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import LineFraming
 import Testing
 
 private func text(_ value: JSONValue) -> String {

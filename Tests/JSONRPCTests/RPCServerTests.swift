@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import LineFraming
 import Logging
 import Synchronization
 import TestSupport

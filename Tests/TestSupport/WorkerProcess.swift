@@ -1,5 +1,6 @@
 import Foundation
 import JSONRPC
+import LineFraming
 import Synchronization
 import Testing
 

@@ -1,3 +1,6 @@
+// The one line framer, for JSON-RPC requests on stdin and NDJSON bodies from the engine. Ours: it bounds a
+// line's memory (a 100 MB line costs no more than the limit), which no package in reach does.
+
 /// Splits a byte stream into lines, holding at most `maxLineBytes` of any one line.
 ///
 /// A line longer than the limit is discarded up to its newline and reported as ``Event/tooLong``,
