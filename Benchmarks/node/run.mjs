@@ -784,7 +784,7 @@ async function main() {
   try {
     statSync(args.worker);
   } catch {
-    log(`worker binary not found: ${args.worker}\nbuild it: swift build -c release --scratch-path .build-release --product openlattice-docker-worker`);
+    log(`worker binary not found: ${args.worker}\nbuild it: swift build -c release --static-swift-stdlib --scratch-path .build-release --product openlattice-docker-worker`);
     return 2;
   }
   const bench = new Bench(args);
