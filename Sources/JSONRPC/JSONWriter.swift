@@ -91,20 +91,23 @@ public enum JSONWriter {
                 var written = 0
                 while index < end {
                     if index + 8 <= end {
-                        let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
+                        // The first byte in the lowest bits, whatever the host's byte order.
+                        let word = UInt64(littleEndian: UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self))
                         // A byte is zero in x when (x - 1) & ~x has its high bit; below 0x20 likewise with 0x20.
+                        // The lowest flagged byte is exact (a borrow only flags bytes above a real one).
                         let control = (word &- ones &* 0x20) & ~word
                         let quotes = word ^ (ones &* 0x22)
                         let backslashes = word ^ (ones &* 0x5C)
                         let quote = (quotes &- ones) & ~quotes
                         let backslash = (backslashes &- ones) & ~backslashes
                         let high = stoppingAtNonASCII ? word : 0
-                        if (control | quote | backslash | high) & highs == 0 {
-                            out.storeBytes(of: word, toByteOffset: written, as: UInt64.self)
-                            index += 8
-                            written += 8
-                            continue
-                        }
+                        let flagged = (control | quote | backslash | high) & highs
+                        // The clean bytes before the first flagged one are copied with the word (the block has room).
+                        out.storeBytes(of: word.littleEndian, toByteOffset: written, as: UInt64.self)
+                        let clean = flagged == 0 ? 8 : flagged.trailingZeroBitCount >> 3
+                        index += clean
+                        written += clean
+                        if clean == 8 { continue }
                     }
                     let byte = source[index]
                     if stoppingAtNonASCII && byte >= 0x80 {
