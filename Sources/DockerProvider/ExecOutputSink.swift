@@ -17,6 +17,10 @@ final class ExecOutputSink: Sendable {
         /// Bytes dropped past ``maxOutputBytes``, by stream (buffered mode).
         var droppedStdout = 0
         var droppedStderr = 0
+        /// When the last chunk was taken in, and how many small chunks in a row came close behind
+        /// the one before (a busy stream delivered in small pieces).
+        var lastChunk: ContinuousClock.Instant?
+        var busySmallChunks = 0
     }
 
     private let streaming: Bool
@@ -36,6 +40,32 @@ final class ExecOutputSink: Sendable {
 
     /// The most output bytes one `exec.output` notification carries when frames are merged.
     static let notificationBytes = 256 << 10
+
+    /// How long a busy stream waits after a small chunk before taking the next one, so that what
+    /// arrives meanwhile travels in one notification. Measured from a Node host (64 MiB, three
+    /// trials, interleaved): notifications per 128 MiB 17,700 → 3,200 (utf8) and 16,900 → 2,900
+    /// (base64); host CPU 8.8 → 4.4 and 8.9 → 5.1 ms/MiB, worker CPU 13.2 → 8.0 and 11.1 → 7.0
+    /// ms/MiB; futex per MiB 79 → 35 (strace, base64). 0.5 ms measured between the two.
+    static let lingerAfterSmallChunk: Duration = .milliseconds(1)
+    /// A chunk smaller than this counts as small.
+    static let smallChunkBytes = 64 << 10
+
+    /// Whether to wait a moment before taking the next chunk: the stream is busy (this small
+    /// chunk came within a millisecond of the one before, twice in a row), so the wait lets the
+    /// next notification carry more. A quiet stream (a prompt, a line now and then) never waits.
+    private func shouldLinger(after chunk: [UInt8]) -> Bool {
+        guard streaming else { return false }
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            defer { state.lastChunk = now }
+            guard chunk.count < Self.smallChunkBytes, let last = state.lastChunk, now - last < .milliseconds(1) else {
+                state.busySmallChunks = 0
+                return false
+            }
+            state.busySmallChunks += 1
+            return state.busySmallChunks >= 2
+        }
+    }
 
     /// Takes a chunk of the engine's stream: multiplexed frames, or with `raw` (a TTY) plain stdout bytes.
     func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer, raw: Bool = false) async throws {
@@ -98,6 +128,10 @@ final class ExecOutputSink: Sendable {
                     }
                 }
             }
+        }
+        if shouldLinger(after: chunk) {
+            try? await Task.sleep(for: Self.lingerAfterSmallChunk)
+            state.withLock { $0.lastChunk = ContinuousClock.now }
         }
     }
 
