@@ -103,14 +103,7 @@ final class ExecOutputSink: Sendable {
         }
         for (target, parts, size) in runs {
             if streaming {
-                if parts.count == 1 {
-                    try await send(target, parts[0])
-                } else {
-                    var merged: [UInt8] = []
-                    merged.reserveCapacity(size)
-                    for part in parts { merged.append(contentsOf: part) }
-                    try await send(target, merged[...])
-                }
+                try await send(target, parts, size: size)
             } else {
                 // Past the bound, bytes are counted and dropped, never held.
                 let limit = maxOutputBytes
@@ -140,7 +133,7 @@ final class ExecOutputSink: Sendable {
         let text = Array((message.hasSuffix("\n") ? message : message + "\n").utf8)
         _ = state.withLock { $0.hold.stop() }
         if streaming {
-            try? await send(.stderr, text[...])
+            try? await send(.stderr, [text[...]], size: text.count)
         } else {
             state.withLock { $0.stderr.append(contentsOf: text) }
         }
@@ -162,7 +155,7 @@ final class ExecOutputSink: Sendable {
     private func put(_ target: StreamDemuxer.Stream, _ bytes: [UInt8]) async {
         guard !bytes.isEmpty else { return }
         if streaming {
-            try? await send(target, bytes[...])
+            try? await send(target, [bytes[...]], size: bytes.count)
         } else {
             state.withLock { state in
                 if target == .stdout { state.stdout.append(contentsOf: bytes) } else { state.stderr.append(contentsOf: bytes) }
@@ -173,12 +166,17 @@ final class ExecOutputSink: Sendable {
     /// Whether output is being held back as a possible engine complaint.
     var isHolding: Bool { state.withLock { $0.hold.holding && !$0.hold.held.isEmpty } }
 
-    private func send(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) async throws {
+    /// Sends `parts` (`size` bytes in all) as one notification, gathered in one copy.
+    private func send(_ stream: StreamDemuxer.Stream, _ parts: [ArraySlice<UInt8>], size: Int) async throws {
         let data: [UInt8]
         switch encoding {
-        case .base64: data = Array(bytes)
+        case .base64:
+            var gathered: [UInt8] = []
+            gathered.reserveCapacity(size)
+            for part in parts { gathered.append(contentsOf: part) }
+            data = gathered
         case .utf8:
-            data = state.withLock { $0.decoders[stream, default: .init()].wholeCharacters(bytes) }
+            data = state.withLock { $0.decoders[stream, default: .init()].wholeCharacters(of: parts, count: size) }
             if data.isEmpty { return }
         }
         let notification = ExecOutputNotification(stream: StreamName(stream), data: ExecOutputText(bytes: data, encoding: encoding))

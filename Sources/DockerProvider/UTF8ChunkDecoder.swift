@@ -24,6 +24,18 @@ public struct UTF8ChunkDecoder: Sendable {
         return input
     }
 
+    /// Like ``wholeCharacters(_:)`` for the bytes of `parts` (`count` in all) one after the other,
+    /// gathered in one copy.
+    public mutating func wholeCharacters(of parts: [ArraySlice<UInt8>], count: Int) -> [UInt8] {
+        var input = carry
+        input.reserveCapacity(carry.count + count)
+        for part in parts { input.append(contentsOf: part) }
+        let cut = Self.completePrefixLength(input)
+        carry = Array(input[cut...])
+        input.removeSubrange(cut...)
+        return input
+    }
+
     /// Decodes like ``decode(_:)`` but appends the text as a quoted JSON string to `frame`, skipping
     /// the `String` while the bytes are plain ASCII (checked and escaped in one pass; the rest, from
     /// the first byte ≥ 0x80, is decoded). Returns false (appending nothing) when there is no text yet.
