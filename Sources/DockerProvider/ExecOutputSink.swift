@@ -17,6 +17,10 @@ final class ExecOutputSink: Sendable {
         /// Bytes dropped past ``maxOutputBytes``, by stream (buffered mode).
         var droppedStdout = 0
         var droppedStderr = 0
+        /// When the last chunk was taken in, and how many small chunks in a row came close behind
+        /// the one before (a busy stream delivered in small pieces).
+        var lastChunk: ContinuousClock.Instant?
+        var busySmallChunks = 0
     }
 
     private let streaming: Bool
@@ -36,6 +40,32 @@ final class ExecOutputSink: Sendable {
 
     /// The most output bytes one `exec.output` notification carries when frames are merged.
     static let notificationBytes = 256 << 10
+
+    /// How long a busy stream waits after a small chunk before taking the next one, so that what
+    /// arrives meanwhile travels in one notification. Measured from a Node host (64 MiB, three
+    /// trials, interleaved): notifications per 128 MiB 17,700 → 3,200 (utf8) and 16,900 → 2,900
+    /// (base64); host CPU 8.8 → 4.4 and 8.9 → 5.1 ms/MiB, worker CPU 13.2 → 8.0 and 11.1 → 7.0
+    /// ms/MiB; futex per MiB 79 → 35 (strace, base64). 0.5 ms measured between the two.
+    static let lingerAfterSmallChunk: Duration = .milliseconds(1)
+    /// A chunk smaller than this counts as small.
+    static let smallChunkBytes = 64 << 10
+
+    /// Whether to wait a moment before taking the next chunk: the stream is busy (this small
+    /// chunk came within a millisecond of the one before, twice in a row), so the wait lets the
+    /// next notification carry more. A quiet stream (a prompt, a line now and then) never waits.
+    private func shouldLinger(after chunk: [UInt8]) -> Bool {
+        guard streaming else { return false }
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            defer { state.lastChunk = now }
+            guard chunk.count < Self.smallChunkBytes, let last = state.lastChunk, now - last < .milliseconds(1) else {
+                state.busySmallChunks = 0
+                return false
+            }
+            state.busySmallChunks += 1
+            return state.busySmallChunks >= 2
+        }
+    }
 
     /// Takes a chunk of the engine's stream: multiplexed frames, or with `raw` (a TTY) plain stdout bytes.
     func consume(_ chunk: [UInt8], demuxer: inout StreamDemuxer, raw: Bool = false) async throws {
@@ -73,14 +103,7 @@ final class ExecOutputSink: Sendable {
         }
         for (target, parts, size) in runs {
             if streaming {
-                if parts.count == 1 {
-                    try await send(target, parts[0])
-                } else {
-                    var merged: [UInt8] = []
-                    merged.reserveCapacity(size)
-                    for part in parts { merged.append(contentsOf: part) }
-                    try await send(target, merged[...])
-                }
+                try await send(target, parts, size: size)
             } else {
                 // Past the bound, bytes are counted and dropped, never held.
                 let limit = maxOutputBytes
@@ -99,6 +122,10 @@ final class ExecOutputSink: Sendable {
                 }
             }
         }
+        if shouldLinger(after: chunk) {
+            try? await Task.sleep(for: Self.lingerAfterSmallChunk)
+            state.withLock { $0.lastChunk = ContinuousClock.now }
+        }
     }
 
     /// The engine refused to start the exec with `message` (Podman's HTTP 500): it is the stderr.
@@ -106,7 +133,7 @@ final class ExecOutputSink: Sendable {
         let text = Array((message.hasSuffix("\n") ? message : message + "\n").utf8)
         _ = state.withLock { $0.hold.stop() }
         if streaming {
-            try? await send(.stderr, text[...])
+            try? await send(.stderr, [text[...]], size: text.count)
         } else {
             state.withLock { $0.stderr.append(contentsOf: text) }
         }
@@ -128,7 +155,7 @@ final class ExecOutputSink: Sendable {
     private func put(_ target: StreamDemuxer.Stream, _ bytes: [UInt8]) async {
         guard !bytes.isEmpty else { return }
         if streaming {
-            try? await send(target, bytes[...])
+            try? await send(target, [bytes[...]], size: bytes.count)
         } else {
             state.withLock { state in
                 if target == .stdout { state.stdout.append(contentsOf: bytes) } else { state.stderr.append(contentsOf: bytes) }
@@ -139,12 +166,17 @@ final class ExecOutputSink: Sendable {
     /// Whether output is being held back as a possible engine complaint.
     var isHolding: Bool { state.withLock { $0.hold.holding && !$0.hold.held.isEmpty } }
 
-    private func send(_ stream: StreamDemuxer.Stream, _ bytes: ArraySlice<UInt8>) async throws {
+    /// Sends `parts` (`size` bytes in all) as one notification, gathered in one copy.
+    private func send(_ stream: StreamDemuxer.Stream, _ parts: [ArraySlice<UInt8>], size: Int) async throws {
         let data: [UInt8]
         switch encoding {
-        case .base64: data = Array(bytes)
+        case .base64:
+            var gathered: [UInt8] = []
+            gathered.reserveCapacity(size)
+            for part in parts { gathered.append(contentsOf: part) }
+            data = gathered
         case .utf8:
-            data = state.withLock { $0.decoders[stream, default: .init()].wholeCharacters(bytes) }
+            data = state.withLock { $0.decoders[stream, default: .init()].wholeCharacters(of: parts, count: size) }
             if data.isEmpty { return }
         }
         let notification = ExecOutputNotification(stream: StreamName(stream), data: ExecOutputText(bytes: data, encoding: encoding))

@@ -42,10 +42,16 @@ public struct ExecOutputText: Sendable, Encodable, Equatable {
             frame.append(UInt8(ascii: "\""))
             Base64.append(bytes[...], to: &frame)
             frame.append(UInt8(ascii: "\""))
-        case .utf8 where bytes.allSatisfy({ $0 < 0x80 }):
-            bytes.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &frame) }
         case .utf8:
-            JSONWriter.appendString(string, to: &frame)
+            // ASCII is checked and escaped in one pass; from the first byte ≥ 0x80 the rest is decoded
+            // (invalid sequences become U+FFFD), which joins into the text decoded whole.
+            frame.append(UInt8(ascii: "\""))
+            let ascii = bytes.withUnsafeBufferPointer { JSONWriter.appendEscapedASCIIPrefix($0, to: &frame) }
+            if ascii < bytes.count {
+                var rest = String(decoding: bytes[ascii...], as: UTF8.self)
+                rest.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame, quoted: false) }
+            }
+            frame.append(UInt8(ascii: "\""))
         }
     }
 

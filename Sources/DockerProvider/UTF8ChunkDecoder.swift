@@ -24,18 +24,39 @@ public struct UTF8ChunkDecoder: Sendable {
         return input
     }
 
+    /// Like ``wholeCharacters(_:)`` for the bytes of `parts` (`count` in all) one after the other,
+    /// gathered in one copy.
+    public mutating func wholeCharacters(of parts: [ArraySlice<UInt8>], count: Int) -> [UInt8] {
+        var input = carry
+        input.reserveCapacity(carry.count + count)
+        for part in parts { input.append(contentsOf: part) }
+        let cut = Self.completePrefixLength(input)
+        carry = Array(input[cut...])
+        input.removeSubrange(cut...)
+        return input
+    }
+
     /// Decodes like ``decode(_:)`` but appends the text as a quoted JSON string to `frame`, skipping
-    /// the `String` when the bytes are plain ASCII. Returns false (appending nothing) when there is no text yet.
+    /// the `String` while the bytes are plain ASCII (checked and escaped in one pass; the rest, from
+    /// the first byte ≥ 0x80, is decoded). Returns false (appending nothing) when there is no text yet.
     /// With `quoted: false` only the string's escaped contents are appended.
     public mutating func decode(_ bytes: ArraySlice<UInt8>, appendingJSONStringTo frame: inout [UInt8], quoted: Bool = true) -> Bool {
-        if carry.isEmpty, bytes.allSatisfy({ $0 < 0x80 }) {
-            guard !bytes.isEmpty else { return false }
-            bytes.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &frame, quoted: quoted) }
-            return true
+        let mark = frame.count
+        if quoted { frame.append(UInt8(ascii: "\"")) }
+        var rest = bytes
+        if carry.isEmpty {
+            let ascii = bytes.withUnsafeBufferPointer { JSONWriter.appendEscapedASCIIPrefix($0, to: &frame) }
+            rest = bytes[(bytes.startIndex + ascii)...]
         }
-        var text = decode(bytes)
-        guard !text.isEmpty else { return false }
-        text.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame, quoted: quoted) }
+        if !rest.isEmpty || !carry.isEmpty {
+            var text = decode(rest)
+            text.withUTF8 { JSONWriter.appendString(utf8: $0, to: &frame, quoted: false) }
+        }
+        if frame.count == mark + (quoted ? 1 : 0) {
+            frame.removeSubrange(mark...)
+            return false
+        }
+        if quoted { frame.append(UInt8(ascii: "\"")) }
         return true
     }
 

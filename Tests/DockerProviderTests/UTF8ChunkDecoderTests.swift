@@ -60,6 +60,30 @@ struct UTF8ChunkDecoderTests {
         #expect(decoder.finish() == "")
     }
 
+    @Test func partsGatherIntoTheSameWholeCharactersAsOneChunk() {
+        // Two chunks, each split in two parts at every point: the same bytes and carry as whole chunks.
+        let input = bytes + [0xFF] + bytes
+        for cut in 0...input.count {
+            var whole = UTF8ChunkDecoder()
+            var parted = UTF8ChunkDecoder()
+            let first = Array(input[..<cut])
+            let second = Array(input[cut...])
+            for chunk in [first, second] {
+                for split in 0...chunk.count {
+                    var a = whole
+                    var b = parted
+                    let expected = a.wholeCharacters(chunk)
+                    let got = b.wholeCharacters(of: [chunk[..<split], chunk[split...]], count: chunk.count)
+                    #expect(got == expected, "cut \(cut), split \(split)")
+                    #expect(a.finish() == b.finish())
+                }
+                _ = whole.wholeCharacters(chunk)
+                _ = parted.wholeCharacters(of: [chunk[...]], count: chunk.count)
+            }
+            #expect(whole.finish() == parted.finish())
+        }
+    }
+
     @Test func decoderIsReusableAfterFinish() {
         var decoder = UTF8ChunkDecoder()
         _ = decoder.decode([0xE2])

@@ -1,0 +1,113 @@
+import JSONRPC
+import Testing
+
+/// The escaping the worker did before the block escaper, one byte at a time: what every string
+/// must still come out as, byte for byte.
+func referenceEscaped(_ bytes: [UInt8], quoted: Bool = true) -> [UInt8] {
+    let hex = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = quoted ? [0x22] : []
+    for byte in bytes {
+        switch byte {
+        case 0x22: out += [0x5C, 0x22]
+        case 0x5C: out += [0x5C, 0x5C]
+        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+        case 0x09: out += [0x5C, UInt8(ascii: "t")]
+        case ..<0x20: out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+        default: out.append(byte)
+        }
+    }
+    if quoted { out.append(0x22) }
+    return out
+}
+
+/// A small deterministic generator (SplitMix64), so a failure can be replayed.
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+private func written(_ bytes: [UInt8], quoted: Bool = true) -> [UInt8] {
+    var out: [UInt8] = [0x7B]  // something before, kept
+    bytes.withUnsafeBufferPointer { JSONWriter.appendString(utf8: $0, to: &out, quoted: quoted) }
+    return Array(out.dropFirst())
+}
+
+@Suite("JSONWriter strings")
+struct JSONWriterStringTests {
+    /// Lengths around the 8-byte steps and the 4096-byte blocks.
+    static let lengths = Array(0...33) + [4087, 4088, 4095, 4096, 4097, 4103, 4104, 8191, 8192, 8193, 12_300]
+
+    @Test func everyASCIIByteAtEveryOffsetInEveryLength() {
+        for byte in UInt8(0)..<0x80 {
+            for length in [1, 7, 8, 9, 17, 4097] {
+                for position in Set([0, length / 2, length - 1, max(0, length - 8), min(7, length - 1)]) {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes[position] = byte
+                    let quoted = length < 4096
+                    let expected = referenceEscaped(bytes, quoted: quoted)
+                    #expect(written(bytes, quoted: quoted) == expected, "byte \(byte) at \(position) of \(length)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: lengths)
+    func onlyEscapesAcrossBlocks(length: Int) {
+        // Every byte escaped (six bytes of output per byte: the block's worst case), and two-byte escapes.
+        for filler in [UInt8(0x01), 0x1F, 0x22, 0x5C, 0x0A] {
+            let bytes = [UInt8](repeating: filler, count: length)
+            #expect(written(bytes) == referenceEscaped(bytes), "filler \(filler)")
+        }
+    }
+
+    @Test func validUTF8PassesThrough() {
+        let text = "é€😀\"\\\n\t\r\u{0}\u{1F}\u{7F}中 z"
+        for repeats in [1, 3, 600] {
+            let bytes = Array(String(repeating: text, count: repeats).utf8)
+            #expect(written(bytes) == referenceEscaped(bytes))
+        }
+    }
+
+    @Test func randomTextMatchesTheReference() {
+        var random = SplitMix(state: 18)
+        let alphabet: [UInt8] = Array("abcxyz 019{}:,\"\\\n\r\t/".utf8) + [0x00, 0x01, 0x08, 0x0B, 0x0C, 0x1B, 0x1F, 0x20, 0x7E, 0x7F]
+        for round in 0..<400 {
+            let length = random.below(round < 300 ? 64 : 9000)
+            let density = 1 + random.below(64)  // one special byte per `density` on average
+            let bytes = (0..<length).map { _ in
+                random.below(density) == 0 ? alphabet[random.below(alphabet.count)] : UInt8(ascii: "a") + UInt8(random.below(26))
+            }
+            #expect(written(bytes) == referenceEscaped(bytes), "round \(round)")
+        }
+    }
+
+    @Test(arguments: lengths.filter { $0 > 0 })
+    func asciiPrefixStopsAtTheFirstNonASCIIByte(length: Int) {
+        for stop in Set([0, 1, 7, 8, 9, length / 2, length - 1, max(0, length - 9)]) where stop < length {
+            var bytes = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+            for index in stride(from: 3, to: stop, by: 5) { bytes[index] = 0x22 }  // escapes before the stop
+            bytes[stop] = 0xC3
+            var out: [UInt8] = [0x7B]
+            let ascii = bytes.withUnsafeBufferPointer { JSONWriter.appendEscapedASCIIPrefix($0, to: &out) }
+            #expect(ascii == stop)
+            #expect(Array(out.dropFirst()) == referenceEscaped(Array(bytes[..<stop]), quoted: false), "stop \(stop) of \(length)")
+        }
+    }
+
+    @Test(arguments: lengths)
+    func asciiPrefixOfASCIIIsAll(length: Int) {
+        let bytes = (0..<length).map { UInt8($0 % 0x80) }
+        var out: [UInt8] = []
+        let ascii = bytes.withUnsafeBufferPointer { JSONWriter.appendEscapedASCIIPrefix($0, to: &out) }
+        #expect(ascii == length)
+        #expect(out == referenceEscaped(bytes, quoted: false))
+    }
+}
