@@ -42,7 +42,7 @@ let package = Package(
         ),
         .target(
             name: "DockerEngine",
-            dependencies: ["CCurl", "OSThread", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCurl", "JSONRPC", "OSThread", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["JSONRPC"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "DockerEngineTests",
-            dependencies: ["DockerEngine", "CCurl", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DockerEngine", "CCurl", "JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
