@@ -82,13 +82,10 @@ enum ResultEncoder {
     private static func writeObject(_ members: [(key: String, value: Value)], to buffer: inout [UInt8]) {
         buffer.append(UInt8(ascii: "{"))
         var order = Array(members.indices)
-        if members.count > 1 {
-            order.sort { left, right in
-                let leftKey = members[left].key.utf8
-                let rightKey = members[right].key.utf8
-                if leftKey.elementsEqual(rightKey) { return left < right }
-                return leftKey.lexicographicallyPrecedes(rightKey)
-            }
+        // Sorted by key, then by when encoded: a repeated key's last value ends its run.
+        order.sort { left, right in
+            let comparison = compareUTF8(members[left].key, members[right].key)
+            return comparison < 0 || (comparison == 0 && left < right)
         }
         var first = true
         for (position, index) in order.enumerated() {
@@ -101,6 +98,23 @@ enum ResultEncoder {
             write(members[index].value, to: &buffer)
         }
         buffer.append(UInt8(ascii: "}"))
+    }
+
+    /// How `left`'s UTF-8 bytes order against `right`'s: negative, zero or positive.
+    private static func compareUTF8(_ left: String, _ right: String) -> Int {
+        var left = left
+        var right = right
+        return left.withUTF8 { leftBytes in
+            right.withUTF8 { rightBytes in
+                let common = Swift.min(leftBytes.count, rightBytes.count)
+                var index = 0
+                while index < common {
+                    if leftBytes[index] != rightBytes[index] { return leftBytes[index] < rightBytes[index] ? -1 : 1 }
+                    index += 1
+                }
+                return leftBytes.count - rightBytes.count
+            }
+        }
     }
 
     /// Appends a signed integer's decimal digits without making a String.
