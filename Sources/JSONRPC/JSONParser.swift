@@ -37,17 +37,6 @@ public struct JSONParser {
         }
     }
 
-    /// Whether any of the eight bytes in `word` is a quote, a backslash or below 0x20 (SWAR; a
-    /// false positive is possible, a false negative is not).
-    @inline(__always)
-    static func hasQuoteBackslashOrControl(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
-        let control = (word &- ones &* 0x20) & ~word & highs != 0
-        return control || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
-    }
-
     /// A position in UTF-8 JSON text; ``JSONBytesDecoder`` reads with it too.
     struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
@@ -139,15 +128,6 @@ public struct JSONParser {
             index += 1
             var escaped = false
             while index < bytes.count {
-                // Eight bytes at a time while none is a quote, a backslash or a control byte.
-                if let base = bytes.baseAddress {
-                    while index + 8 <= bytes.count,
-                        !JSONParser.hasQuoteBackslashOrControl(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                    {
-                        index += 8
-                    }
-                    guard index < bytes.count else { break }
-                }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     index += 1
