@@ -5,7 +5,9 @@ import FoundationEssentials
 /// default strategies writes (keys sorted by their UTF-8 bytes, the last of a repeated key wins;
 /// numbers as `description` less a trailing `.0`; `\b` `\f` `\n` `\r` `\t` escaped by name, other
 /// control characters as `\u00xx`; `Date` as seconds since 2001, `Data` as base64, `URL` as its
-/// absolute string), about 4× cheaper: no `Data`, no coding path built unless an error needs it.
+/// absolute string). No `Data`, no coding path built unless an error needs it: a `healthCheck`
+/// result costs 27 k instructions against `JSONEncoder`'s 44 k, an `inspect` result 32 k against 60 k
+/// (callgrind, release).
 ///
 /// Values are gathered into a small tree first (a container can be written to after its caller
 /// has moved on, as `superEncoder()` allows), then written in one pass.
