@@ -44,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "DockerEngine",
-            dependencies: ["CCurl", "LineFraming", "OSThread", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCurl", "JSONRPC", "LineFraming", "OSThread", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -79,7 +79,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["JSONRPC", "LineFraming"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "DockerEngineTests",
-            dependencies: ["DockerEngine", "CCurl", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DockerEngine", "CCurl", "JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import CCurl
 import FoundationEssentials
+import JSONRPC
 import Logging
 import Synchronization
 
@@ -85,7 +86,7 @@ public final class EngineClient: Sendable {
     public func send<T: Decodable>(_ request: HTTPRequest, as type: T.Type) async throws -> T {
         let response = try await send(request)
         do {
-            return try JSONDecoder().decode(type, from: Data(response.body))
+            return try JSONBytesDecoder().decode(type, from: response.body)
         } catch {
             throw EngineError(
                 code: .invalidResponse,

@@ -117,10 +117,10 @@ public struct MethodTable: Sendable {
         }
     }
 
-    /// Encodes a result as compact JSON.
+    /// Encodes a result as compact JSON, byte for byte as `JSONEncoder` with
+    /// `[.sortedKeys, .withoutEscapingSlashes]` would (``ResultEncoder``).
+    /// - Throws: `EncodingError.invalidValue` for a non-finite number.
     public static func encodeResult<T: Encodable>(_ result: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return Array(try encoder.encode(result))
+        try ResultEncoder.encode(result)
     }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONRPC
 
 /// Containers: `/containers/…` and `/commit`. Ids and names are percent-encoded as path segments;
 /// an engine 404 is thrown as ``EngineError`` with code ``EngineError/Code/notFound``.
@@ -86,7 +87,7 @@ extension EngineClient {
     /// - Throws: ``EngineError`` `.notFound` for no such container, `.http` 409 for one going away.
     public func containerStats(_ id: String) async throws -> ContainerStats? {
         let response = try await send(HTTPRequest(.get, "/containers/\(EngineQuery.escapePath(id))/stats?stream=false&one-shot=true"))
-        return try? JSONDecoder().decode(ContainerStats.self, from: Data(response.body))
+        return try? JSONBytesDecoder().decode(ContainerStats.self, from: response.body)
     }
 
     /// `GET /containers/{id}/stats?stream=true`: a sample about every second, unbounded in time,
