@@ -31,12 +31,15 @@ let package = Package(
         .systemLibrary(name: "CSystem"),
         // Named, detached pthreads for the worker's three long-lived threads.
         .target(name: "OSThread", dependencies: ["CSystem"], swiftSettings: strict),
-        // Splitting a byte stream into bounded lines: JSON-RPC requests on stdin, NDJSON bodies from the engine.
-        .target(name: "LineFraming", swiftSettings: strict),
+        // JSON as bytes, for the protocol and the engine alike: bounded line framing (requests on stdin,
+        // NDJSON bodies), the ordered parser and writer, Codable straight over bytes, base64.
+        .target(
+            name: "JSONCoding", dependencies: [.product(name: "OrderedCollections", package: "swift-collections")],
+            swiftSettings: strict),
         .target(
             name: "JSONRPC",
             dependencies: [
-                "LineFraming", "OSThread",
+                "JSONCoding", "OSThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ],
@@ -44,13 +47,13 @@ let package = Package(
         ),
         .target(
             name: "DockerEngine",
-            dependencies: ["CCurl", "JSONRPC", "LineFraming", "OSThread", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCurl", "JSONCoding", "OSThread", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
             name: "DockerProvider",
             dependencies: [
-                "CCrypto", "DockerEngine", "JSONRPC",
+                "CCrypto", "DockerEngine", "JSONCoding", "JSONRPC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
@@ -60,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "openlattice-docker-worker",
             dependencies: [
-                "DockerProvider", "JSONRPC", "CSystem",
+                "DockerProvider", "JSONCoding", "JSONRPC", "CSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -68,22 +71,22 @@ let package = Package(
         ),
         // A libFuzzer target for framing and JSON decoding (scripts/fuzz.sh builds it with
         // -sanitize=fuzzer -DFUZZING); in a plain build it replays inputs.
-        .executableTarget(name: "FuzzFraming", dependencies: ["JSONRPC", "LineFraming"], swiftSettings: strict),
+        .executableTarget(name: "FuzzFraming", dependencies: ["JSONCoding", "JSONRPC"], swiftSettings: strict),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", "LineFraming", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JSONCoding", "JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // What the test targets share: the worker as a subprocess over pipes (WorkerProcess, RawWorker),
         // the engine's own view through the docker CLI, run-unique labels, and an in-process fake engine.
-        .target(name: "TestSupport", dependencies: ["JSONRPC", "LineFraming"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["JSONCoding", "JSONRPC"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "DockerEngineTests",
-            dependencies: ["DockerEngine", "CCurl", "JSONRPC", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["DockerEngine", "CCurl", "JSONCoding", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
-            name: "DockerProviderTests", dependencies: ["DockerProvider", "JSONRPC", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "IntegrationTests", dependencies: ["JSONRPC", "TestSupport"], swiftSettings: strict),
+            name: "DockerProviderTests", dependencies: ["DockerProvider", "JSONCoding", "JSONRPC", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSONCoding", "JSONRPC", "TestSupport"], swiftSettings: strict),
     ]
 )

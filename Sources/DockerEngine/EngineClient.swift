@@ -1,6 +1,6 @@
 import CCurl
 import FoundationEssentials
-import JSONRPC
+import JSONCoding
 import Logging
 import Synchronization
 
@@ -218,7 +218,7 @@ public final class EngineClient: Sendable {
     public static func httpError(head: ResponseHead, body: [UInt8], request: HTTPRequest) -> EngineError {
         struct Message: Decodable { var message: String }
         let engineMessage =
-            (try? JSONDecoder().decode(Message.self, from: Data(body)))?.message
+            (try? JSONBytesDecoder().decode(Message.self, from: body))?.message
             ?? String(decoding: body.prefix(512), as: UTF8.self).trimmedOfWhitespace()
         let reason = engineMessage.isEmpty ? "the engine answered HTTP \(head.status)" : engineMessage
         return EngineError(

@@ -1,6 +1,7 @@
 import DequeModule
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 import Logging
 import Synchronization

@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 import Logging
 import Synchronization

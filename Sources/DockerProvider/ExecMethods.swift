@@ -1,3 +1,4 @@
+import JSONCoding
 import JSONRPC
 
 // The exec methods (`exec`, `exec.attach`, `exec.kill`, `exec.list`), their notifications from the host and what they answer.

@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 
 // The `files` extension: read, write and mkdir go through the engine's archive endpoint (so they

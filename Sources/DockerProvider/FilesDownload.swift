@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 
 // `files.download`: a file (or a folder, as a tar stream) streamed to the host in `files.data`

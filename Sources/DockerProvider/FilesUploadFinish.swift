@@ -1,6 +1,7 @@
 import DockerEngine
 import FoundationEssentials
 import Glibc
+import JSONCoding
 import JSONRPC
 import Logging
 import Synchronization

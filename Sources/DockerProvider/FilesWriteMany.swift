@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 
 // `files.writeMany`: many files in one archive upload. The engine extracts one tar per request,

@@ -1,3 +1,4 @@
+import JSONCoding
 import JSONRPC
 
 // The session methods (`initialize`, `getExtension`) and what they answer. One struct per request

@@ -1,3 +1,4 @@
+import JSONCoding
 import JSONRPC
 
 // The node methods (provision, inspect, lifecycle, snapshots, health, list) and what they answer.

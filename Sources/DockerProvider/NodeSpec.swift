@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 
 /// What the orchestrator asks for: a node to run.

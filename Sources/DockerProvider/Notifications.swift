@@ -1,4 +1,5 @@
 import DockerEngine
+import JSONCoding
 import JSONRPC
 
 // One struct per notification the worker sends: its params are the fields (plus `requestId`,

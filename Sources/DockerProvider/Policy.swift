@@ -1,4 +1,5 @@
 import DockerEngine
+import JSONCoding
 import JSONRPC
 
 /// The operator's security policy (`initialize`'s `config.policy`, or the JSON file of `--policy`):

@@ -1,4 +1,5 @@
 import DockerEngine
+import JSONCoding
 import JSONRPC
 
 /// A failure the provider reports, with the JSON-RPC code it maps to and the engine's details.

@@ -1,6 +1,7 @@
 import DockerEngine
 import FoundationEssentials
 import Glibc
+import JSONCoding
 import JSONRPC
 
 // Readiness: `provision` and `restore` answer only once every condition of `spec.readiness` holds.

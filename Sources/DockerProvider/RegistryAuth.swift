@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 
 /// A user name and password for one registry, as the engine takes them in `X-Registry-Auth`.

@@ -1,3 +1,4 @@
+import JSONCoding
 import JSONRPC
 
 /// Decodes UTF-8 that arrives in chunks without breaking a character split across two of them;

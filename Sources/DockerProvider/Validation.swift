@@ -1,3 +1,4 @@
+import JSONCoding
 import JSONRPC
 
 /// Checks shared by the methods.

@@ -1,5 +1,6 @@
 import DockerEngine
 import FoundationEssentials
+import JSONCoding
 import JSONRPC
 
 /// The worker's settings: defaults, then the environment, then command-line flags, then

@@ -1,4 +1,5 @@
 import DockerEngine
+import JSONCoding
 import JSONRPC
 import Logging
 import Synchronization

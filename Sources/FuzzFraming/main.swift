@@ -12,8 +12,8 @@
 // an ordinary executable that replays the files (or folders of files) given as arguments, or a
 // built-in seed set, through the same checks.
 
+import JSONCoding
 import JSONRPC
-import LineFraming
 
 #if canImport(Glibc)
     import Glibc

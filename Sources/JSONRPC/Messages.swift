@@ -1,3 +1,5 @@
+import JSONCoding
+
 /// A JSON-RPC request id: a string or a number (`null` is kept for requests that sent it).
 public enum RequestID: Hashable, Sendable, CustomStringConvertible {
     case string(String)

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONCoding
 
 /// A request type: its params are the struct itself; its method name and result type ride on the type.
 public protocol RPCMethod: Decodable, Sendable {
@@ -118,9 +119,9 @@ public struct MethodTable: Sendable {
     }
 
     /// Encodes a result as compact JSON, byte for byte as `JSONEncoder` with
-    /// `[.sortedKeys, .withoutEscapingSlashes]` would (``ResultEncoder``).
+    /// `[.sortedKeys, .withoutEscapingSlashes]` would (``JSONBytesEncoder``).
     /// - Throws: `EncodingError.invalidValue` for a non-finite number.
     public static func encodeResult<T: Encodable>(_ result: T) throws -> [UInt8] {
-        try ResultEncoder.encode(result)
+        try JSONBytesEncoder.encode(result)
     }
 }

@@ -1,3 +1,5 @@
+import JSONCoding
+
 /// A notification the worker sends about a request, as a type: its params are the struct's members
 /// plus `requestId` (the id of the request it belongs to), which ``RequestContext/notify(_:)`` adds;
 /// its method name rides on the type. In the manner of swift-tools-protocols' `NotificationType`.

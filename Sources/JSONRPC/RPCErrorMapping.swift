@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONCoding
 
 // Error mapping: what a handler throws, as the host sees it.
 extension RPCServer {

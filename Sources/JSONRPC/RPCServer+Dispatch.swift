@@ -1,4 +1,5 @@
 import Dispatch
+import JSONCoding
 import Logging
 import OrderedCollections
 import Synchronization

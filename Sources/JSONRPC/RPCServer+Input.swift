@@ -1,5 +1,5 @@
 import Glibc
-import LineFraming
+import JSONCoding
 import Synchronization
 
 // Reading: lines from the input, framed, parsed, and handed out (a batch message by message).

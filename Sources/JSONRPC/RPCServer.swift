@@ -1,6 +1,7 @@
 import Dispatch
 import FoundationEssentials
 import Glibc
+import JSONCoding
 import Logging
 import OSThread
 import OrderedCollections

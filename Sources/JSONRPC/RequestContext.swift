@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONCoding
 import Logging
 import Synchronization
 

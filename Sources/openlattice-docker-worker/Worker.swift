@@ -4,6 +4,7 @@ import Dispatch
 import DockerProvider
 import FoundationEssentials
 import Glibc
+import JSONCoding
 import JSONRPC
 import Logging
 import Synchronization

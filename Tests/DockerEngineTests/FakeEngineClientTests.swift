@@ -1,5 +1,6 @@
 import DockerEngine
 import Foundation
+import JSONCoding
 import Logging
 import TestSupport
 import Testing

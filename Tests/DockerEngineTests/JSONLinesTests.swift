@@ -1,4 +1,5 @@
 import DockerEngine
+import JSONCoding
 import Logging
 import TestSupport
 import Testing

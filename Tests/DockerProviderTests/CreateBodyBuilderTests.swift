@@ -1,6 +1,7 @@
 import DockerEngine
 import DockerProvider
 import Foundation
+import JSONCoding
 import JSONRPC
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCoding
 import JSONRPC
 import Synchronization
 import TestSupport

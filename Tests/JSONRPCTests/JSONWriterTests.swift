@@ -1,6 +1,6 @@
 import Foundation
+import JSONCoding
 import JSONRPC
-import LineFraming
 import Testing
 
 private func text(_ value: JSONValue) -> String {

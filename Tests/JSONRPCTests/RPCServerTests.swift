@@ -1,6 +1,6 @@
 import Foundation
+import JSONCoding
 import JSONRPC
-import LineFraming
 import Logging
 import Synchronization
 import TestSupport

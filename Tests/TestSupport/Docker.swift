@@ -1,4 +1,5 @@
 import Foundation
+import JSONCoding
 import JSONRPC
 
 /// The engine's own view, through the docker CLI (independent of the worker's client).

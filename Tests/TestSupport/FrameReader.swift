@@ -1,6 +1,6 @@
 import Glibc
+import JSONCoding
 import JSONRPC
-import LineFraming
 
 /// Reads `fd` until end of file or a read error, framing its bytes into lines as the worker's own
 /// reader does (JSONRPC's `LineFramer`, lines up to `maxLineBytes`): `onEvent` gets each framing

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import JSONCoding
 import JSONRPC
 import Synchronization
 import Testing

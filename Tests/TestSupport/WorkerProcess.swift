@@ -1,6 +1,6 @@
 import Foundation
+import JSONCoding
 import JSONRPC
-import LineFraming
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSONCoding
 
 /// A container's filesystem through `/containers/{id}/archive` (tar archives).
 extension EngineClient {
@@ -95,7 +96,7 @@ public struct ContainerPathStat: Decodable, Sendable {
     /// Decodes the header's value; nil when there is none or it is not a stat.
     public init?(header: String?) {
         guard let header, let data = Data(base64Encoded: header),
-            let stat = try? JSONDecoder().decode(Self.self, from: data)
+            let stat = try? JSONBytesDecoder().decode(Self.self, from: Array(data))
         else { return nil }
         self = stat
     }

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import JSONRPC
+import JSONCoding
 
 /// Containers: `/containers/…` and `/commit`. Ids and names are percent-encoded as path segments;
 /// an engine 404 is thrown as ``EngineError`` with code ``EngineError/Code/notFound``.

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import LineFraming
+import JSONCoding
 
 /// Newline-delimited JSON read off a streaming body: each line decoded as `Element`, as the chunks
 /// arrive (a line may span any number of chunks). Blank lines and lines that do not decode as
@@ -57,7 +57,7 @@ public struct JSONLines<Element: Decodable & Sendable>: AsyncSequence, Sendable 
         /// `line` as an `Element`; nil for a blank line (spaces and `\r` only) or one that does not decode.
         static func decode(_ line: [UInt8]) -> Element? {
             guard line.contains(where: { $0 != 0x20 && $0 != 0x0D }) else { return nil }
-            return try? JSONDecoder().decode(Element.self, from: Data(line))
+            return try? JSONBytesDecoder().decode(Element.self, from: line)
         }
     }
 

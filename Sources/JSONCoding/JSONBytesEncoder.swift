@@ -1,6 +1,6 @@
 import FoundationEssentials
 
-/// An `Encoder` for results and notifications: compact JSON written with ``JSONWriter``, byte for
+/// An `Encoder` for results and notifications (and any `Encodable`): compact JSON written with ``JSONWriter``, byte for
 /// byte what Foundation's `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` and its
 /// default strategies writes (keys sorted by their UTF-8 bytes, the last of a repeated key wins;
 /// numbers as `description` less a trailing `.0`; `\b` `\f` `\n` `\r` `\t` escaped by name, other
@@ -11,11 +11,11 @@ import FoundationEssentials
 ///
 /// Values are gathered into a small tree first (a container can be written to after its caller
 /// has moved on, as `superEncoder()` allows), then written in one pass.
-enum ResultEncoder {
+public enum JSONBytesEncoder {
     /// The compact JSON text of `value`.
     /// - Throws: `EncodingError.invalidValue` for a non-finite number or a top-level value that
     ///   encodes nothing, as `JSONEncoder` does.
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = ValueEncoder(parent: nil, key: nil)
         guard let encoded = try encoder.wrap(value, key: nil) else {
             throw EncodingError.invalidValue(
