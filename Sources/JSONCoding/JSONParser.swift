@@ -238,27 +238,7 @@ public struct JSONParser {
 
         mutating func parseNumber() throws(ParseError) -> JSONValue {
             let start = index
-            var isInteger = true
-            if bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
-            if bytes[index] == UInt8(ascii: "0") {
-                index += 1
-            } else {
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
-            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-                isInteger = false
-                index += 1
-                guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
-            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-                isInteger = false
-                index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-                guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
-                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-            }
+            let isInteger = try numberEnd()
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let value = Int64(text) { return .integer(value) }
             guard let value = Double(text) else { throw ParseError(reason: "invalid number", offset: start) }

@@ -1,27 +1,9 @@
 import JSONCoding
 import JSONRPC
+import TestSupport
 import Testing
 
 @testable import DockerProvider
-
-/// The escaping the worker did before the block escaper, one byte at a time.
-private func referenceEscaped(_ bytes: some Sequence<UInt8>, quoted: Bool = true) -> [UInt8] {
-    let hex = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = quoted ? [0x22] : []
-    for byte in bytes {
-        switch byte {
-        case 0x22: out += [0x5C, 0x22]
-        case 0x5C: out += [0x5C, 0x5C]
-        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-        case 0x09: out += [0x5C, UInt8(ascii: "t")]
-        case ..<0x20: out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-        default: out.append(byte)
-        }
-    }
-    if quoted { out.append(0x22) }
-    return out
-}
 
 /// Streamed and buffered `utf8` output is byte for byte what it was before the fused ASCII check
 /// and escaping: valid text, controls, quotes, backslashes, invalid bytes (U+FFFD), characters

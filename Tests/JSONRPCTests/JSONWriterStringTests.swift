@@ -1,39 +1,7 @@
 import JSONCoding
 import JSONRPC
+import TestSupport
 import Testing
-
-/// The escaping the worker did before the block escaper, one byte at a time: what every string
-/// must still come out as, byte for byte.
-func referenceEscaped(_ bytes: [UInt8], quoted: Bool = true) -> [UInt8] {
-    let hex = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = quoted ? [0x22] : []
-    for byte in bytes {
-        switch byte {
-        case 0x22: out += [0x5C, 0x22]
-        case 0x5C: out += [0x5C, 0x5C]
-        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-        case 0x09: out += [0x5C, UInt8(ascii: "t")]
-        case ..<0x20: out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-        default: out.append(byte)
-        }
-    }
-    if quoted { out.append(0x22) }
-    return out
-}
-
-/// A small deterministic generator (SplitMix64), so a failure can be replayed.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
 
 private func written(_ bytes: [UInt8], quoted: Bool = true) -> [UInt8] {
     var out: [UInt8] = [0x7B]  // something before, kept
@@ -78,7 +46,7 @@ struct JSONWriterStringTests {
     }
 
     @Test func randomTextMatchesTheReference() {
-        var random = SplitMix(state: 18)
+        var random = SplitMix64(state: 18)
         let alphabet: [UInt8] = Array("abcxyz 019{}:,\"\\\n\r\t/".utf8) + [0x00, 0x01, 0x08, 0x0B, 0x0C, 0x1B, 0x1F, 0x20, 0x7E, 0x7F]
         for round in 0..<400 {
             let length = random.below(round < 300 ? 64 : 9000)
