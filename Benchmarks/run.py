@@ -772,10 +772,6 @@ class Bench:
             f.write(text)
         print(text)
         log(f"written to {path}")
-        if not self.args.quick and not self.args.out:
-            update_readme(table, f"Run of {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, "
-                                 f"{rev}, load average {self.load_start} → {loadavg()} "
-                                 f"([`Benchmarks/results/latest.md`](Benchmarks/results/latest.md)):")
         return text
 
 
@@ -874,9 +870,6 @@ def git_rev():
 
 RELEASE_SCRATCH = ".build-release"
 RELEASE_WORKER = os.path.join(ROOT, RELEASE_SCRATCH, "release", "openlattice-docker-worker")
-README = os.path.join(ROOT, "README.md")
-README_BEGIN = "<!-- benchmark table: begin (written by Benchmarks/run.py) -->"
-README_END = "<!-- benchmark table: end -->"
 
 
 def build_release():
@@ -889,18 +882,6 @@ def build_release():
     return RELEASE_WORKER
 
 
-def update_readme(table_lines, header):
-    """Replaces the table between the README's benchmark markers with this run's."""
-    with open(README) as f:
-        text = f.read()
-    begin, end = text.find(README_BEGIN), text.find(README_END)
-    if begin < 0 or end < begin:
-        log("README.md has no benchmark-table markers; not updated")
-        return
-    block = "\n".join([README_BEGIN, header, ""] + table_lines + [README_END])
-    with open(README, "w") as f:
-        f.write(text[:begin] + block + text[end + len(README_END):])
-    log("README.md's benchmark table updated")
 
 
 def main():

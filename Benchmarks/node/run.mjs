@@ -29,7 +29,7 @@ const IMAGE = 'openlattice-test/busybox:latest';
 const MiB = 1 << 20;
 /** Every container this run creates carries both: `olw-bench=1` as run.py's, and this run's pid. */
 const RUN_LABELS = { 'olw-bench': '1', 'olw-bench-node': String(process.pid) };
-const README_BEGIN = '<!-- benchmark table: begin (written by Benchmarks/run.py) -->';
+const README_BEGIN = '<!-- benchmark table: begin (written by Benchmarks/node/run.mjs) -->';
 const README_END = '<!-- benchmark table: end -->';
 
 const FULL = { ping: 300, inspect: 200, execTrue: 40, cycle: 8, streamTrials: 3, streamMiB: 128, concTrials: 3,
@@ -631,7 +631,8 @@ class Bench {
     writeFileSync(out, text);
     console.log(text);
     log(`written to ${out}`);
-    if (!this.args.quick && !this.args.out) {
+    // Only a full run, files.* included, speaks for the README.
+    if (!this.args.quick && !this.args.out && this.args.files) {
       updateReadme(table, `Run of ${now} from a Node.js host (\`node Benchmarks/node/run.mjs\`), ${rev}, load average ` +
         `${this.loadStart} → ${loadavg().map((x) => x.toFixed(2)).join(' ')} ` +
         '([`Benchmarks/results/node-latest.md`](Benchmarks/results/node-latest.md), with the files.* items):');
