@@ -28,7 +28,7 @@ public enum Base64 {
 
     /// Appends the encoding of `bytes` (padded with `=` to a multiple of 4 characters) to `buffer`.
     public static func append(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8], alphabet: Alphabet = .standard) {
-        buffer.reserveCapacity(buffer.count + (bytes.count + 2) / 3 * 4)
+        buffer.reserveAmortized(extra: (bytes.count + 2) / 3 * 4)
         let table = alphabet == .standard ? Self.alphabet : urlAlphabet
         let pairs = alphabet == .standard ? Self.pairs : urlPairs
         let done: Void? = bytes.withContiguousStorageIfAvailable { append($0, to: &buffer, table: table, pairs: pairs) }

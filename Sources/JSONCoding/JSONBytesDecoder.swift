@@ -186,8 +186,11 @@ public struct JSONBytesDecoder: Sendable {
                 }
                 return value
             }
-            // `1.0`, `1e3`: exact integers only.
-            guard let double = Double(String(decoding: digits, as: UTF8.self)), let value = T(exactly: double) else {
+            // `1.0`, `1e3`: exact integers only. From 2^53 on a Double no longer holds every integer
+            // (`9007199254740993.0` reads as …992), so such text is refused rather than rounded.
+            guard let double = Double(String(decoding: digits, as: UTF8.self)), double.magnitude < 0x1p53,
+                let value = T(exactly: double)
+            else {
                 throw tooLarge(digits, type)
             }
             return value
@@ -224,9 +227,24 @@ public struct JSONBytesDecoder: Sendable {
         var valueStart: Int
     }
 
+    /// Lookups by name for a large object read key by key (`Dictionary.init(from:)` asks for every
+    /// key): after a few scans, one table of where each name's first value starts, so decoding N
+    /// members costs O(N), not N² key comparisons (an image with `EXPOSE 10000-65535` gives an
+    /// inspect 55,000 `ExposedPorts` keys).
+    final class MemberIndex {
+        /// Scans made so far.
+        var scans = 0
+        /// Name → where its first value starts, once built.
+        var positions: [String: Int]?
+        /// Objects with more members than this get a table after ``scansBeforeTable`` scans.
+        static let largeObject = 32
+        static let scansBeforeTable = 8
+    }
+
     struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let decoder: ValueDecoder
         let members: [Member]
+        let index = MemberIndex()
 
         init(decoder: ValueDecoder) throws {
             self.decoder = decoder
@@ -284,6 +302,20 @@ public struct JSONBytesDecoder: Sendable {
 
         /// Where the value of `key` starts (the first member of that name, as `JSONDecoder` reads), or nil.
         func valueStart(_ key: Key) -> Int? {
+            if members.count > MemberIndex.largeObject {
+                if let positions = index.positions { return positions[key.stringValue] }
+                index.scans += 1
+                if index.scans > MemberIndex.scansBeforeTable {
+                    var positions: [String: Int] = [:]
+                    positions.reserveCapacity(members.count)
+                    for member in members {
+                        let name = keyString(member)
+                        if positions[name] == nil { positions[name] = member.valueStart }
+                    }
+                    index.positions = positions
+                    return positions[key.stringValue]
+                }
+            }
             var name = key.stringValue
             let text = decoder.text
             return name.withUTF8 { wanted -> Int? in

@@ -80,7 +80,7 @@ public enum JSONWriter {
     private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8], stoppingAtNonASCII: Bool) -> Int {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return 0 }
         let count = bytes.count
-        buffer.reserveCapacity(buffer.count + count + count / 8 + 2)
+        buffer.reserveAmortized(extra: count + count / 8 + 2)
         return withUnsafeTemporaryAllocation(byteCount: blockBytes * 6, alignment: 8) { block -> Int in
             guard let out = block.baseAddress else { return 0 }
             let ones: UInt64 = 0x0101_0101_0101_0101
