@@ -3,7 +3,7 @@
 
     python3 Benchmarks/run.py [--worker PATH] [--quick]
 
-Builds the release binary (swift build -c release --static-swift-stdlib --scratch-path .build-release; incremental) unless
+Builds the release binary (swift build -c release --static-swift-stdlib --product openlattice-docker-worker --scratch-path .build-release; incremental) unless
 --worker names one, measures items 1-7 of the benchmark issue side by side on the same engine and
 test image, prints a markdown table (median, min-max over repeated trials, with the ratios
 worker/SDK and worker/raw) and writes it to Benchmarks/results/latest.md; a full run also puts the
@@ -874,8 +874,8 @@ RELEASE_WORKER = os.path.join(ROOT, RELEASE_SCRATCH, "release", "openlattice-doc
 
 def build_release():
     """Builds (or brings up to date) the release binary the benchmark measures by default."""
-    log(f"building the release binary: swift build -c release --static-swift-stdlib --scratch-path {RELEASE_SCRATCH}")
-    done = subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--scratch-path", RELEASE_SCRATCH], cwd=ROOT,
+    log(f"building the release binary: swift build -c release --static-swift-stdlib --product openlattice-docker-worker --scratch-path {RELEASE_SCRATCH}")
+    done = subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "openlattice-docker-worker", "--scratch-path", RELEASE_SCRATCH], cwd=ROOT,
                           stdout=sys.stderr)
     if done.returncode != 0:
         sys.exit(f"the release build failed (exit {done.returncode})")

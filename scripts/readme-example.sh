@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's Node example, exactly as written: copies the first ```js block under "## How an
 # orchestrator uses it" into example.mjs at the root of the clone (as the README says to), runs the
-# README's build command (`swift build -c release --static-swift-stdlib`, incremental), then `node example.mjs`, and checks
+# README's build command (`swift build -c release --static-swift-stdlib --product openlattice-docker-worker`, incremental), then `node example.mjs`, and checks
 # what it printed. Needs what `bash scripts/setup.sh` provides (engine, local images, Node 20).
 #   bash scripts/readme-example.sh          OLW_SKIP_RELEASE_BUILD=1: use the release binary as it is
 set -euo pipefail
@@ -32,8 +32,8 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "${OLW_SKIP_RELEASE_BUILD:-0}" != 1 ]; then
-  log "swift build -c release --static-swift-stdlib"
-  swift build -c release --static-swift-stdlib 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
+  log "swift build -c release --static-swift-stdlib --product openlattice-docker-worker"
+  swift build -c release --static-swift-stdlib --product openlattice-docker-worker 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2
 fi
 log "node $target"
 out=$(timeout 120 node "$target")
